@@ -1,0 +1,6 @@
+export { localServiceUrls } from './local-service-urls.ts';
+export { TcpProxy, type TcpProxyOptions } from './tcp-proxy.ts';
+export { createTestDatabase, type TestDatabase } from './test-database.ts';
+export { createTestRedisPrefix, type TestRedisPrefix } from './test-redis-prefix.ts';
+export { uniqueTestId } from './unique-test-id.ts';
+export { type WaitUntilOptions, waitUntil } from './wait-until.ts';

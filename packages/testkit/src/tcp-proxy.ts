@@ -1,0 +1,83 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+export interface TcpProxyOptions {
+  readonly target_host?: string;
+  readonly target_port: number;
+}
+
+// A TCP proxy of the tests' own on 127.0.0.1: a test points a client at it and can cut every
+// connection (and refuse new ones) or restore service, to drill failures of one client
+// without disturbing the shared local service or other tests.
+export class TcpProxy {
+  readonly #options: TcpProxyOptions;
+  readonly #sockets = new Set<Socket>();
+  #server: Server | undefined;
+  #cut = false;
+  #port = 0;
+
+  constructor(options: TcpProxyOptions) {
+    this.#options = options;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get connection_count(): number {
+    return this.#sockets.size / 2;
+  }
+
+  async start(): Promise<number> {
+    const server = createServer((client) => this.#accept(client));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: '127.0.0.1', port: this.#port }, () => resolve());
+    });
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('TcpProxy: no port');
+    this.#port = address.port;
+    return this.#port;
+  }
+
+  // Destroys every open connection; new ones are accepted and dropped at once until restore().
+  cut(): void {
+    this.#cut = true;
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+  }
+
+  restore(): void {
+    this.#cut = false;
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    const server = this.#server;
+    this.#server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  #accept(client: Socket): void {
+    if (this.#cut) {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection({
+      host: this.#options.target_host ?? '127.0.0.1',
+      port: this.#options.target_port,
+    });
+    this.#sockets.add(client);
+    this.#sockets.add(upstream);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      this.#sockets.delete(client);
+      this.#sockets.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The two promised commands (`npm start`, `npm test`) and CI go through here, so that a machine
+# with any Node and npm gets Node 24, pnpm, the locked dependencies and the local services.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tools/dev/env.sh
+
+install_dependencies() {
+  if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ] || [ -n "${CI:-}" ]; then
+    pnpm install --frozen-lockfile --prefer-offline --reporter=append-only
+  fi
+}
+
+case "${1:-}" in
+  start)
+    install_dependencies
+    bash tools/dev/infra.sh
+    pnpm run migrate
+    exec node --conditions=@afc/source tools/dev/src/start.ts "${@:2}"
+    ;;
+  test)
+    install_dependencies
+    bash tools/dev/infra.sh
+    exec pnpm exec vitest run "${@:2}"
+    ;;
+  ci)
+    install_dependencies
+    bash tools/dev/infra.sh
+    pnpm run lint
+    pnpm run typecheck
+    docker_compose_config
+    exec pnpm exec vitest run
+    ;;
+  *)
+    echo "usage: tools/dev/run.sh start|test|ci" >&2
+    exit 2
+    ;;
+esac
