@@ -1,1 +1,9 @@
-export {};
+export {
+  createLogger,
+  type Logger,
+  type LoggerOptions,
+  redacted_placeholder,
+  withMessageId,
+  withRequestId,
+} from './create-logger.ts';
+export { redactionPaths, redactUrl, secret_keys } from './redaction.ts';
