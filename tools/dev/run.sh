@@ -5,6 +5,20 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/dev/env.sh
 
+# Debian's docker-compose validates the compose file without a Docker engine (none runs here).
+docker_compose_config() {
+  if ! command -v docker-compose >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+    else
+      echo "ci: docker-compose is not installed; cannot validate docker-compose.yml" >&2
+      return 1
+    fi
+  fi
+  docker-compose -f docker-compose.yml config -q
+  echo "ci: docker-compose.yml is valid"
+}
+
 install_dependencies() {
   if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ] || [ -n "${CI:-}" ]; then
     pnpm install --frozen-lockfile --prefer-offline --reporter=append-only
