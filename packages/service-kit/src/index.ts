@@ -1,1 +1,35 @@
-export {};
+export { createService, type Service, type ServiceOptions } from './create-service.ts';
+export { describeValidation, errorHandlerPlugin } from './error-handler-plugin.ts';
+export {
+  ReadinessCheckTimeoutError,
+  ServiceKitError,
+  type ServiceKitErrorCode,
+  ShutdownTimeoutError,
+  service_kit_error_codes,
+} from './errors.ts';
+export { ServiceLogController } from './log-controller.ts';
+export {
+  http_duration_buckets_s,
+  type MetricsOptions,
+  metricsPlugin,
+  type ServiceMetrics,
+} from './metrics-plugin.ts';
+export {
+  type DependencyReport,
+  type DependencyStatus,
+  Readiness,
+  type ReadinessCheck,
+  type ReadinessCheckOptions,
+  type ReadinessReport,
+  type ReadinessStatus,
+} from './readiness.ts';
+export { type ReadinessOptions, readinessPlugin } from './readiness-plugin.ts';
+export { genReqId, isSaneRequestId, request_id_header } from './request-id.ts';
+export { closeWithin, type RunningService, type RunServiceOptions, runService } from './run-service.ts';
+export {
+  ignorePressure,
+  type PressureHandler,
+  type UnderPressureOptions,
+  underPressurePlugin,
+  underPressureSettings,
+} from './under-pressure-plugin.ts';
