@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitUntil } from '@afc/testkit';
+import { Redis } from 'ioredis';
+
+// The shared Redis has cluster support disabled (CLUSTER KEYSLOT fails there), so tests that
+// need real cluster behaviour start a throwaway one-node Redis Cluster of their own: one
+// redis-server owning all 16384 slots, on free ports, no persistence, killed by its pid after.
+export interface ClusterNode {
+  readonly url: string;
+  readonly admin: Redis;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+export async function startClusterNode(): Promise<ClusterNode> {
+  const dir = await mkdtemp(join(tmpdir(), 'afc-redis-cluster-'));
+  const port = await freePort();
+  const bus_port = await freePort();
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      ...['--bind', '127.0.0.1', '--port', String(port), '--cluster-port', String(bus_port)],
+      ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--dir', dir],
+      ...['--save', '', '--appendonly', 'no', '--maxmemory', '64mb'],
+    ],
+    { stdio: 'ignore' },
+  );
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  // Retries until the server listens; the waitUntil below bounds it.
+  const admin = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+  admin.on('error', () => {});
+  const stop = async () => {
+    admin.disconnect();
+    if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+    await waitUntil(() => exited, { timeout_ms: 10_000, message: 'cluster node exit' });
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntil(
+      () => {
+        if (exited) throw new Error('redis-server exited at start');
+        return admin.status === 'ready';
+      },
+      { timeout_ms: 10_000, message: 'cluster node accepts connections' },
+    );
+    await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    await waitUntil(async () => String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), {
+      timeout_ms: 10_000,
+      message: 'cluster_state:ok',
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: `redis://127.0.0.1:${port}`, admin, stop };
+}
