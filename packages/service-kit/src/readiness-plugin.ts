@@ -16,6 +16,9 @@ export interface ReadinessOptions {
 
 const HealthResponse = Type.Object({ status: Type.Literal('ok') });
 
+// What the under-pressure plugin answers on this route when the process is overloaded.
+const OverloadedResponse = Type.Object({ error: Type.Literal('overloaded') });
+
 const DependencyReportSchema = Type.Object({
   status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')]),
   latency_ms: Type.Number(),
@@ -45,7 +48,11 @@ export const readinessPlugin = fp<ReadinessOptions>(
     // load balancer stops sending it traffic until it recovers.
     app.get(
       '/ready',
-      { schema: { response: { 200: ReadinessResponse, 503: ReadinessResponse } } },
+      {
+        schema: {
+          response: { 200: ReadinessResponse, 503: Type.Union([ReadinessResponse, OverloadedResponse]) },
+        },
+      },
       async (request, reply) => {
         const report = await readiness.run();
         if (report.status !== 'healthy') request.log.warn({ readiness: report }, 'not fully ready');
