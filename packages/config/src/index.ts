@@ -1,1 +1,29 @@
-export {};
+export { type ConfigRow, describeConfig, renderConfigTable, secret_default_text } from './describe-config.ts';
+export { ConfigError, type ConfigErrorCode, config_error_codes, InvalidConfigError } from './errors.ts';
+export { log_levels } from './fragments.ts';
+export { type ConfigIssue, type ConfigIssueCode, config_issue_codes, formatConfigIssues } from './issues.ts';
+export {
+  type ConfigResult,
+  config_exit_code,
+  type Env,
+  loadConfig,
+  loadConfigOrExit,
+  loadConfigOrThrow,
+} from './load-config.ts';
+export {
+  type ApiConfig,
+  type AuthorizerConfig,
+  apiConfigSchema,
+  authorizerConfigSchema,
+  type CardIssuerConfig,
+  cardIssuerConfigSchema,
+  type MarqetaSimConfig,
+  type MigrateConfig,
+  marqetaSimConfigSchema,
+  migrateConfigSchema,
+  type SettlementConfig,
+  service_config_schemas,
+  settlementConfigSchema,
+  type WebhooksConfig,
+  webhooksConfigSchema,
+} from './schemas.ts';
