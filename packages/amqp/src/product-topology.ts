@@ -1,0 +1,84 @@
+import type { TopologyDescription } from './topology.ts';
+
+// The product's broker layout, shared as data by every service that publishes or consumes.
+
+export const exchange_names = {
+  // Money movements: authorizations and their outcomes, clearing, refunds.
+  transactions: 'transactions',
+  // Everything else: inbound webhooks, card lifecycle commands and their results.
+  events: 'events',
+} as const;
+
+export type ExchangeName = (typeof exchange_names)[keyof typeof exchange_names];
+
+export const routing_keys = {
+  authorization_approved: 'authorization.approved',
+  authorization_declined: 'authorization.declined',
+  authorization_incremental: 'authorization.incremental',
+  authorization_reversed: 'authorization.reversed',
+  transaction_cleared: 'transaction.cleared',
+  transaction_refunded: 'transaction.refunded',
+  webhook_received: 'webhook.received',
+  card_issue_requested: 'card.issue.requested',
+  card_issued: 'card.issued',
+  card_issue_failed: 'card.issue.failed',
+} as const;
+
+export type RoutingKey = (typeof routing_keys)[keyof typeof routing_keys];
+
+// Which exchange each routing key is published to: publishers look it up here instead of
+// spelling exchange names.
+export const exchange_of: Readonly<Record<RoutingKey, ExchangeName>> = {
+  'authorization.approved': exchange_names.transactions,
+  'authorization.declined': exchange_names.transactions,
+  'authorization.incremental': exchange_names.transactions,
+  'authorization.reversed': exchange_names.transactions,
+  'transaction.cleared': exchange_names.transactions,
+  'transaction.refunded': exchange_names.transactions,
+  'webhook.received': exchange_names.events,
+  'card.issue.requested': exchange_names.events,
+  'card.issued': exchange_names.events,
+  'card.issue.failed': exchange_names.events,
+};
+
+export const queue_names = {
+  settlement: 'settlement',
+  webhook_events: 'webhook-events',
+  card_issuance: 'card-issuance',
+  // The outcome of issuance (card.issued / card.issue.failed) goes back to the control plane,
+  // which records the Marqeta card token or the failure. It needs a queue of its own: we publish
+  // with `mandatory`, so a routing key no queue binds would be rejected as unroutable.
+  card_events: 'card-events',
+} as const;
+
+export const product_topology: TopologyDescription = {
+  exchanges: [
+    { name: exchange_names.transactions, type: 'topic' },
+    { name: exchange_names.events, type: 'topic' },
+  ],
+  queues: [
+    {
+      name: queue_names.settlement,
+      bindings: [
+        { exchange: exchange_names.transactions, routing_keys: ['authorization.#', 'transaction.#'] },
+      ],
+    },
+    {
+      name: queue_names.webhook_events,
+      bindings: [{ exchange: exchange_names.events, routing_keys: ['webhook.#'] }],
+    },
+    {
+      name: queue_names.card_issuance,
+      bindings: [{ exchange: exchange_names.events, routing_keys: [routing_keys.card_issue_requested] }],
+    },
+    {
+      name: queue_names.card_events,
+      bindings: [
+        {
+          exchange: exchange_names.events,
+          routing_keys: [routing_keys.card_issued, routing_keys.card_issue_failed],
+        },
+      ],
+    },
+  ],
+};
