@@ -44,6 +44,10 @@ const default_error_log_interval_ms = 10_000;
 
 export function createRedis(options: CreateRedisOptions, logger: Logger): RedisClient {
   assert.ok(
+    (options.url === undefined) !== (options.cluster_nodes === undefined),
+    'exactly one of url, cluster_nodes',
+  );
+  assert.ok(
     !/[{}]/.test(options.key_prefix),
     'key_prefix must not contain braces: it would steal the hash tag',
   );

@@ -35,6 +35,8 @@ export async function startClusterNode(): Promise<ClusterNode> {
     'redis-server',
     [
       ...['--bind', '127.0.0.1', '--port', String(port), '--cluster-port', String(bus_port)],
+      // A lone node does not know its own address: without this CLUSTER SLOTS names no host.
+      ...['--cluster-announce-ip', '127.0.0.1'],
       ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--dir', dir],
       ...['--save', '', '--appendonly', 'no', '--maxmemory', '64mb'],
     ],
