@@ -1,4 +1,19 @@
 export {
+  AmqpClient,
+  type AmqpClientOptions,
+  type CloseReport,
+  type ConnectionState,
+  client_defaults,
+  type JsonPayload,
+  type PublishOptions,
+} from './client.ts';
+export {
+  type ConsumeOptions,
+  default_handler_timeout_ms,
+  type MessageContext,
+  type MessageHandler,
+} from './consumer.ts';
+export {
   AmqpError,
   type AmqpErrorCode,
   amqp_error_codes,
@@ -9,6 +24,8 @@ export {
   PublishTimeoutError,
   UnroutableError,
 } from './errors.ts';
+export { header_names, max_reason_length } from './headers.ts';
+export type { ParkedMessage, ReplayReport } from './parked.ts';
 export {
   type ExchangeName,
   exchange_names,
@@ -31,3 +48,4 @@ export {
   type TopologyDescription,
   topology_defaults,
 } from './topology.ts';
+export { type BackoffOptions, backoffDelay } from './wait.ts';
