@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import type {
+  BalanceChangeResult,
+  PersonalCard,
+  PersonalTransaction,
+  PersonalUser,
+  Wallet,
+  WalletDeposit,
+} from '../types.ts';
+import type {
+  BalanceChangeDoc,
+  CardDoc,
+  DepositDoc,
+  TransactionDoc,
+  UserDoc,
+  WalletAfter,
+  WalletDoc,
+} from './collections.ts';
+
+// Documents carry _id and bookkeeping the API does not expose; these copy exactly the API's
+// fields, so both backends answer with objects of the same shape.
+
+function minor(value: number): number {
+  assert.ok(Number.isSafeInteger(value), `stored amount is a safe integer: ${value}`);
+  return value;
+}
+
+export function userFromDoc(doc: UserDoc): PersonalUser {
+  return {
+    user_token: doc.user_token,
+    email: doc.email,
+    kyc_status: doc.kyc_status,
+    wallet_address: doc.wallet_address,
+    status: doc.status,
+    created_at: doc.created_at,
+    updated_at: doc.updated_at,
+  };
+}
+
+export function walletFromDoc(doc: WalletDoc): Wallet {
+  return {
+    user_token: doc.user_token,
+    currency: doc.currency,
+    available_minor: minor(doc.available_minor),
+    held_minor: minor(doc.held_minor),
+    version: minor(doc.version),
+  };
+}
+
+export function walletAfter(user_token: string, currency: string, after: WalletAfter): Wallet {
+  return {
+    user_token,
+    currency,
+    available_minor: minor(after.available_minor),
+    held_minor: minor(after.held_minor),
+    version: minor(after.version),
+  };
+}
+
+export function depositFromDoc(doc: DepositDoc): WalletDeposit {
+  return {
+    deposit_id: doc.deposit_id,
+    user_token: doc.user_token,
+    crypto_currency: doc.crypto_currency,
+    crypto_amount: doc.crypto_amount,
+    rate: doc.rate,
+    credited_minor: minor(doc.credited_minor),
+    currency: doc.currency,
+    created_at: doc.created_at,
+  };
+}
+
+export function changeResultFromDoc(doc: BalanceChangeDoc, replayed: boolean): BalanceChangeResult {
+  const wallet = walletAfter(doc.user_token, doc.currency, doc.wallet_after);
+  if (doc.outcome === 'applied') return { ok: true, change_id: doc.change_id, wallet, replayed };
+  return { ok: false, change_id: doc.change_id, reason: doc.outcome, wallet, replayed };
+}
+
+export function cardFromDoc(doc: CardDoc): PersonalCard {
+  return {
+    card_token: doc.card_token,
+    user_token: doc.user_token,
+    state: doc.state,
+    currency: doc.currency,
+    expiration_month: doc.expiration_month,
+    expiration_year: doc.expiration_year,
+    last_four: doc.last_four,
+    created_at: doc.created_at,
+    updated_at: doc.updated_at,
+  };
+}
+
+export function transactionFromDoc(doc: TransactionDoc): PersonalTransaction {
+  return {
+    jit_token: doc.jit_token,
+    card_token: doc.card_token,
+    user_token: doc.user_token,
+    currency: doc.currency,
+    state: doc.state,
+    state_at: doc.state_at,
+    authorized_minor: minor(doc.authorized_minor),
+    cleared_minor: minor(doc.cleared_minor),
+    reversed_minor: minor(doc.reversed_minor),
+    refunded_minor: minor(doc.refunded_minor),
+    merchant: {
+      mid: doc.merchant.mid ?? null,
+      name: doc.merchant.name ?? null,
+      mcc: doc.merchant.mcc ?? null,
+      city: doc.merchant.city ?? null,
+      country_code: doc.merchant.country_code ?? null,
+    },
+    history: doc.history.map((entry) => ({
+      event_id: entry.event_id,
+      state: entry.state,
+      occurred_at: entry.occurred_at,
+      authorized_minor: minor(entry.authorized_minor),
+      cleared_minor: minor(entry.cleared_minor),
+      reversed_minor: minor(entry.reversed_minor),
+      refunded_minor: minor(entry.refunded_minor),
+    })),
+    created_at: doc.created_at,
+    updated_at: doc.updated_at,
+  };
+}

@@ -1,0 +1,176 @@
+import type { Logger } from '@afc/log';
+import type { Db, MongoClient } from 'mongodb';
+import { timedPing } from '../common.ts';
+import { PersonalClosedError } from '../errors.ts';
+import type {
+  BalanceChangeInput,
+  BalanceChangeResult,
+  CardState,
+  CreateCardInput,
+  CreateUserInput,
+  CreditDepositInput,
+  CreditDepositResult,
+  Page,
+  PageRequest,
+  PersonalCard,
+  PersonalStore,
+  PersonalTransaction,
+  PersonalUser,
+  PingResult,
+  RecordTransactionEventResult,
+  TransactionEventInput,
+  UpdateUserInput,
+  Wallet,
+} from '../types.ts';
+import {
+  checkCardState,
+  checkToken,
+  pageLimit,
+  validateBalanceChange,
+  validateCreateCard,
+  validateCreateUser,
+  validateDeposit,
+  validateTransactionEvent,
+  validateUpdateUser,
+} from '../validate.ts';
+import { type PersonalCollections, personalCollections } from './collections.ts';
+import { walletFromDoc } from './convert.ts';
+import { inTransaction } from './transaction.ts';
+import * as transactions from './transaction-ops.ts';
+import * as users from './user-card-ops.ts';
+import { applyBalanceChangeIn, creditDepositIn } from './wallet-ops.ts';
+
+export interface MongoPersonalStoreOptions {
+  readonly client: MongoClient;
+  readonly db_name: string;
+  readonly logger: Logger;
+  // True when the store made the client and so closes it; false for a client the caller shares.
+  readonly owns_client: boolean;
+  readonly now?: () => Date;
+}
+
+// Run ensureIndexes(db) before first use (createPersonalStore does): the unique indexes are
+// part of the store's guarantees, not an optimisation.
+export class MongoPersonalStore implements PersonalStore {
+  readonly backend = 'mongodb' as const;
+  readonly #client: MongoClient;
+  readonly #db: Db;
+  readonly #c: PersonalCollections;
+  readonly #logger: Logger;
+  readonly #owns_client: boolean;
+  readonly #now: () => Date;
+  #closed = false;
+
+  constructor(options: MongoPersonalStoreOptions) {
+    this.#client = options.client;
+    this.#db = options.client.db(options.db_name);
+    this.#c = personalCollections(this.#db);
+    this.#logger = options.logger.child({ component: 'personal-store', backend: 'mongodb' });
+    this.#owns_client = options.owns_client;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  #open(): PersonalCollections {
+    if (this.#closed) throw new PersonalClosedError();
+    return this.#c;
+  }
+
+  #transaction(retry_on_duplicate_key: boolean) {
+    return { client: this.#client, logger: this.#logger, retry_on_duplicate_key };
+  }
+
+  async createUser(input: CreateUserInput): Promise<PersonalUser> {
+    validateCreateUser(input);
+    const c = this.#open();
+    const at = this.#now();
+    return inTransaction(this.#transaction(false), (session) => users.createUserIn(c, session, at, input));
+  }
+
+  async getUser(user_token: string): Promise<PersonalUser | null> {
+    checkToken('user_token', user_token);
+    return users.getUser(this.#open(), user_token);
+  }
+
+  async updateUser(user_token: string, input: UpdateUserInput): Promise<PersonalUser> {
+    validateUpdateUser(user_token, input);
+    return users.updateUser(this.#open(), this.#now(), user_token, input);
+  }
+
+  async getWallet(user_token: string): Promise<Wallet | null> {
+    checkToken('user_token', user_token);
+    const doc = await this.#open().wallets.findOne({ user_token });
+    return doc === null ? null : walletFromDoc(doc);
+  }
+
+  async creditDeposit(input: CreditDepositInput): Promise<CreditDepositResult> {
+    validateDeposit(input);
+    const c = this.#open();
+    return inTransaction(this.#transaction(true), (session) =>
+      creditDepositIn(c, session, this.#now(), input),
+    );
+  }
+
+  async applyBalanceChange(input: BalanceChangeInput): Promise<BalanceChangeResult> {
+    validateBalanceChange(input);
+    const c = this.#open();
+    return inTransaction(this.#transaction(true), (session) =>
+      applyBalanceChangeIn(c, session, this.#now(), input),
+    );
+  }
+
+  async createCard(input: CreateCardInput): Promise<PersonalCard> {
+    validateCreateCard(input);
+    return users.createCard(this.#open(), this.#now(), input);
+  }
+
+  async getCard(card_token: string): Promise<PersonalCard | null> {
+    checkToken('card_token', card_token);
+    return users.getCard(this.#open(), card_token);
+  }
+
+  async setCardState(card_token: string, state: CardState): Promise<PersonalCard> {
+    checkToken('card_token', card_token);
+    checkCardState(state);
+    return users.setCardState(this.#open(), this.#now(), card_token, state);
+  }
+
+  async listCards(user_token: string): Promise<readonly PersonalCard[]> {
+    checkToken('user_token', user_token);
+    return users.listCards(this.#open(), user_token);
+  }
+
+  async recordTransactionEvent(input: TransactionEventInput): Promise<RecordTransactionEventResult> {
+    validateTransactionEvent(input);
+    return transactions.recordTransactionEvent(this.#open(), this.#now, input);
+  }
+
+  async getTransaction(jit_token: string): Promise<PersonalTransaction | null> {
+    checkToken('jit_token', jit_token);
+    return transactions.getTransaction(this.#open(), jit_token);
+  }
+
+  async listTransactionsByCard(card_token: string, page?: PageRequest): Promise<Page<PersonalTransaction>> {
+    checkToken('card_token', card_token);
+    const by = { column: 'card_token', token: card_token } as const;
+    return transactions.listTransactions(this.#open(), by, pageLimit(page), page);
+  }
+
+  async listTransactionsByUser(user_token: string, page?: PageRequest): Promise<Page<PersonalTransaction>> {
+    checkToken('user_token', user_token);
+    const by = { column: 'user_token', token: user_token } as const;
+    return transactions.listTransactions(this.#open(), by, pageLimit(page), page);
+  }
+
+  async ping(timeout_ms: number): Promise<PingResult> {
+    this.#open();
+    const result = await timedPing(() => this.#db.command({ ping: 1 }), timeout_ms);
+    if (!result.ok) this.#logger.warn({ reason: result.reason }, 'personal store ping failed');
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#owns_client) await this.#client.close();
+  }
+}

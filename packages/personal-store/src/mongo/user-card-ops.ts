@@ -1,0 +1,136 @@
+import type { ClientSession, Filter } from 'mongodb';
+import { PersonalConflictError, PersonalNotFoundError } from '../errors.ts';
+import type {
+  CardState,
+  CreateCardInput,
+  CreateUserInput,
+  PersonalCard,
+  PersonalUser,
+  UpdateUserInput,
+} from '../types.ts';
+import { max_cards_listed } from '../validate.ts';
+import type { CardDoc, PersonalCollections, UserDoc } from './collections.ts';
+import { cardFromDoc, userFromDoc } from './convert.ts';
+import { isDuplicateKey } from './transaction.ts';
+
+// The user and their empty wallet in one transaction: a user never exists without a wallet,
+// and a failed create leaves neither behind.
+export async function createUserIn(
+  c: PersonalCollections,
+  session: ClientSession,
+  at: Date,
+  input: CreateUserInput,
+): Promise<PersonalUser> {
+  const user: UserDoc = {
+    user_token: input.user_token,
+    email: input.email,
+    kyc_status: input.kyc_status ?? 'pending',
+    wallet_address: input.wallet_address,
+    status: input.status ?? 'active',
+    created_at: at,
+    updated_at: at,
+  };
+  try {
+    await c.users.insertOne(user, { session });
+    await c.wallets.insertOne(
+      {
+        user_token: input.user_token,
+        currency: input.currency,
+        available_minor: 0,
+        held_minor: 0,
+        version: 0,
+        created_at: at,
+        updated_at: at,
+      },
+      { session },
+    );
+  } catch (error) {
+    if (isDuplicateKey(error)) throw new PersonalConflictError(`user ${input.user_token} exists`);
+    throw error;
+  }
+  return userFromDoc(user);
+}
+
+export async function getUser(c: PersonalCollections, user_token: string): Promise<PersonalUser | null> {
+  const doc = await c.users.findOne({ user_token });
+  return doc === null ? null : userFromDoc(doc);
+}
+
+// One conditional update: a closed user may not be reopened, whatever runs concurrently.
+export async function updateUser(
+  c: PersonalCollections,
+  at: Date,
+  user_token: string,
+  input: UpdateUserInput,
+): Promise<PersonalUser> {
+  const filter: Filter<UserDoc> = { user_token };
+  if (input.status !== undefined && input.status !== 'closed') filter.status = { $ne: 'closed' };
+  const set: Partial<UserDoc> = { updated_at: at };
+  if (input.kyc_status !== undefined) set.kyc_status = input.kyc_status;
+  if (input.status !== undefined) set.status = input.status;
+  const doc = await c.users.findOneAndUpdate(filter, { $set: set }, { returnDocument: 'after' });
+  if (doc !== null) return userFromDoc(doc);
+  if ((await getUser(c, user_token)) === null) throw new PersonalNotFoundError(`no user ${user_token}`);
+  throw new PersonalConflictError(`user ${user_token} is closed`);
+}
+
+// Users are never deleted, so "the user exists" checked before the insert stays true.
+export async function createCard(
+  c: PersonalCollections,
+  at: Date,
+  input: CreateCardInput,
+): Promise<PersonalCard> {
+  if ((await getUser(c, input.user_token)) === null)
+    throw new PersonalNotFoundError(`no user ${input.user_token}`);
+  const card: CardDoc = {
+    card_token: input.card_token,
+    user_token: input.user_token,
+    state: input.state,
+    currency: input.currency,
+    expiration_month: input.expiration_month,
+    expiration_year: input.expiration_year,
+    last_four: input.last_four,
+    created_at: at,
+    updated_at: at,
+  };
+  try {
+    await c.cards.insertOne(card);
+  } catch (error) {
+    if (isDuplicateKey(error)) throw new PersonalConflictError(`card ${input.card_token} exists`);
+    throw error;
+  }
+  return cardFromDoc(card);
+}
+
+export async function getCard(c: PersonalCollections, card_token: string): Promise<PersonalCard | null> {
+  const doc = await c.cards.findOne({ card_token });
+  return doc === null ? null : cardFromDoc(doc);
+}
+
+// Terminated is final at Marqeta too: a terminated card is never brought back.
+export async function setCardState(
+  c: PersonalCollections,
+  at: Date,
+  card_token: string,
+  state: CardState,
+): Promise<PersonalCard> {
+  const filter: Filter<CardDoc> = { card_token };
+  if (state !== 'terminated') filter.state = { $ne: 'terminated' };
+  const doc = await c.cards.findOneAndUpdate(
+    filter,
+    { $set: { state, updated_at: at } },
+    { returnDocument: 'after' },
+  );
+  if (doc !== null) return cardFromDoc(doc);
+  if ((await getCard(c, card_token)) === null) throw new PersonalNotFoundError(`no card ${card_token}`);
+  throw new PersonalConflictError(`card ${card_token} is terminated`);
+}
+
+export async function listCards(c: PersonalCollections, user_token: string): Promise<PersonalCard[]> {
+  const docs = await c.cards
+    .find({ user_token })
+    .sort({ created_at: 1, card_token: 1 })
+    .limit(max_cards_listed)
+    .toArray();
+  return docs.map(cardFromDoc);
+}

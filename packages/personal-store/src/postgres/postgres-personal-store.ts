@@ -1,0 +1,149 @@
+import type { Logger } from '@afc/log';
+import type { Sql } from '@afc/postgres';
+import { timedPing } from '../common.ts';
+import { PersonalClosedError } from '../errors.ts';
+import type {
+  BalanceChangeInput,
+  BalanceChangeResult,
+  CardState,
+  CreateCardInput,
+  CreateUserInput,
+  CreditDepositInput,
+  CreditDepositResult,
+  Page,
+  PageRequest,
+  PersonalCard,
+  PersonalStore,
+  PersonalTransaction,
+  PersonalUser,
+  PingResult,
+  RecordTransactionEventResult,
+  TransactionEventInput,
+  UpdateUserInput,
+  Wallet,
+} from '../types.ts';
+import {
+  checkCardState,
+  checkToken,
+  pageLimit,
+  validateBalanceChange,
+  validateCreateCard,
+  validateCreateUser,
+  validateDeposit,
+  validateTransactionEvent,
+  validateUpdateUser,
+} from '../validate.ts';
+import * as transactions from './transaction-ops.ts';
+import * as users from './user-card-ops.ts';
+import * as wallets from './wallet-ops.ts';
+
+export interface PostgresPersonalStoreOptions {
+  // The caller's pool (shared with other stores): the store never ends it.
+  readonly sql: Sql;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+// The `personal` schema of 0002_personal_schema.sql, applied by @afc/postgres runMigrations.
+export class PostgresPersonalStore implements PersonalStore {
+  readonly backend = 'postgres' as const;
+  readonly #sql: Sql;
+  readonly #logger: Logger;
+  readonly #now: () => Date;
+  #closed = false;
+
+  constructor(options: PostgresPersonalStoreOptions) {
+    this.#sql = options.sql;
+    this.#logger = options.logger.child({ component: 'personal-store', backend: 'postgres' });
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  #open(): Sql {
+    if (this.#closed) throw new PersonalClosedError();
+    return this.#sql;
+  }
+
+  async createUser(input: CreateUserInput): Promise<PersonalUser> {
+    validateCreateUser(input);
+    return users.createUser(this.#open(), this.#now(), input);
+  }
+
+  async getUser(user_token: string): Promise<PersonalUser | null> {
+    checkToken('user_token', user_token);
+    return users.getUser(this.#open(), user_token);
+  }
+
+  async updateUser(user_token: string, input: UpdateUserInput): Promise<PersonalUser> {
+    validateUpdateUser(user_token, input);
+    return users.updateUser(this.#open(), this.#now(), user_token, input);
+  }
+
+  async getWallet(user_token: string): Promise<Wallet | null> {
+    checkToken('user_token', user_token);
+    return wallets.getWallet(this.#open(), user_token);
+  }
+
+  async creditDeposit(input: CreditDepositInput): Promise<CreditDepositResult> {
+    validateDeposit(input);
+    return wallets.creditDeposit(this.#open(), this.#now, input);
+  }
+
+  async applyBalanceChange(input: BalanceChangeInput): Promise<BalanceChangeResult> {
+    validateBalanceChange(input);
+    return wallets.applyBalanceChange(this.#open(), this.#now, input);
+  }
+
+  async createCard(input: CreateCardInput): Promise<PersonalCard> {
+    validateCreateCard(input);
+    return users.createCard(this.#open(), this.#now(), input);
+  }
+
+  async getCard(card_token: string): Promise<PersonalCard | null> {
+    checkToken('card_token', card_token);
+    return users.getCard(this.#open(), card_token);
+  }
+
+  async setCardState(card_token: string, state: CardState): Promise<PersonalCard> {
+    checkToken('card_token', card_token);
+    checkCardState(state);
+    return users.setCardState(this.#open(), this.#now(), card_token, state);
+  }
+
+  async listCards(user_token: string): Promise<readonly PersonalCard[]> {
+    checkToken('user_token', user_token);
+    return users.listCards(this.#open(), user_token);
+  }
+
+  async recordTransactionEvent(input: TransactionEventInput): Promise<RecordTransactionEventResult> {
+    validateTransactionEvent(input);
+    return transactions.recordTransactionEvent(this.#open(), this.#now, input);
+  }
+
+  async getTransaction(jit_token: string): Promise<PersonalTransaction | null> {
+    checkToken('jit_token', jit_token);
+    return transactions.getTransaction(this.#open(), jit_token);
+  }
+
+  async listTransactionsByCard(card_token: string, page?: PageRequest): Promise<Page<PersonalTransaction>> {
+    checkToken('card_token', card_token);
+    const by = { column: 'card_token', token: card_token } as const;
+    return transactions.listTransactions(this.#open(), by, pageLimit(page), page);
+  }
+
+  async listTransactionsByUser(user_token: string, page?: PageRequest): Promise<Page<PersonalTransaction>> {
+    checkToken('user_token', user_token);
+    const by = { column: 'user_token', token: user_token } as const;
+    return transactions.listTransactions(this.#open(), by, pageLimit(page), page);
+  }
+
+  async ping(timeout_ms: number): Promise<PingResult> {
+    const sql = this.#open();
+    const result = await timedPing(() => sql`select 1 from personal.wallets limit 1`, timeout_ms);
+    if (!result.ok) this.#logger.warn({ reason: result.reason }, 'personal store ping failed');
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}

@@ -1,0 +1,102 @@
+import type { Sql } from '@afc/postgres';
+import { PersonalConflictError, PersonalNotFoundError } from '../errors.ts';
+import type {
+  CardState,
+  CreateCardInput,
+  CreateUserInput,
+  PersonalCard,
+  PersonalUser,
+  UpdateUserInput,
+} from '../types.ts';
+import { max_cards_listed } from '../validate.ts';
+import { cardFromRow, userFromRow } from './rows.ts';
+
+// The user and their empty wallet in one transaction: a user never exists without a wallet.
+export async function createUser(sql: Sql, at: Date, input: CreateUserInput): Promise<PersonalUser> {
+  return sql.begin(async (tx) => {
+    const [row] = await tx`
+      insert into personal.users (user_token, email, kyc_status, wallet_address, status, created_at, updated_at)
+      values (${input.user_token}, ${input.email}, ${input.kyc_status ?? 'pending'}, ${input.wallet_address},
+              ${input.status ?? 'active'}, ${at}, ${at})
+      on conflict (user_token) do nothing
+      returning *`;
+    if (row === undefined) throw new PersonalConflictError(`user ${input.user_token} exists`);
+    await tx`
+      insert into personal.wallets (user_token, currency, available_minor, held_minor, version, created_at, updated_at)
+      values (${input.user_token}, ${input.currency}, 0, 0, 0, ${at}, ${at})`;
+    return userFromRow(row);
+  });
+}
+
+export async function getUser(sql: Sql, user_token: string): Promise<PersonalUser | null> {
+  const [row] = await sql`select * from personal.users where user_token = ${user_token}`;
+  return row === undefined ? null : userFromRow(row);
+}
+
+export async function updateUser(
+  sql: Sql,
+  at: Date,
+  user_token: string,
+  input: UpdateUserInput,
+): Promise<PersonalUser> {
+  const status = input.status ?? null;
+  // One conditional statement: a closed user may not be reopened, whatever runs concurrently.
+  const [row] = await sql`
+    update personal.users
+    set kyc_status = coalesce(${input.kyc_status ?? null}::text, kyc_status),
+        status = coalesce(${status}::text, status),
+        updated_at = ${at}
+    where user_token = ${user_token}
+      and (status <> 'closed' or ${status}::text is null or ${status}::text = 'closed')
+    returning *`;
+  if (row !== undefined) return userFromRow(row);
+  const existing = await getUser(sql, user_token);
+  if (existing === null) throw new PersonalNotFoundError(`no user ${user_token}`);
+  throw new PersonalConflictError(`user ${user_token} is closed`);
+}
+
+export async function createCard(sql: Sql, at: Date, input: CreateCardInput): Promise<PersonalCard> {
+  // Insert only if the user exists, in one statement, so that "no such user" and "token taken"
+  // are told apart without a race.
+  const [row] = await sql`
+    insert into personal.cards (
+      card_token, user_token, state, currency, expiration_month, expiration_year, last_four, created_at, updated_at
+    )
+    select ${input.card_token}, user_token, ${input.state}, ${input.currency}, ${input.expiration_month},
+           ${input.expiration_year}, ${input.last_four}, ${at}, ${at}
+    from personal.users where user_token = ${input.user_token}
+    on conflict (card_token) do nothing
+    returning *`;
+  if (row !== undefined) return cardFromRow(row);
+  if ((await getUser(sql, input.user_token)) === null)
+    throw new PersonalNotFoundError(`no user ${input.user_token}`);
+  throw new PersonalConflictError(`card ${input.card_token} exists`);
+}
+
+export async function getCard(sql: Sql, card_token: string): Promise<PersonalCard | null> {
+  const [row] = await sql`select * from personal.cards where card_token = ${card_token}`;
+  return row === undefined ? null : cardFromRow(row);
+}
+
+export async function setCardState(
+  sql: Sql,
+  at: Date,
+  card_token: string,
+  state: CardState,
+): Promise<PersonalCard> {
+  // Terminated is final at Marqeta too: a terminated card is never brought back.
+  const [row] = await sql`
+    update personal.cards set state = ${state}, updated_at = ${at}
+    where card_token = ${card_token} and (state <> 'terminated' or ${state}::text = 'terminated')
+    returning *`;
+  if (row !== undefined) return cardFromRow(row);
+  if ((await getCard(sql, card_token)) === null) throw new PersonalNotFoundError(`no card ${card_token}`);
+  throw new PersonalConflictError(`card ${card_token} is terminated`);
+}
+
+export async function listCards(sql: Sql, user_token: string): Promise<PersonalCard[]> {
+  const rows = await sql`
+    select * from personal.cards where user_token = ${user_token}
+    order by created_at, card_token limit ${max_cards_listed}`;
+  return rows.map(cardFromRow);
+}

@@ -1,0 +1,161 @@
+import { PersonalInvalidInputError } from './errors.ts';
+import {
+  type BalanceChangeInput,
+  balance_change_kinds,
+  type CardState,
+  type CreateCardInput,
+  type CreateUserInput,
+  type CreditDepositInput,
+  card_states,
+  type KycStatus,
+  kyc_statuses,
+  type PageRequest,
+  type TransactionEventInput,
+  transaction_states,
+  type UpdateUserInput,
+  type UserStatus,
+  user_statuses,
+} from './types.ts';
+
+// Both backends validate with the same functions before touching data, so a bad argument
+// fails the same way on either and never leaves a partial write.
+
+const token_pattern = /^[\x21-\x7e]{1,100}$/;
+const currency_pattern = /^[A-Z]{3}$/;
+const decimal_pattern = /^[0-9]{1,30}(\.[0-9]{1,30})?$/;
+
+export const default_page_limit = 20;
+export const max_page_limit = 100;
+// A person holds a handful of cards; the bound only keeps a runaway list from being unbounded.
+export const max_cards_listed = 1_000;
+
+function fail(message: string): never {
+  throw new PersonalInvalidInputError(message);
+}
+
+export function checkToken(name: string, value: string): void {
+  if (typeof value !== 'string' || !token_pattern.test(value))
+    fail(`${name} must be 1-100 printable characters`);
+}
+
+function checkCurrency(name: string, value: string): void {
+  if (typeof value !== 'string' || !currency_pattern.test(value)) fail(`${name} must be an ISO 4217 code`);
+}
+
+function checkMinor(name: string, value: number, minimum: number): void {
+  if (!Number.isSafeInteger(value) || value < minimum) fail(`${name} must be a safe integer >= ${minimum}`);
+}
+
+function checkOneOf<T extends string>(name: string, value: T, allowed: readonly string[]): void {
+  if (!allowed.includes(value)) fail(`${name} must be one of ${allowed.join(', ')}`);
+}
+
+function checkText(name: string, value: string, max_length: number): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max_length) {
+    fail(`${name} must be 1-${max_length} characters`);
+  }
+}
+
+export function validateCreateUser(input: CreateUserInput): void {
+  checkToken('user_token', input.user_token);
+  checkText('email', input.email, 254);
+  if (!input.email.includes('@')) fail('email must contain @');
+  checkText('wallet_address', input.wallet_address, 200);
+  checkCurrency('currency', input.currency);
+  if (input.kyc_status !== undefined) checkKycStatus(input.kyc_status);
+  if (input.status !== undefined) checkUserStatus(input.status);
+}
+
+export function checkKycStatus(value: KycStatus): void {
+  checkOneOf('kyc_status', value, kyc_statuses);
+}
+
+export function checkUserStatus(value: UserStatus): void {
+  checkOneOf('status', value, user_statuses);
+}
+
+export function validateUpdateUser(user_token: string, input: UpdateUserInput): void {
+  checkToken('user_token', user_token);
+  if (input.kyc_status === undefined && input.status === undefined) fail('nothing to update');
+  if (input.kyc_status !== undefined) checkKycStatus(input.kyc_status);
+  if (input.status !== undefined) checkUserStatus(input.status);
+}
+
+export function validateDeposit(input: CreditDepositInput): void {
+  checkToken('deposit_id', input.deposit_id);
+  checkToken('user_token', input.user_token);
+  checkText('crypto_currency', input.crypto_currency, 20);
+  if (!decimal_pattern.test(input.crypto_amount)) fail('crypto_amount must be decimal text');
+  if (!decimal_pattern.test(input.rate)) fail('rate must be decimal text');
+  checkMinor('credited_minor', input.credited_minor, 1);
+  checkCurrency('currency', input.currency);
+}
+
+export function validateBalanceChange(input: BalanceChangeInput): void {
+  checkToken('change_id', input.change_id);
+  checkToken('user_token', input.user_token);
+  checkOneOf('kind', input.kind, balance_change_kinds);
+  if (input.kind === 'adjust') {
+    if (!Number.isSafeInteger(input.amount_minor) || input.amount_minor === 0) {
+      fail('amount_minor of an adjust must be a non-zero safe integer');
+    }
+  } else {
+    checkMinor('amount_minor', input.amount_minor, 1);
+  }
+  checkCurrency('currency', input.currency);
+  if (input.jit_token !== undefined) checkToken('jit_token', input.jit_token);
+  if (input.memo !== undefined) checkText('memo', input.memo, 500);
+}
+
+export function checkCardState(value: CardState): void {
+  checkOneOf('state', value, card_states);
+}
+
+export function validateCreateCard(input: CreateCardInput): void {
+  checkToken('card_token', input.card_token);
+  checkToken('user_token', input.user_token);
+  checkCardState(input.state);
+  checkCurrency('currency', input.currency);
+  if (
+    !Number.isInteger(input.expiration_month) ||
+    input.expiration_month < 1 ||
+    input.expiration_month > 12
+  ) {
+    fail('expiration_month must be 1-12');
+  }
+  if (
+    !Number.isInteger(input.expiration_year) ||
+    input.expiration_year < 2000 ||
+    input.expiration_year > 2200
+  ) {
+    fail('expiration_year must be 2000-2200');
+  }
+  if (!/^[0-9]{4}$/.test(input.last_four)) fail('last_four must be four digits');
+}
+
+export function validateTransactionEvent(input: TransactionEventInput): void {
+  checkToken('event_id', input.event_id);
+  checkToken('jit_token', input.jit_token);
+  checkToken('card_token', input.card_token);
+  checkToken('user_token', input.user_token);
+  checkCurrency('currency', input.currency);
+  checkOneOf('state', input.state, transaction_states);
+  if (!(input.occurred_at instanceof Date) || Number.isNaN(input.occurred_at.getTime())) {
+    fail('occurred_at must be a valid Date');
+  }
+  for (const key of ['authorized_minor', 'cleared_minor', 'reversed_minor', 'refunded_minor'] as const) {
+    const value = input[key];
+    if (value !== undefined) checkMinor(key, value, 0);
+  }
+  for (const [key, value] of Object.entries(input.merchant ?? {})) {
+    if (value !== null && value !== undefined) checkText(`merchant.${key}`, value, 200);
+  }
+}
+
+export function pageLimit(page: PageRequest | undefined): number {
+  const limit = page?.limit ?? default_page_limit;
+  if (!Number.isInteger(limit) || limit < 1 || limit > max_page_limit) {
+    fail(`limit must be 1-${max_page_limit}`);
+  }
+  return limit;
+}
