@@ -88,6 +88,19 @@ function echoRequestId(app: Service): void {
   });
 }
 
+// server.close() stops accepting and drops idle keep-alive sockets, but a socket busy with an
+// in-flight request stays open after its response until keep_alive_timeout_ms, holding close()
+// (and the whole shutdown) hostage. Answers sent once closing has begun end their connection.
+function closeConnectionsWhileClosing(app: Service): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+}
+
 // The app every service starts from. Register infrastructure plugins (databases, Redis, AMQP)
 // on it first and the service's own plugin last: Fastify closes them in reverse order, so the
 // clients outlive the work that uses them (see README "Shutdown order").
@@ -99,6 +112,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   );
   const app: Service = Fastify(fastifyOptions(options)).withTypeProvider<TypeBoxTypeProvider>();
   echoRequestId(app);
+  closeConnectionsWhileClosing(app);
   app.register(errorHandlerPlugin);
   app.register(underPressurePlugin, options.under_pressure ?? {});
   app.register(metricsPlugin, { service_name: options.name });
