@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe } from 'vitest';
+import type { PersonalStore } from '../../src/index.ts';
+import type { StoreFactory } from './helpers.ts';
+import { lifecycleContract, paginationContract, transactionEventsContract } from './transactions.ts';
+import { cardsContract, usersContract } from './users-cards.ts';
+import { balanceChangesContract, concurrencyContract, depositsContract, propertyContract } from './wallet.ts';
+
+export type { StoreFactory } from './helpers.ts';
+
+// The one contract every PersonalStore backend must pass. Each case makes its own users,
+// cards and transactions under fresh tokens, so cases never see each other's data.
+export function personalStoreContract(backend: string, open: StoreFactory): void {
+  describe(`PersonalStore contract: ${backend}`, () => {
+    let store: PersonalStore | undefined;
+    const current = () => {
+      if (store === undefined) throw new Error('store not opened');
+      return store;
+    };
+    beforeAll(async () => {
+      store = await open({});
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    usersContract(current);
+    cardsContract(current);
+    depositsContract(current);
+    balanceChangesContract(current);
+    concurrencyContract(current);
+    propertyContract(current);
+    transactionEventsContract(current);
+    paginationContract(open);
+    lifecycleContract(open);
+  });
+}

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import type { PersonalStore } from '../../src/index.ts';
+import { currency, expectCode, newUser, token } from './helpers.ts';
+
+export function usersContract(store: () => PersonalStore): void {
+  describe('users', () => {
+    it('creates a user with defaults and an empty wallet in its currency', async () => {
+      const user_token = token('u');
+      const created = await store().createUser({
+        user_token,
+        email: 'ada@example.com',
+        wallet_address: 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq',
+        currency: 'EUR',
+      });
+      expect(created).toMatchObject({
+        user_token,
+        email: 'ada@example.com',
+        kyc_status: 'pending',
+        status: 'active',
+      });
+      expect(created.created_at).toBeInstanceOf(Date);
+      expect(await store().getUser(user_token)).toEqual(created);
+      expect(await store().getWallet(user_token)).toEqual({
+        user_token,
+        currency: 'EUR',
+        available_minor: 0,
+        held_minor: 0,
+        version: 0,
+      });
+    });
+
+    it('refuses a second user with the same token and leaves the first as it was', async () => {
+      const first = await newUser(store());
+      await expectCode(
+        store().createUser({
+          user_token: first.user_token,
+          email: 'x@example.com',
+          wallet_address: 'w',
+          currency: 'GBP',
+        }),
+        'AFC_PERSONAL_CONFLICT',
+      );
+      expect(await store().getUser(first.user_token)).toEqual(first);
+      expect((await store().getWallet(first.user_token))?.currency).toBe(currency);
+    });
+
+    it('answers null for an unknown user and wallet', async () => {
+      expect(await store().getUser(token('nobody'))).toBeNull();
+      expect(await store().getWallet(token('nobody'))).toBeNull();
+    });
+
+    it('updates KYC status and status, and keeps a closed user closed', async () => {
+      const user = await newUser(store());
+      const verified = await store().updateUser(user.user_token, { kyc_status: 'verified' });
+      expect(verified).toMatchObject({ kyc_status: 'verified', status: 'active' });
+      const suspended = await store().updateUser(user.user_token, { status: 'suspended' });
+      expect(suspended).toMatchObject({ kyc_status: 'verified', status: 'suspended' });
+      expect(suspended.updated_at.getTime()).toBeGreaterThanOrEqual(user.created_at.getTime());
+      await store().updateUser(user.user_token, { status: 'closed' });
+      await expectCode(store().updateUser(user.user_token, { status: 'active' }), 'AFC_PERSONAL_CONFLICT');
+      // Staying closed and correcting KYC are still allowed.
+      expect(
+        await store().updateUser(user.user_token, { status: 'closed', kyc_status: 'rejected' }),
+      ).toMatchObject({
+        status: 'closed',
+        kyc_status: 'rejected',
+      });
+      expect((await store().getUser(user.user_token))?.status).toBe('closed');
+    });
+
+    it('reports an unknown user on update, and bad input without writing', async () => {
+      await expectCode(
+        store().updateUser(token('nobody'), { status: 'suspended' }),
+        'AFC_PERSONAL_NOT_FOUND',
+      );
+      const user_token = token('u');
+      await expectCode(
+        store().createUser({ user_token, email: 'no-at-sign', wallet_address: 'w', currency }),
+        'AFC_PERSONAL_INVALID_INPUT',
+      );
+      await expectCode(
+        store().createUser({ user_token, email: 'a@example.com', wallet_address: 'w', currency: 'usd' }),
+        'AFC_PERSONAL_INVALID_INPUT',
+      );
+      expect(await store().getUser(user_token)).toBeNull();
+      await expectCode(store().updateUser(user_token, {}), 'AFC_PERSONAL_INVALID_INPUT');
+    });
+  });
+}
+
+export function cardsContract(store: () => PersonalStore): void {
+  const cardFor = (user_token: string, card_token = token('c')) => ({
+    card_token,
+    user_token,
+    state: 'unactivated' as const,
+    currency,
+    expiration_month: 9,
+    expiration_year: 2031,
+    last_four: '4242',
+  });
+
+  describe('cards', () => {
+    it('creates, gets, lists oldest first and changes state', async () => {
+      const user = await newUser(store());
+      // Created in this order; if both get the same millisecond, the token breaks the tie the same way.
+      const base = token('c');
+      const first = await store().createCard(cardFor(user.user_token, `${base}-a`));
+      const second = await store().createCard({
+        ...cardFor(user.user_token, `${base}-b`),
+        last_four: '0005',
+      });
+      expect(first).toMatchObject({
+        user_token: user.user_token,
+        state: 'unactivated',
+        expiration_year: 2031,
+      });
+      expect(await store().getCard(first.card_token)).toEqual(first);
+      const listed = await store().listCards(user.user_token);
+      expect(listed.map((card) => card.card_token)).toEqual([first.card_token, second.card_token]);
+      const active = await store().setCardState(first.card_token, 'active');
+      expect(active.state).toBe('active');
+      expect((await store().getCard(first.card_token))?.state).toBe('active');
+      expect(await store().listCards(token('nobody'))).toEqual([]);
+    });
+
+    it('refuses a duplicate card token and a card for an unknown user', async () => {
+      const user = await newUser(store());
+      const card = await store().createCard(cardFor(user.user_token));
+      const other = await newUser(store());
+      await expectCode(
+        store().createCard(cardFor(other.user_token, card.card_token)),
+        'AFC_PERSONAL_CONFLICT',
+      );
+      expect(await store().getCard(card.card_token)).toEqual(card);
+      const orphan = cardFor(token('nobody'));
+      await expectCode(store().createCard(orphan), 'AFC_PERSONAL_NOT_FOUND');
+      expect(await store().getCard(orphan.card_token)).toBeNull();
+      await expectCode(
+        store().createCard({ ...cardFor(user.user_token), last_four: '42' }),
+        'AFC_PERSONAL_INVALID_INPUT',
+      );
+    });
+
+    it('keeps a terminated card terminated, and reports an unknown card', async () => {
+      const user = await newUser(store());
+      const card = await store().createCard(cardFor(user.user_token));
+      await store().setCardState(card.card_token, 'terminated');
+      await expectCode(store().setCardState(card.card_token, 'active'), 'AFC_PERSONAL_CONFLICT');
+      expect((await store().getCard(card.card_token))?.state).toBe('terminated');
+      expect((await store().setCardState(card.card_token, 'terminated')).state).toBe('terminated');
+      await expectCode(store().setCardState(token('nocard'), 'active'), 'AFC_PERSONAL_NOT_FOUND');
+      expect(await store().getCard(token('nocard'))).toBeNull();
+    });
+  });
+}
