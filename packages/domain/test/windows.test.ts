@@ -4,8 +4,8 @@ import {
   applyCounterDeltas,
   civilFromDays,
   currentCounters,
-  dayToIsoDate,
   daysFromCivil,
+  dayToIsoDate,
   isExpired,
   isoWeekday,
   windowStarts,
@@ -62,7 +62,11 @@ describe('windowStarts', () => {
       fc.property(fc.integer({ min: -719_468, max: 3_000_000 }), (days) => {
         const civil = civilFromDays(days);
         const date = new Date(days * 86_400_000);
-        expect(civil).toEqual({ year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate() });
+        expect(civil).toEqual({
+          year: date.getUTCFullYear(),
+          month: date.getUTCMonth() + 1,
+          day: date.getUTCDate(),
+        });
         expect(daysFromCivil(civil.year, civil.month, civil.day)).toBe(days);
         expect(isoWeekday(days)).toBe((date.getUTCDay() + 6) % 7);
       }),
@@ -95,7 +99,11 @@ describe('counters', () => {
       week: { start: starts.week, amount_minor: 0, count: 0 },
       month: stored.month,
     });
-    expect(currentCounters(undefined, monday).month).toEqual({ start: starts.month, amount_minor: 0, count: 0 });
+    expect(currentCounters(undefined, monday).month).toEqual({
+      start: starts.month,
+      amount_minor: 0,
+      count: 0,
+    });
   });
 
   it('a stored window newer than the clock is kept (stricter than forgetting it)', () => {
@@ -122,6 +130,8 @@ describe('counters', () => {
   it('counting into a window older than the stored one is a bug', () => {
     const current = currentCounters(stored, monday);
     const stale = { day_start: starts.day - 1, week_start: starts.week, month_start: starts.month };
-    expect(() => applyCounterDeltas(current, [{ ...stale, amount_minor: 1, count: 0 }])).toThrow(/closed window/);
+    expect(() => applyCounterDeltas(current, [{ ...stale, amount_minor: 1, count: 0 }])).toThrow(
+      /closed window/,
+    );
   });
 });
