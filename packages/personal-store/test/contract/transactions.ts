@@ -104,6 +104,20 @@ export function transactionEventsContract(store: () => PersonalStore): void {
       expect(essence(b.transaction)).toEqual(essence(a.transaction));
     });
 
+    it('stores values that look like field paths or operators verbatim', async () => {
+      const auth = authorization(`$jit${token('')}`, `$card${token('')}`, `$user${token('')}`);
+      const recorded = await store().recordTransactionEvent({
+        ...auth,
+        merchant: { name: '$name', city: '{"$gt":""}', mid: '$$ROOT' },
+      });
+      expect(recorded.transaction).toMatchObject({
+        jit_token: auth.jit_token,
+        card_token: auth.card_token,
+        merchant: { name: '$name', city: '{"$gt":""}', mid: '$$ROOT' },
+      });
+      expect((await store().listTransactionsByCard(auth.card_token)).items).toHaveLength(1);
+    });
+
     it('refuses an event id or a jit_token that belongs to another transaction, card or user', async () => {
       const auth = authorization(token('jit'), token('c'), token('u'));
       const recorded = await store().recordTransactionEvent(auth);
