@@ -38,6 +38,24 @@ export function depositsContract(store: () => PersonalStore): void {
       expect(await store().getWallet(user.user_token)).toMatchObject({ available_minor: 5_002, version: 2 });
     });
 
+    it('credits a deposit once when its repeats arrive concurrently', async () => {
+      const user = await newUser(store());
+      const input = {
+        deposit_id: token('d'),
+        user_token: user.user_token,
+        crypto_currency: 'USDC',
+        crypto_amount: '25.00',
+        rate: '1.0000',
+        credited_minor: 2_500,
+        currency,
+      };
+      const results = await Promise.all(Array.from({ length: 8 }, () => store().creditDeposit(input)));
+      expect(results.filter((result) => !result.replayed)).toHaveLength(1);
+      for (const result of results)
+        expect(withoutReplayed(result)).toEqual(withoutReplayed(results[0] as typeof result));
+      expect(await store().getWallet(user.user_token)).toMatchObject({ available_minor: 2_500, version: 1 });
+    });
+
     it('refuses a reused deposit_id with other content, another currency, an unknown user', async () => {
       const user = await newUser(store());
       const input = {
