@@ -18,3 +18,13 @@ export {
   PostgresTimeoutError,
   postgres_error_codes,
 } from './errors.ts';
+export {
+  checksum,
+  default_migrations_directory,
+  type MigrationFile,
+  migration_lock,
+  type RunMigrationsOptions,
+  readMigrationFiles,
+  runMigrations,
+} from './migrations.ts';
+export { backoffDelay } from './timing.ts';
