@@ -1,0 +1,58 @@
+import { createLogger } from '@afc/log';
+import { createPostgres, type PostgresClient, runMigrations, type Sql } from '@afc/postgres';
+import { createTestDatabase, type TestDatabase } from '@afc/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPersonalStore } from '../src/index.ts';
+import { newUser } from './contract/helpers.ts';
+import { personalStoreContract } from './contract/index.ts';
+
+// PostgreSQL is always on this machine and in CI: the contract always runs here.
+const logger = createLogger({ name: 'personal-store-test', level: 'silent' });
+let database: TestDatabase;
+let client: PostgresClient;
+let sql: Sql;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  // The project's pool, as services build it (int8 as numbers, timeouts set server-side).
+  client = createPostgres(
+    { url: database.url, application_name: 'personal-store-test', max_connections: 10 },
+    logger,
+  );
+  sql = client.sql;
+  await runMigrations({ sql, logger });
+  process.stdout.write(`personal-store contract: postgres RUNS (database ${database.name})\n`);
+});
+
+afterAll(async () => {
+  await client?.close(5_000);
+  await database?.drop();
+});
+
+personalStoreContract('postgres', (options) =>
+  createPersonalStore({ sql, mongodb_db: 'unused', logger, ...(options.now ? { now: options.now } : {}) }),
+);
+
+describe('PostgreSQL personal schema', () => {
+  it('is what createPersonalStore picks when no MongoDB URI is set', async () => {
+    for (const mongodb_uri of [undefined, '']) {
+      const store = await createPersonalStore({ sql, mongodb_uri, mongodb_db: 'unused', logger });
+      expect(store.backend).toBe('postgres');
+      expect((await store.ping(2_000)).ok).toBe(true);
+      await store.close();
+    }
+  });
+
+  it('refuses a negative balance even from a write that skips the store', async () => {
+    const store = await createPersonalStore({ sql, mongodb_db: 'unused', logger });
+    const user = await newUser(store, 100);
+    await expect(
+      sql`update personal.wallets set available_minor = available_minor - 101 where user_token = ${user.user_token}`,
+    ).rejects.toMatchObject({ code: '23514' });
+    await expect(
+      sql`update personal.wallets set held_minor = -1 where user_token = ${user.user_token}`,
+    ).rejects.toMatchObject({ code: '23514' });
+    expect(await store.getWallet(user.user_token)).toMatchObject({ available_minor: 100, held_minor: 0 });
+    await store.close();
+  });
+});
