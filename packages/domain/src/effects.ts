@@ -114,8 +114,11 @@ export function applyClearing(
   }
   const consumed = Math.min(amount_minor, hold.amount_minor);
   const excess = amount_minor - consumed;
+  // Fully reversed (its count given back) and then cleared anyway: the purchase happened after
+  // all, so it counts again.
+  const recount = hold.amount_minor === 0 && hold.captured_minor === 0 && excess > 0 ? 1 : 0;
   const captured = captureFromHold(hold, consumed, amount_minor > 0);
-  const counter_deltas = excess > 0 ? [countedIn(starts, excess, 0)] : [];
+  const counter_deltas = excess > 0 ? [countedIn(starts, excess, recount)] : [];
   let balance_delta = sumBalanceDeltas(captured.balance_delta, spendDelta(hold.program, excess));
   let next = captured.hold;
   let released_minor = 0;
