@@ -328,7 +328,8 @@ export class AmqpClient extends EventEmitter<{ state: [ConnectionState] }> {
       if (ended) return;
       ended = true;
       resolveLost(reason);
-      if (!closed) void model.close().catch(() => {});
+      // While closing, close() owns the connection and its order of shutdown.
+      if (!closed && this.#closing === undefined) void model.close().catch(() => {});
     };
     model.on('error', (error: unknown) => logger.warn({ event: 'amqp.connection.error', err: error }));
     model.on('close', (error: unknown) => {
@@ -377,7 +378,10 @@ export class AmqpClient extends EventEmitter<{ state: [ConnectionState] }> {
         cancels,
         Math.max(deadline - Date.now(), 1),
         () => new Error('cancel timed out'),
-      ).catch((error: unknown) => logger.warn({ event: 'amqp.close.cancel_failed', err: error }));
+      ).then(
+        () => logger.info({ event: 'amqp.close.intake_stopped' }, 'consumers cancelled'),
+        (error: unknown) => logger.warn({ event: 'amqp.close.cancel_failed', err: error }),
+      );
     } else {
       this.#publisher.beginClosing();
     }
@@ -389,8 +393,15 @@ export class AmqpClient extends EventEmitter<{ state: [ConnectionState] }> {
     this.#publisher.seal();
     const unconfirmed_publishes = await this.#publisher.settled(deadline);
     this.#publisher.beginClosing();
-    // 4. Channels and connection (closing the connection closes its channels, which returns
-    // unacked deliveries to their queues and rejects what is still unconfirmed).
+    // 4. Consumer channels (flushing their acks), then the connection, which closes the rest:
+    // unacked deliveries of abandoned handlers go back to their queues, and whatever is still
+    // unconfirmed is rejected.
+    const channels_closed = Promise.allSettled(this.#consumers.map((consumer) => consumer.closeChannel()));
+    await withTimeout(
+      channels_closed,
+      Math.max(deadline - Date.now(), 100),
+      () => new Error('timeout'),
+    ).catch(() => {});
     if (session !== undefined) await this.#closeModel(session.model, Math.max(deadline - Date.now(), 100));
     if (this.#loop !== undefined) {
       await withTimeout(this.#loop, Math.max(deadline - Date.now(), 100), () => new Error('loop')).catch(

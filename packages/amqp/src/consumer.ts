@@ -146,6 +146,17 @@ export class ResilientConsumer {
     if (channel !== undefined && tag !== undefined) await channel.cancel(tag);
   }
 
+  // Closing the channel itself, before the connection, is what makes the last acks count: they
+  // travel on this channel ahead of its close, while a connection close could overtake them
+  // and return the messages to the queue.
+  async closeChannel(): Promise<void> {
+    const channel = this.#channel;
+    // Detached first, so the close below is not reported as a loss.
+    this.#channel = undefined;
+    this.#consumer_tag = undefined;
+    if (channel !== undefined) await channel.close();
+  }
+
   #deliver(channel: Channel, message: ConsumeMessage): void {
     const work = this.#process(channel, message).catch((error: unknown) => {
       // A bug in this file, not in the handler: the delivery stays unacked and comes back after
