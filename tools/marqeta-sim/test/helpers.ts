@@ -99,10 +99,16 @@ export async function startTinyServer(path: string): Promise<TinyServer> {
   return Object.assign(server, { url: `http://127.0.0.1:${address.port}${path}` });
 }
 
+// The gpa_order.jit_funding part of a request the gateway saw.
+export function jitOf(seen: SeenRequest | undefined): Record<string, unknown> {
+  const gpa_order = seen?.body.gpa_order as { jit_funding?: Record<string, unknown> } | undefined;
+  if (gpa_order?.jit_funding === undefined) throw new Error('no gpa_order.jit_funding in the request');
+  return gpa_order.jit_funding;
+}
+
 // What the authorizer would answer: the JIT token, method, user and amount echoed.
 export function echo(seen: SeenRequest, extra: Record<string, unknown> = {}): string {
-  const gpa_order = seen.body.gpa_order as { jit_funding: Record<string, unknown> };
-  const { token, method, user_token, amount } = gpa_order.jit_funding;
+  const { token, method, user_token, amount } = jitOf(seen);
   return JSON.stringify({ jit_funding: { token, method, user_token, amount, ...extra } });
 }
 
