@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@afc/log';
 import type { Dispatcher } from 'undici';
-import { type Amount, checkAmount, checkAmountFitsCurrency } from './amounts.ts';
+import { type Amount, type AmountRules, checkAmount, fitsCurrency } from './amounts.ts';
 import { badRequest, notFound } from './errors.ts';
 import { postJson } from './http-out.ts';
 import { decideJit, isRecord, type JitOutcome, response_codes } from './jit-decision.ts';
@@ -92,7 +92,7 @@ export class CardActivity {
 
   authorize(request: AuthorizationRequest): Promise<TransactionRecord> {
     const card = this.#card(request.card_token);
-    const { context, currency_code } = this.#context(request, checkAmount(request.amount));
+    const { context, currency_code } = this.#context(request, request.amount);
     return this.#run({
       kind: 'authorization',
       card,
@@ -122,10 +122,9 @@ export class CardActivity {
   }
 
   refund(request: RefundRequest): Promise<TransactionRecord> {
-    const decimals = checkAmount(request.amount);
     if (request.original_transaction_token !== undefined) {
       const original = this.#original(request.original_transaction_token);
-      checkAmountFitsCurrency(decimals, original.currency_code);
+      checkAmount(request.amount, original.currency_code);
       const card = this.#card(original.card_token);
       const spec = { card, amount: request.amount, currency_code: original.currency_code };
       return this.#run({ ...spec, kind: 'refund', context: original.context, original });
@@ -133,13 +132,13 @@ export class CardActivity {
     if (request.card_token === undefined)
       throw badRequest('card_token or original_transaction_token is required');
     const card = this.#card(request.card_token);
-    const { context, currency_code } = this.#context(request, decimals);
+    const { context, currency_code } = this.#context(request, request.amount);
     return this.#run({ kind: 'refund', card, amount: request.amount, currency_code, context });
   }
 
   balanceInquiry(request: BalanceInquiryRequest): Promise<TransactionRecord> {
     const card = this.#card(request.card_token);
-    const { context, currency_code } = this.#context(request, 0);
+    const { context, currency_code } = this.#context(request, 0, { allow_zero: true });
     return this.#run({ kind: 'balanceinquiry', card, amount: 0, currency_code, context });
   }
 
@@ -149,7 +148,7 @@ export class CardActivity {
       throw badRequest(`original transaction ${original.token} is not an approved authorization`);
     }
     const final_amount = amount ?? original.amount;
-    checkAmountFitsCurrency(checkAmount(final_amount), original.currency_code);
+    checkAmount(final_amount, original.currency_code);
     const card = this.#card(original.card_token);
     const spec = { card, amount: final_amount, currency_code: original.currency_code };
     return this.#run({ ...spec, kind, context: original.context, original });
@@ -168,9 +167,11 @@ export class CardActivity {
   }
 
   // The merchant and terminal: what the request names, the rest drawn from the catalogue.
-  #context(request: MerchantRequest, decimals: number) {
+  #context(request: MerchantRequest, amount: Amount, rules: AmountRules = {}) {
     const { random, options } = this.#deps;
-    const drawn = pickMerchant(random, decimals);
+    const drawn = pickMerchant(random, (currency_code) => fitsCurrency(amount, currency_code, rules));
+    if (drawn === undefined)
+      throw badRequest(`amount ${String(amount)} fits no currency the simulator knows`);
     const given = request.card_acceptor ?? {};
     const merchant: Merchant = {
       ...drawn,
@@ -180,7 +181,7 @@ export class CardActivity {
       request.currency_code ??
       options.default_currency_code ??
       (given.country_code === undefined ? drawn.currency_code : currencyOfCountry(given.country_code));
-    checkAmountFitsCurrency(decimals, currency_code);
+    checkAmount(amount, currency_code, rules);
     const network = request.network ?? random.pick(networks);
     const context: TransactionContext = { merchant, pos: pickPos(random, merchant), network };
     return { context, currency_code };

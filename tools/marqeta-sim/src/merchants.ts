@@ -44,18 +44,14 @@ function m(
   return { mid, name, mcc, city, state, postal_code, country_code, currency_code, online };
 }
 
-// Decimal places each currency allows (ISO 4217). Unlisted currencies allow two.
-const minor_unit_digits: Readonly<Record<string, number>> = { JPY: 0, KRW: 0, BHD: 3, KWD: 3, JOD: 3 };
-
-export function currencyDigits(currency_code: string): number {
-  return minor_unit_digits[currency_code.toUpperCase()] ?? 2;
-}
-
-// A merchant whose currency can carry the amount (12.34 never lands on a JPY merchant).
-export function pickMerchant(random: SeededRandom, decimal_places: number): Merchant {
-  return random.pick(
-    merchants.filter((merchant) => currencyDigits(merchant.currency_code) >= decimal_places),
-  );
+// A merchant whose currency can carry the amount (12.34 never lands on a JPY merchant);
+// undefined when none can.
+export function pickMerchant(
+  random: SeededRandom,
+  fits: (currency_code: string) => boolean,
+): Merchant | undefined {
+  const candidates = merchants.filter((merchant) => fits(merchant.currency_code));
+  return candidates.length === 0 ? undefined : random.pick(candidates);
 }
 
 export interface PosProfile {

@@ -229,6 +229,32 @@ describe('follow-ups reference the original', () => {
   });
 });
 
+describe('amounts', () => {
+  it('refuses amounts the currency cannot carry, negative amounts and unknown currencies', async () => {
+    const before = gateway.seen.length;
+    for (const body of [
+      { amount: 1.5, currency_code: 'JPY' },
+      { amount: -3, currency_code: 'USD' },
+      { amount: '1e3', currency_code: 'USD' },
+      { amount: 1, currency_code: 'XYZ' },
+    ]) {
+      const answer = await started.api('POST', '/v3/simulate/authorization', {
+        card_token: card.card_token,
+        ...body,
+      });
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+      expect(answer.body.error_code).toMatch(/^400[0-9]{3}$/);
+    }
+    expect(gateway.seen).toHaveLength(before);
+    const yen = await simulate('authorization', {
+      card_token: card.card_token,
+      amount: 1500,
+      currency_code: 'JPY',
+    });
+    expect(yen).toMatchObject({ state: 'PENDING', currency_code: 'JPY', amount: 1500 });
+  });
+});
+
 describe('generated traffic', () => {
   it('is varied yet the same for the same seed, and fits each currency', async () => {
     const draw = async (seed: number) => {
