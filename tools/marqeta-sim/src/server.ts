@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The simulator as a process: node --conditions=@afc/source tools/marqeta-sim/src/server.ts
 import { createLogger } from '@afc/log';
 import { buildMarqetaSim } from './build-marqeta-sim.ts';
