@@ -1,6 +1,3 @@
-import { defineProject } from 'vitest/config';
+import { afcProject } from '../../vitest.project.ts';
 
-export default defineProject({
-  resolve: { conditions: ['@afc/source'] },
-  test: { name: 'marqeta', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] },
-});
+export default afcProject('marqeta');
