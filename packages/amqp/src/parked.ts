@@ -32,7 +32,12 @@ function describe(message: GetMessage): ParkedMessage {
     message_id: typeof message_id === 'string' && message_id.length > 0 ? message_id : undefined,
     original_exchange: stringHeader(headers, header_names.original_exchange),
     original_routing_key: stringHeader(headers, header_names.original_routing_key),
-    park_reason: stringHeader(headers, header_names.park_reason),
+    // Parked by the broker itself (quorum delivery limit, a rejection): its reason is all we have.
+    park_reason:
+      stringHeader(headers, header_names.park_reason) ??
+      (headers['x-first-death-reason'] === undefined
+        ? undefined
+        : `broker: ${stringHeader(headers, 'x-first-death-reason')}`),
     attempts: numberHeader(headers, header_names.attempts),
     first_failed_at: stringHeader(headers, header_names.first_failed_at),
     parked_at: stringHeader(headers, header_names.parked_at),

@@ -71,12 +71,10 @@ export class ConfirmPublisher {
     return this.#pending.size;
   }
 
-  get waiting_count(): number {
-    return this.#change.waiting;
-  }
-
   attach(channel: ConfirmChannel): void {
-    assert.equal(this.#channel, undefined, 'publisher already has a channel');
+    // A channel of a connection being torn down may not have reported its close yet.
+    const previous = this.#channel;
+    if (previous !== undefined) this.#detach(previous);
     this.#channel = channel;
     this.#needs_drain = false;
     channel.on('return', (message: Message) => this.#onReturn(channel, message));

@@ -8,10 +8,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 export class ChangeSignal {
   readonly #waiters = new Set<() => void>();
 
-  get waiting(): number {
-    return this.#waiters.size;
-  }
-
   // Resolves true when notified, false once `deadline` (epoch ms) has passed.
   wait(deadline: number): Promise<boolean> {
     const remaining_ms = deadline - Date.now();
