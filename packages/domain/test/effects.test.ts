@@ -19,13 +19,19 @@ const later_starts = windowStarts(later_ms);
 const later = { day_start: later_starts.day, week_start: later_starts.week, month_start: later_starts.month };
 
 function holdOf(overrides = {}): Hold {
-  const decision = decideAuthorization(authorization({ jit_token: 'jit-h', amount_minor: 1_000, ...overrides }));
+  const decision = decideAuthorization(
+    authorization({ jit_token: 'jit-h', amount_minor: 1_000, ...overrides }),
+  );
   if (decision.outcome !== 'approve' || decision.hold === null) throw new Error('expected a hold');
   return decision.hold;
 }
 
 const personal = () =>
-  holdOf({ card: personal_card, cardholder: personal_holder, balance: { available_minor: 5_000, held_minor: 0 } });
+  holdOf({
+    card: personal_card,
+    cardholder: personal_holder,
+    balance: { available_minor: 5_000, held_minor: 0 },
+  });
 
 describe('applyReversal', () => {
   it('a full reversal gives back the amount and the count in the windows that counted them', () => {
@@ -83,7 +89,11 @@ describe('applyReversal', () => {
   });
 
   it('an unknown hold or an unreadable amount changes nothing', () => {
-    expect(applyReversal(undefined, 100)).toMatchObject({ note: 'hold_not_found', hold: null, counter_deltas: [] });
+    expect(applyReversal(undefined, 100)).toMatchObject({
+      note: 'hold_not_found',
+      hold: null,
+      counter_deltas: [],
+    });
     const hold = holdOf();
     for (const amount of [-1, 2.5, Number.NaN]) {
       expect(applyReversal(hold, amount)).toMatchObject({ note: 'invalid_amount', hold, released_minor: 0 });
@@ -92,11 +102,21 @@ describe('applyReversal', () => {
 });
 
 describe('applyClearing', () => {
-  const context = { program: 'personal' as const, final: false, now_ms: later_ms, counters: zeroCounters(later_ms) };
+  const context = {
+    program: 'personal' as const,
+    final: false,
+    now_ms: later_ms,
+    counters: zeroCounters(later_ms),
+  };
 
   it('the exact amount turns the hold into spend: counters unchanged, held money leaves', () => {
     const effect = applyClearing(personal(), 1_000, context);
-    expect(effect).toMatchObject({ note: 'captured', captured_minor: 1_000, released_minor: 0, counter_deltas: [] });
+    expect(effect).toMatchObject({
+      note: 'captured',
+      captured_minor: 1_000,
+      released_minor: 0,
+      counter_deltas: [],
+    });
     expect(effect.balance_delta).toEqual({ available_minor: 0, held_minor: -1_000 });
     expect(effect.hold).toMatchObject({ amount_minor: 0, captured_minor: 1_000, counted: [] });
     // Captured: a later reversal cannot give the count back.
@@ -195,14 +215,24 @@ describe('applyAdvice', () => {
     const lower = applyAdvice(hold, { ...advice, amount_minor: 450 });
     expect(lower).toMatchObject({ note: 'advice_lowered', released_minor: 550 });
     expect(lower.counter_deltas).toEqual([{ ...today, amount_minor: -550, count: 0 }]);
-    const higher = applyAdvice(hold, { ...advice, amount_minor: 1_300, now_ms: later_ms, counters: undefined });
+    const higher = applyAdvice(hold, {
+      ...advice,
+      amount_minor: 1_300,
+      now_ms: later_ms,
+      counters: undefined,
+    });
     expect(higher.note).toBe('advice_raised');
     expect(higher.counter_deltas).toEqual([{ ...later, amount_minor: 300, count: 0 }]);
     expect(higher.hold).toMatchObject({ amount_minor: 1_300, authorized_minor: 1_300 });
   });
 
   it('captured money is not moved by an advice', () => {
-    const cleared = applyClearing(personal(), 600, { program: 'personal', final: false, now_ms, counters: undefined });
+    const cleared = applyClearing(personal(), 600, {
+      program: 'personal',
+      final: false,
+      now_ms,
+      counters: undefined,
+    });
     const effect = applyAdvice(cleared.hold ?? undefined, { ...advice, amount_minor: 700 });
     expect(effect).toMatchObject({ note: 'advice_lowered', released_minor: 300 });
     expect(effect.hold).toMatchObject({ amount_minor: 100, captured_minor: 600 });

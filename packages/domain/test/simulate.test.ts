@@ -26,12 +26,20 @@ const cards: Record<string, CardState> = {
 };
 const card_tokens = Object.keys(cards);
 
+// Amounts and limits mostly on a coarse grid, so that "exactly the limit" and "one unit past
+// it" happen often; off the grid sometimes, so that odd remainders happen too.
+const grid = (max: number) =>
+  fc.oneof(
+    fc.integer({ min: 0, max: max / 250 }).map((n) => n * 250),
+    fc.integer({ min: 0, max }),
+  );
+
 const limits = fc.record(
   {
-    per_transaction_limit_minor: fc.integer({ min: 0, max: 2_500 }),
-    daily_limit_minor: fc.integer({ min: 0, max: 6_000 }),
-    weekly_limit_minor: fc.integer({ min: 0, max: 15_000 }),
-    monthly_limit_minor: fc.integer({ min: 0, max: 30_000 }),
+    per_transaction_limit_minor: grid(4_000),
+    daily_limit_minor: grid(8_000),
+    weekly_limit_minor: grid(15_000),
+    monthly_limit_minor: grid(30_000),
     daily_count_limit: fc.integer({ min: 0, max: 4 }),
     weekly_count_limit: fc.integer({ min: 0, max: 10 }),
     monthly_count_limit: fc.integer({ min: 0, max: 20 }),
@@ -42,15 +50,24 @@ const limits = fc.record(
 const controls_arb: fc.Arbitrary<SpendingControls> = fc
   .record({
     limits,
-    mcc_allow: fc.constantFrom([], ['5411', '5812']),
+    mcc_allow: fc.constantFrom([], [], ['5411', '5812']),
     mcc_block: fc.constantFrom([], ['7995']),
     blocked_countries: fc.constantFrom([], ['PRK']),
   })
   .map(({ limits, ...lists }) => ({ ...limits, ...lists, blocked_merchant_ids: [] }));
 
-const no_controls: SpendingControls = { mcc_allow: [], mcc_block: [], blocked_merchant_ids: [], blocked_countries: [] };
+const no_controls: SpendingControls = {
+  mcc_allow: [],
+  mcc_block: [],
+  blocked_merchant_ids: [],
+  blocked_countries: [],
+};
 
-function baseState(controls: readonly SpendingControls[], available: number, refund_mode: RefundMode): SimState {
+function baseState(
+  controls: readonly SpendingControls[],
+  available: number,
+  refund_mode: RefundMode,
+): SimState {
   return {
     cards: new Map(Object.entries(cards)),
     cardholders: new Map(
@@ -73,13 +90,27 @@ function stateArb(refund_modes: readonly RefundMode[]): fc.Arbitrary<SimState> {
   return fc
     .record({
       controls: fc.tuple(controls_arb, controls_arb, controls_arb),
-      available: fc.integer({ min: 0, max: 20_000 }),
+      available: grid(4_000),
       refund_mode: fc.constantFrom(...refund_modes),
     })
     .map(({ controls, available, refund_mode }) => baseState(controls, available, refund_mode));
 }
 
-const op_types = ['auth', 'incr', 'rev', 'clear', 'refund', 'advice', 'force', 'inquiry', 'dup', 'odd'] as const;
+// Mostly a grocery store; now and then a casino (blocked) or a transit MCC (outside allow-lists).
+const mccs = ['5411', '5411', '5411', '5411', '5411', '5411', '5812', '5812', '7995', '4111'];
+
+const op_types = [
+  'auth',
+  'incr',
+  'rev',
+  'clear',
+  'refund',
+  'advice',
+  'force',
+  'inquiry',
+  'dup',
+  'odd',
+] as const;
 type OpType = (typeof op_types)[number];
 
 interface Op {
@@ -94,7 +125,10 @@ interface Op {
   readonly odd_merchant: number;
 }
 
-const valid_amount = fc.integer({ min: 0, max: 3_000 });
+// On the grid give or take one minor unit: the off-by-one cases at every limit.
+const valid_amount = fc
+  .tuple(grid(2_500), fc.constantFrom(-1, 0, 0, 1))
+  .map(([amount, jitter]) => Math.max(0, amount + jitter));
 const odd_amount = fc.oneof(valid_amount, fc.constantFrom(-1, 2.5, Number.NaN, max_amount_minor + 1));
 
 function opsArb(types: readonly OpType[], max_advance_ms: number, amount = valid_amount): fc.Arbitrary<Op[]> {
@@ -106,10 +140,10 @@ function opsArb(types: readonly OpType[], max_advance_ms: number, amount = valid
     adv: fc.integer({ min: 0, max: max_advance_ms }),
     method: fc.nat(20),
     final: fc.boolean(),
-    mcc: fc.nat(3),
+    mcc: fc.nat(mccs.length - 1),
     odd_merchant: fc.nat(9),
   });
-  return fc.array(op, { maxLength: 60 });
+  return fc.array(op, { minLength: 1, maxLength: 60, size: 'max' });
 }
 
 const auth_methods = [
@@ -119,7 +153,6 @@ const auth_methods = [
   'pgfs.authorization.quasi.cash',
   'pgfs.authorization.account_verification',
 ];
-const mccs = ['5411', '5812', '7995', '4111'];
 
 // Turns abstract operations into Marqeta messages. Incrementals, reversals, clearings and
 // advices name an earlier authorization (by index, modulo those so far).
@@ -152,12 +185,25 @@ function materialize(ops: readonly Op[]): SimEvent[] {
 
 type Linked = { original_jit_token: string; card_token: string } | undefined;
 
-function eventOf(op: Op, common: Omit<SimEvent, 'method'>, linked: Linked, earlier?: SimEvent): SimEvent | undefined {
+function eventOf(
+  op: Op,
+  common: Omit<SimEvent, 'method'>,
+  linked: Linked,
+  earlier?: SimEvent,
+): SimEvent | undefined {
   switch (op.t) {
     case 'auth':
       return { ...common, method: auth_methods[op.method % auth_methods.length] ?? 'pgfs.authorization' };
     case 'incr':
-      return linked && { ...common, ...linked, method: 'pgfs.authorization.incremental' };
+      // Increments are usually small next to the purchase (a tip, another hotel night).
+      return (
+        linked && {
+          ...common,
+          ...linked,
+          amount_minor: Math.floor(op.amount / 4),
+          method: 'pgfs.authorization.incremental',
+        }
+      );
     case 'rev':
       return linked && { ...common, ...linked, method: 'pgfs.authorization.reversal' };
     case 'clear':
@@ -188,12 +234,24 @@ function windowsOf(now_ms: number): [keyof WindowStarts, number][] {
   ];
 }
 
-const amount_limit = { day: 'daily_limit_minor', week: 'weekly_limit_minor', month: 'monthly_limit_minor' } as const;
-const count_limit = { day: 'daily_count_limit', week: 'weekly_count_limit', month: 'monthly_count_limit' } as const;
+const amount_limit = {
+  day: 'daily_limit_minor',
+  week: 'weekly_limit_minor',
+  month: 'monthly_limit_minor',
+} as const;
+const count_limit = {
+  day: 'daily_count_limit',
+  week: 'weekly_count_limit',
+  month: 'monthly_count_limit',
+} as const;
 
 // Independent of the counters: sums what was approved per card and calendar window, straight from
 // the messages and the answers, and holds it against the limits and the wallet.
-function checkApprovedWithinLimits(initial: SimState, events: readonly SimEvent[], steps: readonly SimStep[]) {
+function checkApprovedWithinLimits(
+  initial: SimState,
+  events: readonly SimEvent[],
+  steps: readonly SimStep[],
+) {
   const spent = new Map<string, number>();
   const counted = new Map<string, number>();
   const purchases = new Map<string, number>();
@@ -208,11 +266,15 @@ function checkApprovedWithinLimits(initial: SimState, events: readonly SimEvent[
       spent.set(key, (spent.get(key) ?? 0) + event.amount_minor);
       expect(spent.get(key)).toBeLessThanOrEqual(controls?.[amount_limit[window]] ?? Number.MAX_SAFE_INTEGER);
       if (step.kind === 'authorization') counted.set(key, (counted.get(key) ?? 0) + 1);
-      expect(counted.get(key) ?? 0).toBeLessThanOrEqual(controls?.[count_limit[window]] ?? Number.MAX_SAFE_INTEGER);
+      expect(counted.get(key) ?? 0).toBeLessThanOrEqual(
+        controls?.[count_limit[window]] ?? Number.MAX_SAFE_INTEGER,
+      );
     }
     const purchase = event.original_jit_token ?? event.jit_token;
     purchases.set(purchase, (purchases.get(purchase) ?? 0) + event.amount_minor);
-    expect(purchases.get(purchase)).toBeLessThanOrEqual(controls?.per_transaction_limit_minor ?? Number.MAX_SAFE_INTEGER);
+    expect(purchases.get(purchase)).toBeLessThanOrEqual(
+      controls?.per_transaction_limit_minor ?? Number.MAX_SAFE_INTEGER,
+    );
     if (event.card_token === 'card-p1') wallet_spent += event.amount_minor;
     expect(wallet_spent).toBeLessThanOrEqual(initial.balances.get('user-p1')?.available_minor ?? 0);
   });
@@ -228,7 +290,7 @@ describe('simulate: approved spend never exceeds a limit or the balance', () => 
         expect(steps).toHaveLength(events.length);
         checkApprovedWithinLimits(initial, events, steps);
       }),
-      { numRuns: 300 },
+      { numRuns: 600 },
     );
   });
 
@@ -240,7 +302,13 @@ describe('simulate: approved spend never exceeds a limit or the balance', () => 
       }),
       { numRuns: 200 },
     );
-    for (const code of ['approve', 'daily_amount_limit', 'daily_count_limit', 'insufficient_funds', 'mcc_blocked']) {
+    for (const code of [
+      'approve',
+      'daily_amount_limit',
+      'daily_count_limit',
+      'insufficient_funds',
+      'mcc_blocked',
+    ]) {
       expect(seen).toContain(code);
     }
   });
@@ -258,7 +326,10 @@ interface ModelHold {
 // written without the rules' code: what the counters and the wallet must end at.
 class Model {
   readonly holds = new Map<string, ModelHold>();
-  readonly net = new Map<string, { amount: number; count: number; forced_amount: number; forced_count: number }>();
+  readonly net = new Map<
+    string,
+    { amount: number; count: number; forced_amount: number; forced_count: number }
+  >();
   readonly wallet: { available: number; held: number };
   private readonly seen = new Set<string>();
 
@@ -362,11 +433,16 @@ function checkAgainstModel(initial: SimState, events: readonly SimEvent[]) {
       if (owner !== card) continue;
       const limit = limits?.[amount_limit[window]] ?? Number.MAX_SAFE_INTEGER;
       expect(cell.amount - cell.forced_amount).toBeLessThanOrEqual(limit);
-      expect(cell.count - cell.forced_count).toBeLessThanOrEqual(limits?.[count_limit[window]] ?? Number.MAX_SAFE_INTEGER);
+      expect(cell.count - cell.forced_count).toBeLessThanOrEqual(
+        limits?.[count_limit[window]] ?? Number.MAX_SAFE_INTEGER,
+      );
     }
   }
   for (const [token, hold] of model.holds) {
-    expect(state.holds.get(token)).toMatchObject({ amount_minor: hold.outstanding, captured_minor: hold.captured });
+    expect(state.holds.get(token)).toMatchObject({
+      amount_minor: hold.outstanding,
+      captured_minor: hold.captured,
+    });
   }
   const wallet = state.balances.get('user-p1');
   expect(wallet).toEqual({ available_minor: model.wallet.available, held_minor: model.wallet.held });
@@ -398,10 +474,14 @@ describe('simulate: counters equal what was approved minus what was released', (
 
   it('the wallet never goes below zero when Marqeta moved nothing past our answers', () => {
     fc.assert(
-      fc.property(stateArb(['counters_unchanged']), opsArb(['auth', 'auth', 'rev', 'dup'], day_ms), (initial, ops) => {
-        const model = checkAgainstModel(initial, materialize(ops));
-        expect(model.wallet.available).toBeGreaterThanOrEqual(0);
-      }),
+      fc.property(
+        stateArb(['counters_unchanged']),
+        opsArb(['auth', 'auth', 'rev', 'dup'], day_ms),
+        (initial, ops) => {
+          const model = checkAgainstModel(initial, materialize(ops));
+          expect(model.wallet.available).toBeGreaterThanOrEqual(0);
+        },
+      ),
     );
   });
 });
@@ -435,7 +515,11 @@ describe('simulate: anything Marqeta may send', () => {
 
   it('replays of any message change nothing and repeat the first answer (property)', () => {
     const with_copies = fc
-      .tuple(stateArb(modes), opsArb(everything, 2 * day_ms, odd_amount), fc.array(fc.nat(1_000), { maxLength: 20 }))
+      .tuple(
+        stateArb(modes),
+        opsArb(everything, 2 * day_ms, odd_amount),
+        fc.array(fc.nat(1_000), { maxLength: 20 }),
+      )
       .map(([initial, ops, picks]) => {
         const events = materialize(ops);
         const indices = events.length === 0 ? [] : picks.map((pick) => pick % events.length);
@@ -469,7 +553,13 @@ describe('simulate: a day in the life', () => {
   it('authorize, increment, partly reverse, clear twice, refund; replays counted once', () => {
     const open = baseState([], 10_000, 'counters_unchanged');
     const at = (minutes: number) => base_ms + minutes * 60_000;
-    const e = (method: string, jit_token: string, amount_minor: number, minutes: number, extra = {}): SimEvent => ({
+    const e = (
+      method: string,
+      jit_token: string,
+      amount_minor: number,
+      minutes: number,
+      extra = {},
+    ): SimEvent => ({
       method,
       jit_token,
       card_token: 'card-p1',
