@@ -1,8 +1,3 @@
-import { defineProject } from 'vitest/config';
+import { afcProject } from '../../vitest.project.ts';
 
-export default defineProject({
-  resolve: { conditions: ['@afc/source'] },
-  // Vite resolves test imports in SSR mode: workspace packages need the source condition there too.
-  ssr: { resolve: { conditions: ['@afc/source'] } },
-  test: { name: 'amqp', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] },
-});
+export default afcProject('amqp');
