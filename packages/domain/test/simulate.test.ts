@@ -131,13 +131,18 @@ const valid_amount = fc
   .map(([amount, jitter]) => Math.max(0, amount + jitter));
 const odd_amount = fc.oneof(valid_amount, fc.constantFrom(-1, 2.5, Number.NaN, max_amount_minor + 1));
 
-function opsArb(types: readonly OpType[], max_advance_ms: number, amount = valid_amount): fc.Arbitrary<Op[]> {
+function opsArb(
+  types: readonly OpType[],
+  max_advance_ms: number,
+  amount = valid_amount,
+  min_advance_ms = 0,
+): fc.Arbitrary<Op[]> {
   const op = fc.record({
     t: fc.constantFrom(...types),
     card: fc.nat(card_tokens.length - 1),
     ref: fc.nat(1_000),
     amount,
-    adv: fc.integer({ min: 0, max: max_advance_ms }),
+    adv: fc.integer({ min: min_advance_ms, max: max_advance_ms }),
     method: fc.nat(20),
     final: fc.boolean(),
     mcc: fc.nat(mccs.length - 1),
@@ -510,6 +515,15 @@ describe('simulate: anything Marqeta may send', () => {
         checkInvariants(simulate(initial, materialize(ops)).state);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('the same when messages and server clocks go back and forth across midnight (property)', () => {
+    fc.assert(
+      fc.property(stateArb(modes), opsArb(everything, day_ms, odd_amount, -day_ms), (initial, ops) => {
+        checkInvariants(simulate(initial, materialize(ops)).state);
+      }),
+      { numRuns: 300 },
     );
   });
 
