@@ -402,7 +402,10 @@ export class AmqpClient extends EventEmitter<{ state: [ConnectionState] }> {
       Math.max(deadline - Date.now(), 100),
       () => new Error('timeout'),
     ).catch(() => {});
-    if (session !== undefined) await this.#closeModel(session.model, Math.max(deadline - Date.now(), 100));
+    // The session now, not at the start: it may have been lost (nothing to close) or, if close()
+    // began mid-connect, be one still being set up.
+    const live = this.#session;
+    if (live !== undefined) await this.#closeModel(live.model, Math.max(deadline - Date.now(), 100));
     if (this.#loop !== undefined) {
       await withTimeout(this.#loop, Math.max(deadline - Date.now(), 100), () => new Error('loop')).catch(
         () => {},

@@ -212,6 +212,7 @@ export class ResilientConsumer {
     this.#ack(channel, message, logger);
   }
 
+  // The idempotency check, the handler and the mark share one handler_timeout_ms budget.
   async #attempt(message: ConsumeMessage, info: Inspected & { ok: true }, logger: Logger): Promise<Outcome> {
     const { is_processed, mark_processed } = this.#options;
     const timeout_ms = this.#options.handler_timeout_ms ?? default_handler_timeout_ms;
@@ -223,21 +224,24 @@ export class ResilientConsumer {
         reject(new Error(`handler timed out after ${timeout_ms} ms`));
       }, timeout_ms);
     });
-    try {
+    const context: MessageContext = {
+      message_id: info.message_id,
+      routing_key: info.routing_key,
+      payload: info.payload,
+      headers: message.properties.headers ?? {},
+      attempt: info.attempt,
+      logger,
+      signal: controller.signal,
+    };
+    // Async, so a handler that throws synchronously is a failure like any other.
+    const work = async (): Promise<Outcome> => {
       if (is_processed !== undefined && (await is_processed(info.message_id))) return { kind: 'duplicate' };
-      const context: MessageContext = {
-        message_id: info.message_id,
-        routing_key: info.routing_key,
-        payload: info.payload,
-        headers: message.properties.headers ?? {},
-        attempt: info.attempt,
-        logger,
-        signal: controller.signal,
-      };
-      // async wrapper: a handler that throws synchronously is a failure like any other.
-      await Promise.race([(async () => this.#handler(context))(), timeout]);
+      await this.#handler(context);
       if (mark_processed !== undefined) await mark_processed(info.message_id);
       return { kind: 'handled' };
+    };
+    try {
+      return await Promise.race([work(), timeout]);
     } catch (error) {
       return { kind: 'failed', reason: error instanceof Error ? error.message : String(error) };
     } finally {

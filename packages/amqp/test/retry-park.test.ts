@@ -24,6 +24,12 @@ const topology = testTopology([
     max_attempts: 1,
     retry_delays_ms: [],
   },
+  {
+    name: 'hung',
+    bindings: [{ exchange: 'events', routing_keys: ['hung.#'] }],
+    max_attempts: 1,
+    retry_delays_ms: [],
+  },
 ]);
 const namespace = topology.namespace ?? '';
 const retried_queue = `${namespace}.retried`;
@@ -41,6 +47,7 @@ describe('retries, parking and replay', () => {
   // What the handler does with a message: fail with a reason, or succeed.
   const failures_left = new Map<string, number>();
   const failing_single = new Set<string>();
+  const aborted: string[] = [];
   let client: AmqpClient;
   let model: ChannelModel;
 
@@ -66,6 +73,18 @@ describe('retries, parking and replay', () => {
     };
     await client.consume('retried', handler, { prefetch_count: 5, handler_timeout_ms: 5_000 });
     await client.consume('single', handler, { prefetch_count: 5, handler_timeout_ms: 5_000 });
+    // Never finishes on its own: only the abort signal of handler_timeout_ms ends it.
+    await client.consume(
+      'hung',
+      (message) =>
+        new Promise<void>((resolve) => {
+          message.signal.addEventListener('abort', () => {
+            aborted.push(message.message_id);
+            resolve();
+          });
+        }),
+      { prefetch_count: 1, handler_timeout_ms: 100 },
+    );
     model = await inspector();
   });
 
@@ -141,6 +160,20 @@ describe('retries, parking and replay', () => {
     expect(reasons).toContainEqual([undefined, 'poison: missing message_id']);
     expect(reasons).toContainEqual(['msg-garbled', expect.stringMatching(/^poison: unparseable body/)]);
     expect(calls.filter((call) => call.routing_key === 'single.poison')).toEqual([]);
+  });
+
+  it('fails a handler that outlives handler_timeout_ms, aborts its signal and parks the message', async () => {
+    await client.publish('events', 'hung.one', {}, { message_id: 'msg-hung' });
+    let parked: Awaited<ReturnType<AmqpClient['listParked']>> = [];
+    await waitUntil(async () => {
+      parked = await client.listParked('hung', 10);
+      return parked.length === 1;
+    });
+    expect(parked[0]).toMatchObject({
+      message_id: 'msg-hung',
+      park_reason: 'handler timed out after 100 ms',
+    });
+    expect(aborted).toEqual(['msg-hung']);
   });
 
   it('lists parked messages without removing them and replays only the chosen ones', async () => {
