@@ -7,6 +7,13 @@ export {
   ShutdownTimeoutError,
   service_kit_error_codes,
 } from './errors.ts';
+export { type AmqpPluginOptions, amqpPlugin } from './infrastructure/amqp-plugin.ts';
+export {
+  type PersonalStorePluginOptions,
+  personalStorePlugin,
+} from './infrastructure/personal-store-plugin.ts';
+export { type PostgresPluginOptions, postgresPlugin } from './infrastructure/postgres-plugin.ts';
+export { type RedisPluginOptions, redisPlugin } from './infrastructure/redis-plugin.ts';
 export { ServiceLogController } from './log-controller.ts';
 export {
   http_duration_buckets_s,
