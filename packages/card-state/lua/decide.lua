@@ -1,0 +1,361 @@
+-- decide.lua: one JIT decision (authorization, incremental, account verification, balance
+-- inquiry), atomically: replay check, card and cardholder state, the rules of @afc/domain
+-- decideAuthorization in rule_order, and on approval the hold, counters, wallet, stored
+-- decision and outbox event. lib.lua is prepended.
+--
+-- KEYS[1] card state      KEYS[2] card controls   KEYS[3] cardholder state (request's user)
+-- KEYS[4] card counters   KEYS[5] user balance    KEYS[6] decision(jit)
+-- KEYS[7] hold(jit)       KEYS[8] hold(original_jit or jit)            KEYS[9] outbox
+-- ARGV[1] JSON request (see src/requests.ts): the message, amount_minor, now_year/now_month,
+--         window starts (domain windowStarts), decision_ttl_s.
+--
+-- Replies one JSON object: {status:'missing', missing:[...]} (load them, call again) or
+-- {status:'decided', outcome, ...}.
+
+local K = {
+  card = KEYS[1], controls = KEYS[2], cardholder = KEYS[3], counters = KEYS[4], balance = KEYS[5],
+  decision = KEYS[6], hold = KEYS[7], original = KEYS[8], outbox = KEYS[9],
+}
+
+local decision_kinds = { authorization = true, incremental = true, account_verification = true, balance_inquiry = true }
+local money = { authorization = true, incremental = true }
+local purchase = { authorization = true }
+local verification = { account_verification = true }
+local increment = { incremental = true }
+local with_balance = { authorization = true, incremental = true, balance_inquiry = true }
+
+-- domain decline_memos, plus card_user_mismatch (service-level, see README).
+local reason_of = {
+  replay_mismatch = 'DUPLICATE_TRANSACTION', card_not_found = 'INVALID_CARD', card_user_mismatch = 'INVALID_CARD',
+  card_not_active = 'CARD_NOT_ACTIVE', card_expired = 'EXPIRED_CARD',
+  cardholder_not_found = 'CARDHOLDER_NOT_ACTIVE', cardholder_not_active = 'CARDHOLDER_NOT_ACTIVE',
+  amount_invalid = 'INVALID_AMOUNT', amount_zero = 'INVALID_AMOUNT', verification_amount_not_zero = 'INVALID_AMOUNT',
+  original_not_found = 'TRANSACTION_NOT_PERMITTED', too_many_increments = 'TRANSACTION_NOT_PERMITTED',
+  currency_mismatch = 'TRANSACTION_NOT_PERMITTED', mcc_blocked = 'INVALID_MERCHANT', mcc_not_allowed = 'INVALID_MERCHANT',
+  merchant_blocked = 'INVALID_MERCHANT', country_blocked = 'TRANSACTION_NOT_PERMITTED',
+  per_transaction_limit = 'AMOUNT_LIMIT_EXCEEDED', daily_amount_limit = 'AMOUNT_LIMIT_EXCEEDED',
+  weekly_amount_limit = 'AMOUNT_LIMIT_EXCEEDED', monthly_amount_limit = 'AMOUNT_LIMIT_EXCEEDED',
+  daily_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED', weekly_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED',
+  monthly_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED', balance_not_found = 'INSUFFICIENT_FUNDS',
+  insufficient_funds = 'INSUFFICIENT_FUNDS',
+}
+
+local function read_decide_request()
+  local req = read_request()
+  local m = read_message(req)
+  need(decision_kinds[m.kind] == true, 'kind')
+  -- Any integer reaches the rules: amount_invalid declines what is out of range, as the domain does.
+  m.amount_minor = need_int(req, 'amount_minor')
+  m.now_year = need_int(req, 'now_year')
+  m.now_month = need_int(req, 'now_month')
+  return m
+end
+
+-- Card state ---------------------------------------------------------------------------------
+
+local function read_card(key, card_token)
+  local card = get_json(key)
+  if card == nil or card.unknown == true then return card end
+  corrupt(card.card_token == card_token and type(card.user_token) == 'string' and valid_program(card.program)
+    and type(card.state) == 'string' and is_int(card.expiration_year) and is_int(card.expiration_month)
+    and card.expiration_month >= 1 and card.expiration_month <= 12 and type(card.currency) == 'string',
+    'bad card state ' .. key)
+  return card
+end
+
+local function read_cardholder(key, user_token)
+  local holder = get_json(key)
+  if holder == nil or holder.unknown == true then return holder end
+  corrupt(holder.user_token == user_token and valid_program(holder.program) and type(holder.status) == 'string',
+    'bad cardholder state ' .. key)
+  return holder
+end
+
+local function string_list(list, what)
+  corrupt(type(list) == 'table', 'controls.' .. what .. ' is not a list')
+  local set = {}
+  for _, v in ipairs(list) do
+    corrupt(type(v) == 'string', 'controls.' .. what .. ' holds a non-string')
+    set[v] = true
+  end
+  return { set = set, size = #list }
+end
+
+local limit_fields = {
+  'per_transaction_limit_minor', 'daily_limit_minor', 'weekly_limit_minor', 'monthly_limit_minor',
+  'daily_count_limit', 'weekly_count_limit', 'monthly_count_limit',
+}
+
+-- domain assertControls: limits are natural numbers or absent.
+local function read_controls(key)
+  local c = get_json(key)
+  if c == nil then return nil end
+  local out = {}
+  for _, f in ipairs(limit_fields) do
+    corrupt(c[f] == nil or is_natural(c[f]), 'controls.' .. f .. ' is not a natural number')
+    out[f] = c[f]
+  end
+  out.mcc_allow = string_list(c.mcc_allow, 'mcc_allow')
+  out.mcc_block = string_list(c.mcc_block, 'mcc_block')
+  out.blocked_merchant_ids = string_list(c.blocked_merchant_ids, 'blocked_merchant_ids')
+  out.blocked_countries = string_list(c.blocked_countries, 'blocked_countries')
+  return out
+end
+
+-- Replies --------------------------------------------------------------------------------------
+
+local function reply_missing(missing)
+  local fragments = {}
+  for i, piece in ipairs(missing) do fragments[i] = json_str(piece) end
+  return json_object({ 'status', json_str('missing'), 'missing', json_array(fragments) })
+end
+
+local function reply_decided(outcome, stored, extra)
+  return json_object({
+    'status', json_str('decided'), 'outcome', json_str(outcome),
+    'stored', stored and enc_record(stored, nil) or 'null',
+    'decline_reason', opt_str(extra.decline_reason), 'memo', opt_str(extra.memo),
+    'hold', extra.with_hold and enc_hold_or_null(extra.hold) or false,
+    'event_id', opt_str(extra.event_id), 'stream_id', opt_str(extra.stream_id),
+  })
+end
+
+-- Replay (domain decideAuthorization's first step): the same token, kind and amount gets the
+-- stored answer and counts nothing; another kind or amount is declined, and nothing is stored
+-- (the first answer stays the answer) and nothing emitted (its event_id would be the first's).
+local function replay_reply(m, stored)
+  if stored.kind == m.kind and stored.amount_minor == m.amount_minor then
+    return reply_decided('replay', stored, {})
+  end
+  return reply_decided('decline', nil, { decline_reason = reason_of.replay_mismatch, memo = 'replay_mismatch' })
+end
+
+-- The pieces the service must load before the rules can run. A tombstone counts as loaded.
+-- The balance is needed for personal cards only; with the card absent, the cardholder (when
+-- loaded) tells the program, else the next call asks for it.
+local function missing_pieces(s)
+  local missing = {}
+  if s.card == nil then missing[#missing + 1] = 'card' end
+  if s.controls == nil then missing[#missing + 1] = 'controls' end
+  if s.holder == nil then missing[#missing + 1] = 'cardholder' end
+  if s.counters == nil then missing[#missing + 1] = 'counters' end
+  local program = (s.card and s.card.program) or (s.holder and s.holder.program)
+  if not s.balance.loaded and program == 'personal' then missing[#missing + 1] = 'balance' end
+  return missing
+end
+
+-- The rules (domain decideAuthorization) ---------------------------------------------------------
+
+-- domain identityFailure, once the card is known to be this user's. Expired from the first day
+-- of the month after expiration_month (now_year/now_month: domain civilFromDays, from TS).
+local function identity_failure(m, card, holder)
+  if card.state ~= 'active' then return 'card_not_active' end
+  if m.now_year * 12 + m.now_month > card.expiration_year * 12 + card.expiration_month then
+    return 'card_expired'
+  end
+  if holder.unknown == true then return 'cardholder_not_found' end
+  if holder.status ~= 'active' then return 'cardholder_not_active' end
+  return nil
+end
+
+local function context_of(m, s)
+  local counters = current_counters(s.counters, m.starts)
+  return {
+    kind = m.kind, amount = m.amount_minor, currency = m.currency, mcc = m.mcc, mid = m.mid,
+    country = m.merchant_country, card = s.card, controls = s.controls, counters = counters,
+    starts = { day = counters.day.start, week = counters.week.start, month = counters.month.start },
+    balance = s.balance.value, original = s.original,
+  }
+end
+
+local function over(limit, used, adding)
+  return limit ~= nil and used + adding > limit
+end
+
+-- An incremental grows one purchase: the per-transaction limit applies to the whole of it.
+local function purchase_so_far(c)
+  if c.original == nil then return 0 end
+  return c.original.amount_minor + c.original.captured_minor
+end
+
+local function personal(c)
+  return c.card.program == 'personal'
+end
+
+-- domain `rules`, in order: { memo, kinds, fails }.
+local rules = {
+  { 'amount_invalid', decision_kinds, function(c) return not readable(c.amount) end },
+  { 'amount_zero', money, function(c) return c.amount == 0 end },
+  { 'verification_amount_not_zero', verification, function(c) return c.amount ~= 0 end },
+  { 'original_not_found', increment,
+    function(c) return c.original == nil or c.original.card_token ~= c.card.card_token end },
+  { 'too_many_increments', increment, function(c) return not can_count_in(c.original.counted, c.starts) end },
+  { 'currency_mismatch', money, function(c) return c.currency ~= c.card.currency end },
+  { 'mcc_blocked', money, function(c) return c.controls.mcc_block.set[c.mcc] == true end },
+  { 'mcc_not_allowed', money,
+    function(c) return c.controls.mcc_allow.size > 0 and c.controls.mcc_allow.set[c.mcc] ~= true end },
+  { 'merchant_blocked', money, function(c) return c.controls.blocked_merchant_ids.set[c.mid] == true end },
+  { 'country_blocked', money, function(c) return c.controls.blocked_countries.set[c.country] == true end },
+  { 'per_transaction_limit', money,
+    function(c) return over(c.controls.per_transaction_limit_minor, purchase_so_far(c), c.amount) end },
+  { 'daily_amount_limit', money,
+    function(c) return over(c.controls.daily_limit_minor, c.counters.day.amount_minor, c.amount) end },
+  { 'weekly_amount_limit', money,
+    function(c) return over(c.controls.weekly_limit_minor, c.counters.week.amount_minor, c.amount) end },
+  { 'monthly_amount_limit', money,
+    function(c) return over(c.controls.monthly_limit_minor, c.counters.month.amount_minor, c.amount) end },
+  { 'daily_count_limit', purchase, function(c) return over(c.controls.daily_count_limit, c.counters.day.count, 1) end },
+  { 'weekly_count_limit', purchase,
+    function(c) return over(c.controls.weekly_count_limit, c.counters.week.count, 1) end },
+  { 'monthly_count_limit', purchase,
+    function(c) return over(c.controls.monthly_count_limit, c.counters.month.count, 1) end },
+  { 'balance_not_found', with_balance, function(c) return personal(c) and c.balance == nil end },
+  { 'insufficient_funds', money,
+    function(c) return personal(c) and (c.balance and c.balance.available_minor or 0) < c.amount end },
+}
+
+-- domain balanceAnswer: the wallet for personal cards; for business the smallest allowance left.
+local function balance_answer(c)
+  if personal(c) then
+    local b = c.balance
+    return { outcome = 'balance', available_minor = b.available_minor,
+      ledger_minor = b.available_minor + b.held_minor, memo = 'wallet_balance' }
+  end
+  local k, n = c.controls, c.counters
+  local counted_out = over(k.daily_count_limit, n.day.count, 1) or over(k.weekly_count_limit, n.week.count, 1)
+    or over(k.monthly_count_limit, n.month.count, 1)
+  local left = {}
+  if k.per_transaction_limit_minor ~= nil then left[#left + 1] = k.per_transaction_limit_minor end
+  if k.daily_limit_minor ~= nil then left[#left + 1] = k.daily_limit_minor - n.day.amount_minor end
+  if k.weekly_limit_minor ~= nil then left[#left + 1] = k.weekly_limit_minor - n.week.amount_minor end
+  if k.monthly_limit_minor ~= nil then left[#left + 1] = k.monthly_limit_minor - n.month.amount_minor end
+  if #left == 0 and not counted_out then
+    return { outcome = 'balance', available_minor = 0, ledger_minor = 0, memo = 'unlimited' }
+  end
+  local available = 0
+  if not counted_out then available = math.max(0, math.min(unpack(left))) end
+  return { outcome = 'balance', available_minor = available, ledger_minor = available, memo = 'remaining_allowance' }
+end
+
+-- domain approve: a new hold, or the original grown by the incremental; counted in today's windows.
+local function approve(m, c)
+  local base = c.original or {
+    jit_token = m.jit_token, card_token = c.card.card_token, user_token = c.card.user_token,
+    program = c.card.program, amount_minor = 0, authorized_minor = 0, released_minor = 0, captured_minor = 0,
+    on_expiry = m.single_message and 'capture' or 'release', counted = {},
+  }
+  local count = 0
+  if c.kind == 'authorization' then count = 1 end
+  local entry = counted_in(c.starts, c.amount, count)
+  local hold = copy_hold(base)
+  hold.amount_minor = base.amount_minor + c.amount
+  hold.authorized_minor = base.authorized_minor + c.amount
+  hold.counted = add_counted(base.counted, entry)
+  assert_hold(hold)
+  return { outcome = 'approve', hold = hold, counter_deltas = { entry }, balance_delta = hold_delta(hold.program, c.amount) }
+end
+
+local function decide_rules(m, s)
+  local c = context_of(m, s)
+  for _, rule in ipairs(rules) do
+    if rule[2][c.kind] and rule[3](c) then return { outcome = 'decline', memo = rule[1] } end
+  end
+  if c.kind == 'balance_inquiry' then return balance_answer(c) end
+  if c.kind == 'account_verification' then
+    return { outcome = 'approve', hold = nil, counter_deltas = {}, balance_delta = no_balance_change }
+  end
+  return approve(m, c)
+end
+
+local function decide(m, s)
+  if s.card.unknown == true then return { outcome = 'decline', memo = 'card_not_found' } end
+  -- Service-level rule, before the domain's: the card is another cardholder's (its keys would
+  -- live in another partition). Declined as an unknown card would be, with its own memo.
+  if s.card.user_token ~= m.user_token then return { outcome = 'decline', memo = 'card_user_mismatch' } end
+  local failure = identity_failure(m, s.card, s.holder)
+  if failure ~= nil then return { outcome = 'decline', memo = failure } end
+  corrupt(s.holder.program == s.card.program, 'card and cardholder in one program')
+  return decide_rules(m, s)
+end
+
+-- domain toStored
+local function to_stored(m, d)
+  local stored = { jit_token = m.jit_token, kind = m.kind, amount_minor = m.amount_minor, outcome = d.outcome }
+  if d.outcome == 'decline' then
+    stored.decline_reason = reason_of[d.memo]
+    stored.memo = d.memo
+  elseif d.outcome == 'balance' then
+    stored.available_minor = d.available_minor
+    stored.ledger_minor = d.ledger_minor
+    stored.memo = d.memo
+  end
+  return stored
+end
+
+-- Writes ---------------------------------------------------------------------------------------
+
+local function event_of(m, s, d, stored)
+  if d.outcome == 'balance' then return nil end
+  local event_type = 'authorization.declined'
+  if d.outcome == 'approve' then
+    event_type = (m.kind == 'incremental') and 'authorization.incremental' or 'authorization.approved'
+  end
+  local known = s.card.unknown ~= true and s.card.user_token == m.user_token
+  return prepare_event(with_message(m, {
+    type = event_type, program = known and s.card.program or nil, amount_minor = m.amount_minor,
+    decline_reason = stored.decline_reason, memo = stored.memo,
+    counter_deltas = d.counter_deltas, balance_delta = d.balance_delta, hold = d.hold,
+  }))
+end
+
+-- Everything that can fail (arithmetic checks, encoding) runs before the first write.
+local function finish(m, s, d, applied)
+  local stored = to_stored(m, d)
+  local record_json = enc_record(stored, applied)
+  local event = event_of(m, s, d, stored)
+  local counters, balance = nil, nil
+  if d.outcome == 'approve' and d.hold ~= nil then
+    counters = apply_counter_deltas(s.counters, d.counter_deltas)
+    if s.card.program == 'personal' then balance = apply_balance_delta(s.balance.value, d.balance_delta) end
+    local hold_key = K.hold
+    if m.kind == 'incremental' then hold_key = K.original end
+    write_hold(hold_key, d.hold)
+    write_counters(K.counters, counters)
+  end
+  if balance ~= nil then write_balance(K.balance, balance) end
+  write_record(K.decision, record_json, m.decision_ttl_s)
+  if event == nil then return reply_decided(d.outcome, stored, {}) end
+  local stream_id = emit(K.outbox, event)
+  return reply_decided(d.outcome, stored, {
+    decline_reason = stored.decline_reason, memo = stored.memo, with_hold = d.outcome == 'approve',
+    hold = d.hold, event_id = event.event_id, stream_id = stream_id,
+  })
+end
+
+local function load_state(m)
+  local s = {
+    controls = read_controls(K.controls),
+    holder = read_cardholder(K.cardholder, m.user_token),
+    counters = read_counters(K.counters),
+    balance = read_balance(K.balance),
+  }
+  -- The hold named by original_jit_funding_token; none without one (domain simulate).
+  if m.kind == 'incremental' and m.original_jit_token ~= nil then
+    s.original = read_hold(K.original, m.original_jit_token)
+  end
+  return s
+end
+
+local m = read_decide_request()
+local record = read_record(K.decision, m.jit_token)
+if record.stored ~= nil then return replay_reply(m, record.stored) end
+local card = read_card(K.card, m.card_token)
+if card ~= nil and (card.unknown == true or card.user_token ~= m.user_token) then
+  local s = { card = card }
+  return finish(m, s, decide(m, s), record.applied)
+end
+local s = load_state(m)
+s.card = card
+local missing = missing_pieces(s)
+if #missing > 0 then return reply_missing(missing) end
+return finish(m, s, decide(m, s), record.applied)

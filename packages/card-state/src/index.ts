@@ -1,0 +1,34 @@
+export {
+  CardStateCorruptError,
+  CardStateError,
+  type CardStateErrorCode,
+  CardStateInvalidError,
+  CardStateInvariantError,
+  CardStateReplyError,
+  card_state_error_codes,
+} from './errors.ts';
+export { type CardStateKeys, cardStateKeys, type UserStateKeys, userStateKeys } from './keys.ts';
+export type { ApplyRequest, DecideRequest, MessageFields, ReleaseRequest } from './requests.ts';
+export {
+  type ApplyNote,
+  type CardStateDeclineMemo,
+  type CardStateStoredDecision,
+  card_state_decline_memos,
+  event_types,
+  type InformativeKind,
+  informative_kinds,
+  OutboxEvent,
+  type OutboxEventType,
+  service_decline_memos,
+  type VersionedCardholder,
+  type VersionedControls,
+} from './schemas.ts';
+export type { ApplyResult, DecideResult, MissingPiece, ReleaseResult } from './scripts.ts';
+export {
+  type CardStateOptions,
+  type CardStateStore,
+  createCardState,
+  default_decision_ttl_s,
+  type WriteResult,
+} from './store.ts';
+export type { DecisionRecord, StoredState } from './stored.ts';

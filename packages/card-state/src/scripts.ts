@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import {
+  defineScript,
+  type KeyTuple,
+  type RedisClient,
+  type ScriptArgument,
+  type ScriptSpec,
+} from '@afc/redis';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { CardStateReplyError, errorFromReply } from './errors.ts';
+import {
+  ApplyNoteSchema,
+  BalanceDeltaSchema,
+  CountedSchema,
+  DeclineMemoSchema,
+  DeclineReasonSchema,
+  HoldSchema,
+  StoredApproveSchema,
+  StoredBalanceSchema,
+  StoredDecisionSchema,
+  StoredDeclineSchema,
+} from './schemas.ts';
+
+// Lua lives in lua/ beside src/ and dist/ (package.json `files` ships it). @afc/redis'
+// defineScripts reads only its own lua/ folder, so this package registers its scripts itself,
+// the same way: ioredis defineCommand (EVALSHA, falling back to EVAL on NOSCRIPT).
+const lua_directory = new URL('../lua/', import.meta.url);
+
+// lib.lua is prepended to the scripts that decide and apply: one EVALSHA is still one
+// self-contained script, and the domain's arithmetic exists once in Lua.
+type CardStateScriptSpec<Keys extends number, Input, Output> = ScriptSpec<Keys, Input, Output> & {
+  readonly with_lib: boolean;
+};
+
+function parseReply<S extends TSchema>(script: string, schema: S, reply: unknown): Static<S> {
+  if (typeof reply !== 'string') throw new CardStateReplyError(`${script}: reply is not a JSON string`);
+  let value: unknown;
+  try {
+    value = JSON.parse(reply);
+  } catch (error) {
+    throw new CardStateReplyError(`${script}: reply is not JSON`, { cause: error });
+  }
+  if (!Value.Check(schema, value)) {
+    const first = Value.Errors(schema, value).First();
+    throw new CardStateReplyError(`${script}: unexpected reply (${first?.path} ${first?.message}): ${reply}`);
+  }
+  return value;
+}
+
+const missing_pieces = ['card', 'controls', 'cardholder', 'counters', 'balance'] as const;
+export type MissingPiece = (typeof missing_pieces)[number];
+const MissingSchema = Type.Object({
+  status: Type.Literal('missing'),
+  missing: Type.Array(Type.Union(missing_pieces.map((piece) => Type.Literal(piece))), { minItems: 1 }),
+});
+
+export const DecideReplySchema = Type.Union([
+  MissingSchema,
+  Type.Object({
+    status: Type.Literal('decided'),
+    outcome: Type.Literal('replay'),
+    stored: StoredDecisionSchema,
+  }),
+  Type.Object({
+    status: Type.Literal('decided'),
+    outcome: Type.Literal('approve'),
+    stored: StoredApproveSchema,
+    hold: Type.Union([HoldSchema, Type.Null()]),
+    event_id: Type.String(),
+    stream_id: Type.String(),
+  }),
+  Type.Object({
+    status: Type.Literal('decided'),
+    outcome: Type.Literal('decline'),
+    // null: a replay with another amount or kind, nothing stored (the first answer stays).
+    stored: Type.Union([StoredDeclineSchema, Type.Null()]),
+    decline_reason: DeclineReasonSchema,
+    memo: DeclineMemoSchema,
+    event_id: Type.Optional(Type.String()),
+    stream_id: Type.Optional(Type.String()),
+  }),
+  Type.Object({
+    status: Type.Literal('decided'),
+    outcome: Type.Literal('balance'),
+    stored: StoredBalanceSchema,
+  }),
+]);
+export type DecideResult = Static<typeof DecideReplySchema>;
+
+const movement = {
+  hold: Type.Union([HoldSchema, Type.Null()]),
+  counter_deltas: Type.Array(CountedSchema),
+  balance_delta: BalanceDeltaSchema,
+  event_id: Type.String(),
+  stream_id: Type.String(),
+};
+
+export const ApplyReplySchema = Type.Union([
+  Type.Object({ status: Type.Literal('duplicate') }),
+  MissingSchema,
+  // The hold (or card) belongs to another card or cardholder than the message: nothing applied.
+  Type.Object({
+    status: Type.Literal('owner_mismatch'),
+    owner_card_token: Type.String(),
+    owner_user_token: Type.String(),
+  }),
+  Type.Object({
+    status: Type.Literal('applied'),
+    note: ApplyNoteSchema,
+    ...movement,
+    released_minor: Type.Integer({ minimum: 0 }),
+    captured_minor: Type.Integer({ minimum: 0 }),
+  }),
+]);
+export type ApplyResult = Static<typeof ApplyReplySchema>;
+
+export const ReleaseReplySchema = Type.Union([
+  MissingSchema,
+  Type.Object({ status: Type.Literal('owner_mismatch') }),
+  // The token's stored decision has another kind or amount: not the one that timed out.
+  Type.Object({ status: Type.Literal('mismatch'), stored: StoredDecisionSchema }),
+  Type.Object({
+    status: Type.Literal('released'),
+    action: Type.Union([
+      Type.Literal('declined_before_decision'),
+      Type.Literal('already_declined'),
+      Type.Literal('balance_withdrawn'),
+    ]),
+    stored: StoredDeclineSchema,
+  }),
+  Type.Object({
+    status: Type.Literal('released'),
+    action: Type.Literal('approval_undone'),
+    stored: StoredDeclineSchema,
+    ...movement,
+  }),
+]);
+export type ReleaseResult = Static<typeof ReleaseReplySchema>;
+
+// The request travels as one JSON argument (validated and built in requests.ts).
+const one_string = (input: string): ScriptArgument[] => [input];
+
+export const decide_script = defineScript({
+  file: 'decide.lua',
+  keys: 9,
+  encode: one_string,
+  decode: (reply: unknown): DecideResult => parseReply('decide', DecideReplySchema, reply),
+});
+
+export const apply_script = defineScript({
+  file: 'apply.lua',
+  keys: 6,
+  encode: one_string,
+  decode: (reply: unknown): ApplyResult => parseReply('apply', ApplyReplySchema, reply),
+});
+
+export const release_script = defineScript({
+  file: 'release_after_timeout.lua',
+  keys: 5,
+  encode: one_string,
+  decode: (reply: unknown): ReleaseResult => parseReply('release_after_timeout', ReleaseReplySchema, reply),
+});
+
+function pair(script: string, reply: unknown): { written: boolean; stored_version: number } {
+  if (!Array.isArray(reply) || reply.length !== 2 || (reply[0] !== 0 && reply[0] !== 1)) {
+    throw new CardStateReplyError(`${script}: unexpected reply ${JSON.stringify(reply)}`);
+  }
+  const stored_version: unknown = reply[1];
+  if (typeof stored_version !== 'number') throw new CardStateReplyError(`${script}: version not a number`);
+  return { written: reply[0] === 1, stored_version };
+}
+
+export const write_versioned_script = defineScript({
+  file: 'write_versioned.lua',
+  keys: 1,
+  encode: (input: { version: number; json: string }): ScriptArgument[] => [String(input.version), input.json],
+  decode: (reply: unknown) => pair('write_versioned', reply),
+});
+
+export const write_if_unloaded_script = defineScript({
+  file: 'write_if_unloaded.lua',
+  keys: 1,
+  encode: (fields: readonly string[]): ScriptArgument[] => [...fields],
+  decode: (reply: unknown): boolean => {
+    if (reply !== 0 && reply !== 1)
+      throw new CardStateReplyError(`write_if_unloaded: reply ${String(reply)}`);
+    return reply === 1;
+  },
+});
+
+const specs = {
+  decide: { ...decide_script, with_lib: true },
+  apply: { ...apply_script, with_lib: true },
+  release: { ...release_script, with_lib: true },
+  writeVersioned: { ...write_versioned_script, with_lib: false },
+  writeIfUnloaded: { ...write_if_unloaded_script, with_lib: false },
+} as const;
+
+type Specs = typeof specs;
+export type CardStateScripts = {
+  readonly [Name in keyof Specs]: Specs[Name] extends CardStateScriptSpec<
+    infer Keys,
+    infer Input,
+    infer Output
+  >
+    ? (keys: KeyTuple<Keys>, input: Input) => Promise<Output>
+    : never;
+};
+
+type ScriptCommand = (...args: ScriptArgument[]) => Promise<unknown>;
+
+export async function loadLua(file: string, with_lib: boolean): Promise<string> {
+  const body = await readFile(new URL(file, lua_directory), 'utf8');
+  if (!with_lib) return body;
+  const lib = await readFile(new URL('lib.lua', lua_directory), 'utf8');
+  return `${lib}\n${body}`;
+}
+
+// Registers every script once per client, at startup. Error replies carrying our codes become
+// our errors; transport failures (timeout, disconnect) stay ioredis' own: the script may or may
+// not have run, which only releaseAfterTimeout can settle.
+export async function defineCardStateScripts(client: RedisClient): Promise<CardStateScripts> {
+  const functions: Record<string, (keys: readonly string[], input: unknown) => Promise<unknown>> = {};
+  for (const [name, spec] of Object.entries(specs) as [
+    string,
+    CardStateScriptSpec<number, never, unknown>,
+  ][]) {
+    const lua = await loadLua(spec.file, spec.with_lib);
+    const command_name = `afc_card_state_${name}`;
+    client.defineCommand(command_name, { lua, numberOfKeys: spec.keys });
+    const command = (client as unknown as Record<string, ScriptCommand>)[command_name];
+    assert.ok(typeof command === 'function');
+    functions[name] = async (keys, input) => {
+      assert.equal(keys.length, spec.keys, `${name} takes ${spec.keys} keys`);
+      let reply: unknown;
+      try {
+        reply = await command.call(client, ...keys, ...spec.encode(input as never));
+      } catch (error) {
+        if (error instanceof Error && error.name === 'ReplyError')
+          throw errorFromReply(name, error.message, error);
+        throw error;
+      }
+      return spec.decode(reply);
+    };
+  }
+  return functions as unknown as CardStateScripts;
+}

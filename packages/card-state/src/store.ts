@@ -1,0 +1,293 @@
+import assert from 'node:assert/strict';
+import type { Balance, CardState, Hold, RefundMode, WindowCounters } from '@afc/domain';
+import { refund_modes } from '@afc/domain';
+import type { Logger } from '@afc/log';
+import { outboxKey, type RedisClient } from '@afc/redis';
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { CardStateCorruptError, CardStateInvalidError } from './errors.ts';
+import { type CardStateKeys, cardStateKeys, userStateKeys } from './keys.ts';
+import {
+  type ApplyRequest,
+  applyArgument,
+  type DecideRequest,
+  decideArgument,
+  type ReleaseRequest,
+  releaseArgument,
+} from './requests.ts';
+import {
+  BalanceDocumentSchema,
+  CardDocumentSchema,
+  CardholderDocumentSchema,
+  ControlsDocumentSchema,
+  CountersDocumentSchema,
+  type VersionedCardholder,
+  type VersionedControls,
+} from './schemas.ts';
+import {
+  type ApplyResult,
+  type CardStateScripts,
+  type DecideResult,
+  defineCardStateScripts,
+  type ReleaseResult,
+} from './scripts.ts';
+import {
+  type DecisionRecord,
+  parseDecisionRecord,
+  parseHold,
+  parseStoredState,
+  type StoredState,
+} from './stored.ts';
+
+// Marqeta may repeat a JIT message for 7 days: a day more.
+export const default_decision_ttl_s = 8 * 24 * 60 * 60;
+
+export interface CardStateOptions {
+  readonly redis: RedisClient;
+  // P of partitionOf: fixed per deployment.
+  readonly partitions: number;
+  readonly decision_ttl_s?: number;
+  // What a refund does to a business card's counters (domain RefundMode).
+  readonly refund_mode: RefundMode;
+  readonly logger: Logger;
+}
+
+export interface WriteResult {
+  readonly written: boolean;
+  readonly stored_version: number;
+}
+
+export interface CardStateStore {
+  readonly partitions: number;
+  keys(user_token: string, card_token: string): CardStateKeys;
+  decide(request: DecideRequest): Promise<DecideResult>;
+  apply(request: ApplyRequest): Promise<ApplyResult>;
+  releaseAfterTimeout(request: ReleaseRequest): Promise<ReleaseResult>;
+  writeCard(card: CardState): Promise<WriteResult>;
+  writeControls(user_token: string, card_token: string, controls: VersionedControls): Promise<WriteResult>;
+  writeCardholder(cardholder: VersionedCardholder): Promise<WriteResult>;
+  writeCounters(user_token: string, card_token: string, counters: WindowCounters): Promise<boolean>;
+  writeBalance(user_token: string, balance: Balance | null): Promise<boolean>;
+  writeUnknownCard(user_token: string, card_token: string, ttl_s: number): Promise<boolean>;
+  writeUnknownCardholder(user_token: string, ttl_s: number): Promise<boolean>;
+  readState(user_token: string, card_token: string): Promise<StoredState>;
+  readHold(user_token: string, jit_token: string): Promise<Hold | null>;
+  readDecision(user_token: string, jit_token: string): Promise<DecisionRecord | null>;
+  outboxKey(partition: number): string;
+}
+
+function checkDocument(what: string, schema: TSchema, value: unknown): void {
+  if (!Value.Check(schema, value)) {
+    const first = Value.Errors(schema, value).First();
+    throw new CardStateInvalidError(`${what}: ${first?.path} ${first?.message}`);
+  }
+}
+
+function checkTtl(ttl_s: number): number {
+  if (!Number.isSafeInteger(ttl_s) || ttl_s <= 0)
+    throw new CardStateInvalidError('ttl_s must be a positive integer');
+  return ttl_s;
+}
+
+const tombstone = JSON.stringify({ unknown: true });
+
+export async function createCardState(options: CardStateOptions): Promise<CardStateStore> {
+  const decision_ttl_s = checkTtl(options.decision_ttl_s ?? default_decision_ttl_s);
+  assert.ok(refund_modes.includes(options.refund_mode), 'refund_mode');
+  const { redis, partitions } = options;
+  const scripts = await defineCardStateScripts(redis);
+  const keys = (user_token: string, card_token: string) => cardStateKeys(user_token, card_token, partitions);
+  const user_keys = (user_token: string) => userStateKeys(user_token, partitions);
+  return {
+    partitions,
+    keys,
+    decide: (request) =>
+      decide(scripts, keys(request.user_token, request.card_token), request, decision_ttl_s),
+    apply: async (request) => {
+      const k = keys(request.user_token, request.card_token);
+      const result = await apply(scripts, k, request, decision_ttl_s, options.refund_mode);
+      if (result.status === 'owner_mismatch') warnMismatch(options.logger, 'apply', request, result);
+      return result;
+    },
+    releaseAfterTimeout: async (request) => {
+      const result = await release(
+        scripts,
+        keys(request.user_token, request.card_token),
+        request,
+        decision_ttl_s,
+      );
+      if (result.status === 'owner_mismatch' || result.status === 'mismatch') {
+        warnMismatch(options.logger, 'releaseAfterTimeout', request, result);
+      }
+      return result;
+    },
+    ...writers(redis, scripts, keys, user_keys),
+    ...readers(redis, keys, user_keys),
+    outboxKey: (partition) => outboxKey(partition),
+  };
+}
+
+// Nothing was changed; the caller answers as usual, but someone must look: Marqeta linked a
+// message to another card's authorization, or a token was reused with another amount.
+function warnMismatch(
+  logger: Logger,
+  script: string,
+  request: ApplyRequest | ReleaseRequest,
+  result: object,
+) {
+  logger.warn(
+    {
+      script,
+      jit_token: request.jit_token,
+      original_jit_token: request.original_jit_token,
+      card_token: request.card_token,
+      user_token: request.user_token,
+      result,
+    },
+    'card-state: message does not match the stored state; nothing changed',
+  );
+}
+
+function decide(
+  scripts: CardStateScripts,
+  k: CardStateKeys,
+  request: DecideRequest,
+  decision_ttl_s: number,
+): Promise<DecideResult> {
+  const argument = decideArgument(request, decision_ttl_s);
+  const original = k.holdKey(request.original_jit_token ?? request.jit_token);
+  return scripts.decide(
+    [
+      k.cardState,
+      k.cardControls,
+      k.cardholderState,
+      k.cardCounters,
+      k.userBalance,
+      k.decisionKey(request.jit_token),
+      k.holdKey(request.jit_token),
+      original,
+      k.outbox,
+    ],
+    argument,
+  );
+}
+
+function apply(
+  scripts: CardStateScripts,
+  k: CardStateKeys,
+  request: ApplyRequest,
+  decision_ttl_s: number,
+  refund_mode: RefundMode,
+): Promise<ApplyResult> {
+  const argument = applyArgument(request, decision_ttl_s, refund_mode);
+  const hold = k.holdKey(request.original_jit_token ?? request.jit_token);
+  return scripts.apply(
+    [k.cardState, k.cardCounters, k.userBalance, k.decisionKey(request.jit_token), hold, k.outbox],
+    argument,
+  );
+}
+
+function release(
+  scripts: CardStateScripts,
+  k: CardStateKeys,
+  request: ReleaseRequest,
+  decision_ttl_s: number,
+): Promise<ReleaseResult> {
+  const argument = releaseArgument(request, decision_ttl_s);
+  const hold = k.holdKey(request.original_jit_token ?? request.jit_token);
+  return scripts.release(
+    [k.decisionKey(request.jit_token), hold, k.cardCounters, k.userBalance, k.outbox],
+    argument,
+  );
+}
+
+type Keys = (user_token: string, card_token: string) => CardStateKeys;
+type UserKeys = (user_token: string) => ReturnType<typeof userStateKeys>;
+
+function counterFields(counters: WindowCounters): string[] {
+  const fields: string[] = [];
+  for (const window of ['day', 'week', 'month'] as const) {
+    const w = counters[window];
+    fields.push(`${window}_start`, String(w.start), `${window}_amount`, String(w.amount_minor));
+    fields.push(`${window}_count`, String(w.count));
+  }
+  return [...fields, 'loaded', '1'];
+}
+
+// The loader's and the control plane's write-through. Versioned documents never regress;
+// counters and wallets are written once per load (`loaded`), never over live totals.
+function writers(redis: RedisClient, scripts: CardStateScripts, keys: Keys, user_keys: UserKeys) {
+  return {
+    writeCard: (card: CardState) => {
+      checkDocument('card', CardDocumentSchema, card);
+      const json = JSON.stringify(card);
+      return scripts.writeVersioned([keys(card.user_token, card.card_token).cardState], {
+        version: card.version,
+        json,
+      });
+    },
+    writeControls: (user_token: string, card_token: string, controls: VersionedControls) => {
+      checkDocument('controls', ControlsDocumentSchema, controls);
+      const json = JSON.stringify(controls);
+      const key = keys(user_token, card_token).cardControls;
+      return scripts.writeVersioned([key], { version: controls.version, json });
+    },
+    writeCardholder: (cardholder: VersionedCardholder) => {
+      checkDocument('cardholder', CardholderDocumentSchema, cardholder);
+      const key = user_keys(cardholder.user_token).cardholderState;
+      return scripts.writeVersioned([key], { version: cardholder.version, json: JSON.stringify(cardholder) });
+    },
+    writeCounters: (user_token: string, card_token: string, counters: WindowCounters) => {
+      checkDocument('counters', CountersDocumentSchema, counters);
+      return scripts.writeIfUnloaded([keys(user_token, card_token).cardCounters], counterFields(counters));
+    },
+    writeBalance: (user_token: string, balance: Balance | null) => {
+      if (balance !== null) checkDocument('balance', BalanceDocumentSchema, balance);
+      const fields =
+        balance === null
+          ? ['loaded', '1']
+          : ['available', String(balance.available_minor), 'held', String(balance.held_minor), 'loaded', '1'];
+      return scripts.writeIfUnloaded([user_keys(user_token).userBalance], fields);
+    },
+    // Negative cache: NX, so a tombstone never hides a card written meanwhile.
+    writeUnknownCard: async (user_token: string, card_token: string, ttl_s: number) => {
+      const key = keys(user_token, card_token).cardState;
+      return (await redis.set(key, tombstone, 'EX', checkTtl(ttl_s), 'NX')) === 'OK';
+    },
+    writeUnknownCardholder: async (user_token: string, ttl_s: number) => {
+      const key = user_keys(user_token).cardholderState;
+      return (await redis.set(key, tombstone, 'EX', checkTtl(ttl_s), 'NX')) === 'OK';
+    },
+  };
+}
+
+function readers(redis: RedisClient, keys: Keys, user_keys: UserKeys) {
+  return {
+    readState: async (user_token: string, card_token: string): Promise<StoredState> => {
+      const k = keys(user_token, card_token);
+      // One MULTI on one slot: a consistent snapshot.
+      const replies = await redis
+        .multi()
+        .get(k.cardState)
+        .get(k.cardControls)
+        .get(k.cardholderState)
+        .hgetall(k.cardCounters)
+        .hgetall(k.userBalance)
+        .exec();
+      if (replies === null) throw new CardStateCorruptError('readState: transaction aborted');
+      const values = replies.map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      });
+      return parseStoredState(values);
+    },
+    readHold: async (user_token: string, jit_token: string): Promise<Hold | null> => {
+      const text = await redis.get(user_keys(user_token).holdKey(jit_token));
+      return text === null ? null : parseHold(text);
+    },
+    readDecision: async (user_token: string, jit_token: string): Promise<DecisionRecord | null> => {
+      const text = await redis.get(user_keys(user_token).decisionKey(jit_token));
+      return text === null ? null : parseDecisionRecord(text);
+    },
+  };
+}
