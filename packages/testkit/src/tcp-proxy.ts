@@ -13,6 +13,8 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
   #cut = false;
+  #held = false;
+  readonly #waiting: (() => void)[] = [];
   #port = 0;
 
   constructor(options: TcpProxyOptions) {
@@ -21,6 +23,11 @@ export class TcpProxy {
 
   get port(): number {
     return this.#port;
+  }
+
+  // Chunks waiting for release(): lets a test see that a request reached the hold.
+  get held_chunk_count(): number {
+    return this.#waiting.length;
   }
 
   get connection_count(): number {
@@ -51,11 +58,37 @@ export class TcpProxy {
     this.#cut = false;
   }
 
+  // Connections stay open but nothing is forwarded in either direction until release(): the
+  // service looks alive and answers nothing, like a server stalled by a long command.
+  hold(): void {
+    this.#held = true;
+  }
+
+  release(): void {
+    this.#held = false;
+    for (const resume of this.#waiting.splice(0)) resume();
+  }
+
   async stop(): Promise<void> {
     this.cut();
     const server = this.#server;
     this.#server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  // Chunks pass through unless held; held chunks are kept in order and sent on release.
+  #forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      if (!this.#held) {
+        to.write(chunk);
+        return;
+      }
+      from.pause();
+      this.#waiting.push(() => {
+        to.write(chunk);
+        from.resume();
+      });
+    });
   }
 
   #accept(client: Socket): void {
@@ -77,7 +110,7 @@ export class TcpProxy {
     };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    this.#forward(client, upstream);
+    this.#forward(upstream, client);
   }
 }

@@ -1,7 +1,13 @@
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, createTestRedisPrefix, localServiceUrls, TcpProxy } from '../src/index.ts';
+import {
+  createTestDatabase,
+  createTestRedisPrefix,
+  localServiceUrls,
+  TcpProxy,
+  waitUntil,
+} from '../src/index.ts';
 
 describe('testkit', () => {
   it('creates and drops a database of its own', async () => {
@@ -59,5 +65,28 @@ describe('testkit', () => {
       first.disconnect();
       refused.disconnect();
     });
+  });
+});
+
+describe('TcpProxy hold', () => {
+  const proxy = new TcpProxy({ target_port: 6379 });
+  afterAll(() => proxy.stop());
+
+  it('keeps connections open but silent until released, then delivers in order', async () => {
+    const port = await proxy.start();
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+    await client.connect();
+    proxy.hold();
+    let answered = false;
+    const pending = client.ping('held').then((reply) => {
+      answered = true;
+      return reply;
+    });
+    await waitUntil(() => proxy.held_chunk_count === 1, { message: 'the ping is held at the proxy' });
+    expect(answered).toBe(false);
+    proxy.release();
+    expect(await pending).toBe('held');
+    expect(await client.ping()).toBe('PONG');
+    client.disconnect();
   });
 });
