@@ -110,6 +110,13 @@ export function amqpProperties() {
       default: 'amqp://guest:guest@127.0.0.1:5672',
       description: 'RabbitMQ URL; its password is never printed.',
     }),
+    AMQP_NAMESPACE: Type.String({
+      default: '',
+      maxLength: 64,
+      pattern: '^[a-z0-9_-]*$',
+      description:
+        'Prefix of every exchange and queue name, so several environments can share one broker (empty: none).',
+    }),
     AMQP_PREFETCH: integer(1, 65_535, 32, 'Unacknowledged deliveries per consumer.'),
     AMQP_CONFIRM_TIMEOUT_MS: integer(100, 300_000, 5_000, 'Time a publish waits for the broker confirm.'),
     AMQP_MAX_UNCONFIRMED: integer(

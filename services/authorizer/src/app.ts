@@ -1,0 +1,117 @@
+import os from 'node:os';
+import { exchange_names } from '@afc/amqp';
+import { type CardStateStore, createCardState, type ReleaseRequest } from '@afc/card-state';
+import type { RefundMode } from '@afc/domain';
+import type { Logger } from '@afc/log';
+import { closeRedis, outboxKey } from '@afc/redis';
+import type { Service } from '@afc/service-kit';
+import fp from 'fastify-plugin';
+import type { JitCredentials } from './jit/authenticate.ts';
+import { JitDecisionHandler } from './jit/jit-decision-handler.ts';
+import { TimeoutReleases } from './jit/timeout-releases.ts';
+import { createAuthorizerMetrics } from './metrics.ts';
+import { OutboxRelay } from './outbox/outbox-relay.ts';
+import { jitRoute } from './routes/jit-route.ts';
+import { cardStateWriter } from './state/card-state-writer.ts';
+import { StateLoader } from './state/state-loader.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authorizer: { readonly card_state: CardStateStore; readonly relay: OutboxRelay };
+  }
+}
+
+export interface AuthorizerOptions {
+  readonly credentials: JitCredentials;
+  readonly decision_deadline_ms: number;
+  readonly partitions: number;
+  readonly refund_mode: RefundMode;
+  readonly relay_batch_size: number;
+  readonly publish_timeout_ms: number;
+  readonly max_concurrent_loads?: number;
+  readonly unknown_card_ttl_s?: number;
+}
+
+function partitionKeys(partitions: number): string[] {
+  return Array.from({ length: partitions }, (_unused, partition) => outboxKey(partition));
+}
+
+// The authorizer: the JIT route and the outbox relay, on the infrastructure plugins registered
+// before it (so they close after it: in-flight decisions and the relay's last round still
+// reach Redis and RabbitMQ).
+export const authorizerApp = fp<AuthorizerOptions>(
+  async (app, options) => {
+    const service = app as Service;
+    const logger = app.log as Logger;
+    const card_state = await createCardState({
+      redis: app.redis,
+      partitions: options.partitions,
+      refund_mode: options.refund_mode,
+      logger,
+    });
+    // Its own connection: the relay's reads never queue in front of a decision's script.
+    const relay_redis = app.redis.duplicate();
+    const relay = new OutboxRelay({
+      redis: relay_redis,
+      amqp: app.amqp,
+      logger,
+      stream_keys: partitionKeys(options.partitions),
+      exchange: exchange_names.transactions,
+      group: 'outbox-relay',
+      consumer: `${os.hostname()}-${process.pid}`,
+      batch_size: options.relay_batch_size,
+      idle_min_ms: 5,
+      idle_max_ms: 200,
+      claim_idle_ms: 30_000,
+      publish_timeout_ms: options.publish_timeout_ms,
+      failure_backoff_max_ms: 2_000,
+    });
+    const metrics = createAuthorizerMetrics(service.metrics.registry, () => relay.backlog());
+    const releases = new TimeoutReleases<ReleaseRequest>({
+      release: async (request) => {
+        await card_state.releaseAfterTimeout(request);
+      },
+      logger,
+      on_result: (result) => metrics.timeout_releases.inc({ result }),
+      max_pending: 10_000,
+      max_attempts: 12,
+      base_delay_ms: 50,
+      max_delay_ms: 5_000,
+    });
+    const loader = new StateLoader({
+      sources: { sql: app.postgres.sql, personal_store: app.personalStore },
+      writer: cardStateWriter(card_state),
+      logger,
+      max_concurrent_loads: options.max_concurrent_loads ?? 64,
+      unknown_card_ttl_s: options.unknown_card_ttl_s ?? 60,
+    });
+    const handler = new JitDecisionHandler({
+      card_state,
+      loader,
+      metrics,
+      releases,
+      decision_deadline_ms: options.decision_deadline_ms,
+    });
+    await jitRoute(service, { credentials: options.credentials, handler });
+    app.decorate('authorizer', { card_state, relay });
+    app.addHook('onReady', async () => relay.start());
+    // After the server stopped taking requests and in-flight ones answered: finish releases,
+    // let the relay confirm its round, then the infrastructure plugins close.
+    app.addHook('onClose', async () => {
+      await releases.drain();
+      await relay.stop();
+      await closeRedis(relay_redis, 2_000);
+    });
+  },
+  {
+    name: 'authorizer',
+    dependencies: [
+      'afc-readiness',
+      'afc-metrics',
+      'afc-redis',
+      'afc-amqp',
+      'afc-postgres',
+      'afc-personal-store',
+    ],
+  },
+);

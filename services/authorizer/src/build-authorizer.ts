@@ -1,0 +1,91 @@
+import { product_topology } from '@afc/amqp';
+import type { AuthorizerConfig } from '@afc/config';
+import type { Logger } from '@afc/log';
+import {
+  amqpPlugin,
+  createService,
+  personalStorePlugin,
+  postgresPlugin,
+  redisPlugin,
+  type Service,
+} from '@afc/service-kit';
+import { authorizerApp } from './app.ts';
+
+// Infrastructure first, the authorizer last: Fastify closes in reverse order, so the
+// authorizer's in-flight work finishes before its clients close.
+export async function buildAuthorizer(config: AuthorizerConfig, logger: Logger): Promise<Service> {
+  const app = await createService({
+    name: 'authorizer',
+    logger,
+    body_limit_bytes: config.JIT_BODY_LIMIT_BYTES,
+  });
+  await app.register(postgresPlugin, {
+    postgres: {
+      url: config.DATABASE_URL,
+      application_name: 'authorizer',
+      max_connections: config.PG_POOL_MAX,
+      connect_timeout_ms: config.PG_CONNECT_TIMEOUT_MS,
+      idle_timeout_ms: config.PG_IDLE_TIMEOUT_MS,
+      statement_timeout_ms: config.PG_STATEMENT_TIMEOUT_MS,
+      slow_query_ms: config.PG_SLOW_QUERY_MS,
+    },
+    connect_attempts: config.PG_CONNECT_ATTEMPTS,
+    migrate: true,
+    // Decisions go on from Redis while the data of record is away (only misses need it).
+    readiness_critical: false,
+    close_timeout_ms: 5_000,
+  });
+  await app.register(personalStorePlugin, {
+    mongodb_uri: config.MONGODB_URI,
+    mongodb_db: config.MONGODB_DB,
+    readiness_critical: false,
+  });
+  await app.register(redisPlugin, {
+    redis: {
+      ...(config.REDIS_CLUSTER_NODES === undefined
+        ? { url: config.REDIS_URL }
+        : { cluster_nodes: config.REDIS_CLUSTER_NODES.split(',').map((node) => `redis://${node.trim()}`) }),
+      key_prefix: config.REDIS_KEY_PREFIX,
+      command_timeout_ms: config.REDIS_COMMAND_TIMEOUT_MS,
+      // The hot path never waits on retries: the decision deadline is the bound.
+      max_retries_per_request: 1,
+      connect_timeout_ms: 2_000,
+      connection_name: 'authorizer',
+    },
+    ready_timeout_ms: 10_000,
+    readiness_critical: true,
+    close_timeout_ms: 2_000,
+  });
+  await app.register(amqpPlugin, {
+    amqp: {
+      url: config.AMQP_URL,
+      connection_name: 'authorizer',
+      topology: {
+        ...product_topology,
+        ...(config.AMQP_NAMESPACE === '' ? {} : { namespace: config.AMQP_NAMESPACE }),
+      },
+      confirm_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
+      max_unconfirmed: config.AMQP_MAX_UNCONFIRMED,
+    },
+    start_timeout_ms: 5_000,
+    // Decisions go on while RabbitMQ is down; events wait in the outbox.
+    required_at_start: false,
+    readiness_critical: false,
+    close_timeout_ms: 5_000,
+  });
+  await app.register(authorizerApp, {
+    credentials: {
+      username: config.JIT_BASIC_USERNAME,
+      password: config.JIT_BASIC_PASSWORD,
+      ...(config.JIT_CUSTOM_HEADER_NAME === undefined || config.JIT_CUSTOM_HEADER_VALUE === undefined
+        ? {}
+        : { custom_header: { name: config.JIT_CUSTOM_HEADER_NAME, value: config.JIT_CUSTOM_HEADER_VALUE } }),
+    },
+    decision_deadline_ms: config.DECISION_DEADLINE_MS,
+    partitions: config.REDIS_PARTITIONS,
+    refund_mode: config.REFUND_BUSINESS_MODE,
+    relay_batch_size: config.OUTBOX_RELAY_BATCH,
+    publish_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
+  });
+  return app;
+}

@@ -1,0 +1,233 @@
+import type {
+  ApplyRequest,
+  CardStateStore,
+  DecideRequest,
+  DecideResult,
+  ReleaseRequest,
+} from '@afc/card-state';
+import type { Logger } from '@afc/log';
+import type { DeclineReason } from '@afc/marqeta';
+import { formatMinor } from '@afc/money';
+import type { AuthorizerMetrics } from '../metrics.ts';
+import type { JitHandler } from '../routes/jit-route.ts';
+import type { StateLoader } from '../state/state-loader.ts';
+import { type JitAnswer, jitAnswer } from './jit-answer.ts';
+import type { JitWork } from './jit-request.ts';
+import type { TimeoutReleases } from './timeout-releases.ts';
+import { withDeadline } from './with-deadline.ts';
+
+export interface JitDecisionHandlerOptions {
+  readonly card_state: CardStateStore;
+  readonly loader: StateLoader;
+  readonly metrics: AuthorizerMetrics;
+  readonly releases: TimeoutReleases<ReleaseRequest>;
+  readonly decision_deadline_ms: number;
+}
+
+// Marqeta's list has no reason for "we could not decide": TRANSACTION_NOT_PERMITTED is the
+// generic refusal; the memo carries what really happened.
+const system_decline_reason: DeclineReason = 'TRANSACTION_NOT_PERMITTED';
+
+type Decided = Extract<DecideResult, { status: 'decided' }>;
+type Attempt = { readonly decided: Decided } | { readonly failed: 'system_error' };
+
+export class JitDecisionHandler implements JitHandler {
+  readonly #options: JitDecisionHandlerOptions;
+
+  constructor(options: JitDecisionHandlerOptions) {
+    this.#options = options;
+  }
+
+  async handle(work: JitWork, received_at_ms: number, log: Logger): Promise<JitAnswer> {
+    const answer = await this.#answer(work, received_at_ms, log);
+    const outcome = answer.status === 200 ? 'approved' : 'declined';
+    this.#options.metrics.decision_seconds.observe(
+      { outcome, kind: work.info.kind },
+      (Date.now() - received_at_ms) / 1000,
+    );
+    const declined = answer.body.jit_funding;
+    if (answer.status === 402) {
+      this.#options.metrics.declines.inc({
+        decline_reason: declined.decline_reason ?? '',
+        memo: declined.memo ?? '',
+      });
+    }
+    return answer;
+  }
+
+  async #answer(work: JitWork, received_at_ms: number, log: Logger): Promise<JitAnswer> {
+    switch (work.action) {
+      case 'decide':
+        return this.#decide(work, received_at_ms, log);
+      case 'apply':
+        return this.#apply(work, received_at_ms, log);
+      case 'acknowledge':
+        return jitAnswer(work.funding, { approved: true, memo: 'acknowledged' });
+      case 'decline':
+        log.warn({ method: work.funding.method }, 'JIT method not supported: declined');
+        return decline(work, system_decline_reason, 'method_not_supported');
+    }
+  }
+
+  async #decide(work: JitWork, received_at_ms: number, log: Logger): Promise<JitAnswer> {
+    if (!('minor' in work.amount)) {
+      const unknown_currency = work.amount.code === 'AFC_MONEY_UNKNOWN_CURRENCY';
+      return unknown_currency
+        ? decline(work, 'TRANSACTION_NOT_PERMITTED', 'currency_unknown')
+        : decline(work, 'INVALID_AMOUNT', 'amount_invalid');
+    }
+    const request = decideRequest(work, work.amount, received_at_ms);
+    const deadline_at_ms = received_at_ms + this.#options.decision_deadline_ms;
+    const result = await withDeadline(this.#decideLoading(request), deadline_at_ms);
+    if (result.ok && 'decided' in result.value) return this.#verdict(work, result.value.decided);
+    // Past the deadline or failed midway, the script may still have run (or run later): undo
+    // by JIT token whatever it may have held.
+    this.#options.releases.schedule(request);
+    if (!result.ok && result.reason === 'timeout') {
+      log.warn({ jit_token: request.jit_token }, 'decision deadline passed: declined, hold released');
+      return decline(work, system_decline_reason, 'timeout');
+    }
+    if (!result.ok) log.error({ err: result.error, jit_token: request.jit_token }, 'decision failed');
+    return decline(work, system_decline_reason, 'system_error');
+  }
+
+  // One script call; on a cache miss one load from the data of record and one more call.
+  async #decideLoading(request: DecideRequest): Promise<Attempt> {
+    const { card_state, loader, metrics } = this.#options;
+    const first = await timed(metrics, 'script', () => card_state.decide(request));
+    if (first.status === 'decided') {
+      metrics.state_lookups.inc({ result: 'hit' });
+      return { decided: first };
+    }
+    metrics.state_lookups.inc({ result: 'miss' });
+    const loaded = await timed(metrics, 'state_load', () =>
+      loader.load(request.user_token, request.card_token, request.now_ms),
+    );
+    if (loaded === 'busy') return { failed: 'system_error' };
+    const second = await timed(metrics, 'script', () => card_state.decide(request));
+    return second.status === 'decided' ? { decided: second } : { failed: 'system_error' };
+  }
+
+  #verdict(work: JitWork, decided: Decided): JitAnswer {
+    if (decided.outcome === 'decline') return decline(work, decided.decline_reason, decided.memo);
+    if (decided.outcome === 'approve') return jitAnswer(work.funding, { approved: true });
+    // A balance inquiry, or a replay of any earlier answer: answer as stored.
+    const stored = decided.stored;
+    if (stored.outcome === 'decline') return decline(work, stored.decline_reason, stored.memo);
+    if (stored.outcome === 'approve' || !('minor' in work.amount))
+      return jitAnswer(work.funding, { approved: true });
+    const currency = work.amount.currency;
+    return jitAnswer(work.funding, {
+      approved: true,
+      memo: stored.memo,
+      balance: {
+        currency,
+        available: formatMinor(stored.available_minor, currency),
+        ledger: formatMinor(stored.ledger_minor, currency),
+      },
+    });
+  }
+
+  // Informative messages (reversal, clearing, refund, advice) are applied and always answered
+  // 200: Marqeta has already done them. A failure here is repaired by settlement from the
+  // webhook that follows, and by reconcile.
+  async #apply(work: JitWork, received_at_ms: number, log: Logger): Promise<JitAnswer> {
+    if (!('minor' in work.amount)) {
+      log.warn(
+        { jit_token: work.funding.token, code: work.amount.code },
+        'informative JIT message with a bad amount',
+      );
+      return jitAnswer(work.funding, { approved: true, memo: 'amount_invalid' });
+    }
+    const request = applyRequest(work, work.amount, received_at_ms);
+    const deadline_at_ms = received_at_ms + this.#options.decision_deadline_ms;
+    const result = await withDeadline(this.#applyLoading(request), deadline_at_ms);
+    if (result.ok) return jitAnswer(work.funding, { approved: true });
+    log.error(
+      { err: result.reason === 'error' ? result.error : undefined, jit_token: request.jit_token },
+      'informative JIT message not applied in Redis; settlement will apply it from the webhook',
+    );
+    return jitAnswer(work.funding, {
+      approved: true,
+      memo: result.reason === 'timeout' ? 'timeout' : 'system_error',
+    });
+  }
+
+  async #applyLoading(request: ApplyRequest): Promise<void> {
+    const { card_state, loader, metrics } = this.#options;
+    const first = await timed(metrics, 'script', () => card_state.apply(request));
+    if (first.status !== 'missing') return;
+    await timed(metrics, 'state_load', () =>
+      loader.load(request.user_token, request.card_token, request.now_ms),
+    );
+    const second = await timed(metrics, 'script', () => card_state.apply(request));
+    if (second.status === 'missing') throw new Error('card state still missing after a load');
+  }
+}
+
+function decline(work: JitWork, decline_reason: DeclineReason, memo: string): JitAnswer {
+  return jitAnswer(work.funding, { approved: false, decline_reason, memo });
+}
+
+async function timed<T>(metrics: AuthorizerMetrics, stage: string, work: () => Promise<T>): Promise<T> {
+  const end = metrics.stage_seconds.startTimer({ stage });
+  try {
+    return await work();
+  } finally {
+    end();
+  }
+}
+
+function merchantOf(work: JitWork) {
+  return {
+    mcc: work.merchant.mcc,
+    mid: work.merchant.mid,
+    merchant_country: work.merchant.country,
+    ...(work.merchant.name === undefined ? {} : { merchant_name: work.merchant.name }),
+  };
+}
+
+function decideRequest(
+  work: JitWork,
+  amount: { minor: number; currency: string },
+  now_ms: number,
+): DecideRequest {
+  const original = work.funding.original_jit_funding_token;
+  return {
+    kind: work.info.kind as DecideRequest['kind'],
+    single_message: work.info.single_message,
+    method: work.funding.method,
+    jit_token: work.funding.token,
+    ...(original === undefined ? {} : { original_jit_token: original }),
+    card_token: work.card_token,
+    user_token: work.user_token,
+    amount_minor: amount.minor,
+    currency: amount.currency,
+    ...merchantOf(work),
+    ...(work.transaction_token === undefined ? {} : { transaction_token: work.transaction_token }),
+    ...(work.network === undefined ? {} : { network: work.network }),
+    now_ms,
+  };
+}
+
+function applyRequest(
+  work: JitWork,
+  amount: { minor: number; currency: string },
+  now_ms: number,
+): ApplyRequest {
+  const original = work.funding.original_jit_funding_token;
+  return {
+    kind: work.info.kind as ApplyRequest['kind'],
+    single_message: work.info.single_message,
+    method: work.funding.method,
+    jit_token: work.funding.token,
+    ...(original === undefined ? {} : { original_jit_token: original }),
+    card_token: work.card_token,
+    user_token: work.user_token,
+    amount_minor: amount.minor,
+    currency: amount.currency,
+    ...merchantOf(work),
+    ...(work.transaction_token === undefined ? {} : { transaction_token: work.transaction_token }),
+    now_ms,
+  };
+}

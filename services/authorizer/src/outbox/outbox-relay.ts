@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AmqpClient, JsonPayload } from '@afc/amqp';
+import type { Logger } from '@afc/log';
+import type { RedisClient } from '@afc/redis';
+
+export interface OutboxRelayOptions {
+  readonly redis: RedisClient;
+  readonly amqp: AmqpClient;
+  readonly logger: Logger;
+  // Stream keys of every partition (`{p}:outbox`), prefix-less: the client adds its prefix.
+  readonly stream_keys: readonly string[];
+  readonly exchange: string;
+  readonly group: string;
+  // Unique per process: a crashed relay's pending entries are claimed by the others.
+  readonly consumer: string;
+  readonly batch_size: number;
+  // Idle polling grows from min to max while there is nothing to move.
+  readonly idle_min_ms: number;
+  readonly idle_max_ms: number;
+  // A delivered-but-unacknowledged entry older than this belongs to a dead relay: claim it.
+  readonly claim_idle_ms: number;
+  readonly publish_timeout_ms: number;
+  // Backoff after a failed round (broker down): bounded, with jitter.
+  readonly failure_backoff_max_ms: number;
+}
+
+interface OutboxEntry {
+  readonly key: string;
+  readonly id: string;
+  readonly event_id: string;
+  readonly type: string;
+  readonly event: JsonPayload;
+}
+
+const ensure_group_lua = `
+local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+if not ok and not string.find(tostring(err), 'BUSYGROUP') then return redis.error_reply(tostring(err)) end
+return 1`;
+
+type StreamReply = [string, [string, string[]][]][] | null;
+
+// Moves decision events from the partitions' Redis streams to RabbitMQ. An entry is acknowledged
+// (XACK) and deleted only after the broker confirmed it, so a RabbitMQ outage or a crash loses
+// nothing: the entry is read again (by this relay, or claimed by another) and published again
+// with the same message id, which consumers deduplicate on.
+export class OutboxRelay {
+  readonly #options: OutboxRelayOptions;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #wake: AbortController = new AbortController();
+  #published = 0;
+
+  constructor(options: OutboxRelayOptions) {
+    assert.ok(
+      options.stream_keys.length > 0 && options.batch_size > 0,
+      'relay needs streams and a batch size',
+    );
+    this.#options = options;
+  }
+
+  get published_count(): number {
+    return this.#published;
+  }
+
+  // Returns at once: the loop creates the consumer groups and retries while Redis or RabbitMQ
+  // is away, so a relay started during an outage catches up when they return.
+  start(): void {
+    assert.ok(!this.#running, 'relay already started');
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  // Stops after the round in flight: its confirmed entries are acknowledged, the rest stay
+  // pending and are moved after the next start (by any relay).
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake.abort();
+    await this.#loop;
+  }
+
+  // Entries not yet moved, over every partition: the outbox backlog metric.
+  async backlog(): Promise<number> {
+    const lengths = await Promise.all(this.#options.stream_keys.map((key) => this.#options.redis.xlen(key)));
+    return lengths.reduce((sum, length) => sum + length, 0);
+  }
+
+  async #ensureGroups(): Promise<void> {
+    const { redis, group, stream_keys } = this.#options;
+    // Through EVAL, not XGROUP: ioredis applies its key prefix to a script's KEYS but not to
+    // XGROUP's key. From the start of the stream ('0'): entries written before the group count.
+    await Promise.all(stream_keys.map((key) => redis.eval(ensure_group_lua, 1, key, group)));
+  }
+
+  async #run(): Promise<void> {
+    const { idle_min_ms, idle_max_ms, failure_backoff_max_ms, logger } = this.#options;
+    let idle_ms = idle_min_ms;
+    let failures = 0;
+    let groups_ready = false;
+    while (this.#running) {
+      try {
+        if (!groups_ready) {
+          await this.#ensureGroups();
+          groups_ready = true;
+        }
+        const moved = await this.#round();
+        failures = 0;
+        idle_ms = moved > 0 ? idle_min_ms : Math.min(idle_max_ms, idle_ms * 2);
+        if (moved === 0) await this.#pause(idle_ms);
+      } catch (error) {
+        failures += 1;
+        const ceiling = Math.min(failure_backoff_max_ms, idle_min_ms * 2 ** Math.min(failures, 16));
+        logger.warn({ err: error, failures }, 'outbox relay round failed; retrying');
+        await this.#pause(ceiling / 2 + Math.random() * (ceiling / 2));
+      }
+    }
+  }
+
+  async #pause(ms: number): Promise<void> {
+    if (!this.#running) return;
+    await sleep(ms, undefined, { signal: this.#wake.signal }).catch(() => undefined);
+  }
+
+  // One round: this relay's own pending entries first (published before, unconfirmed when the
+  // broker dropped), then entries of dead relays, then new ones.
+  async #round(): Promise<number> {
+    const pending = await this.#read('0');
+    const claimed = pending.length > 0 ? [] : await this.#claim();
+    const fresh = pending.length + claimed.length > 0 ? [] : await this.#read('>');
+    const entries = [...pending, ...claimed, ...fresh];
+    if (entries.length === 0) return 0;
+    const results = await Promise.allSettled(entries.map((entry) => this.#publish(entry)));
+    const confirmed = entries.filter((_entry, index) => results[index]?.status === 'fulfilled');
+    await this.#acknowledge(confirmed);
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    return confirmed.length;
+  }
+
+  async #read(from: '0' | '>'): Promise<OutboxEntry[]> {
+    const { redis, group, consumer, batch_size, stream_keys } = this.#options;
+    const replies = await Promise.all(
+      stream_keys.map(
+        (key) =>
+          redis.xreadgroup(
+            'GROUP',
+            group,
+            consumer,
+            'COUNT',
+            batch_size,
+            'STREAMS',
+            key,
+            from,
+          ) as Promise<StreamReply>,
+      ),
+    );
+    return replies.flatMap((reply, index) => this.#entriesOf(stream_keys[index] ?? '', reply));
+  }
+
+  async #claim(): Promise<OutboxEntry[]> {
+    const { redis, group, consumer, batch_size, claim_idle_ms, stream_keys } = this.#options;
+    const replies = await Promise.all(
+      stream_keys.map(
+        (key) =>
+          redis.xautoclaim(key, group, consumer, claim_idle_ms, '0', 'COUNT', batch_size) as Promise<
+            [string, [string, string[]][], string[]?]
+          >,
+      ),
+    );
+    return replies.flatMap((reply, index) =>
+      this.#entriesOf(stream_keys[index] ?? '', [[stream_keys[index] ?? '', reply[1]]]),
+    );
+  }
+
+  #entriesOf(key: string, reply: StreamReply): OutboxEntry[] {
+    const entries: OutboxEntry[] = [];
+    for (const [, messages] of reply ?? []) {
+      for (const [id, fields] of messages) {
+        // A deleted entry still pending shows as null fields: nothing left to publish.
+        if (fields === null || fields === undefined) continue;
+        const index = fields.indexOf('event');
+        const json = index >= 0 ? fields[index + 1] : undefined;
+        assert.ok(json !== undefined, `outbox entry ${key} ${id} has no event`);
+        const event = JSON.parse(json) as JsonPayload & { event_id?: unknown; type?: unknown };
+        assert.ok(typeof event.event_id === 'string' && typeof event.type === 'string', 'outbox event shape');
+        entries.push({ key, id, event_id: event.event_id, type: event.type, event });
+      }
+    }
+    return entries;
+  }
+
+  async #publish(entry: OutboxEntry): Promise<void> {
+    await this.#options.amqp.publish(this.#options.exchange, entry.type, entry.event, {
+      message_id: entry.event_id,
+      type: entry.type,
+      confirm_timeout_ms: this.#options.publish_timeout_ms,
+    });
+  }
+
+  async #acknowledge(entries: readonly OutboxEntry[]): Promise<void> {
+    const { redis, group } = this.#options;
+    await Promise.all(
+      entries.map(async (entry) => {
+        await redis.xack(entry.key, group, entry.id);
+        await redis.xdel(entry.key, entry.id);
+      }),
+    );
+    this.#published += entries.length;
+  }
+}

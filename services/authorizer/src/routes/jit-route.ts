@@ -1,0 +1,62 @@
+import { JitFundingRequest, JitFundingResponse } from '@afc/marqeta';
+import type { Service } from '@afc/service-kit';
+import { Type } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { authenticateJit, type JitCredentials } from '../jit/authenticate.ts';
+import type { JitAnswer } from '../jit/jit-answer.ts';
+import { type JitWork, parseJitRequest } from '../jit/jit-request.ts';
+
+export interface JitHandler {
+  handle(work: JitWork, received_at_ms: number, log: Service['log']): Promise<JitAnswer>;
+}
+
+export interface JitRouteOptions {
+  readonly credentials: JitCredentials;
+  readonly handler: JitHandler;
+}
+
+// JSON bodies need no type coercion, and the JIT body must not have any: Fastify's default
+// validator coerces within unions, turning an amount of "1.00" into 1 before we could echo it.
+const jit_ajv = new Ajv({
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+  allErrors: false,
+});
+
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.Optional(Type.String()) });
+
+// The hot path: one route, one script call (two on a cache miss), one answer.
+export async function jitRoute(app: Service, options: JitRouteOptions): Promise<void> {
+  const custom_header = options.credentials.custom_header?.name.toLowerCase();
+  app.post(
+    '/v1/jit',
+    {
+      schema: {
+        body: JitFundingRequest,
+        response: { 200: JitFundingResponse, 400: ErrorBody, 401: ErrorBody, 402: JitFundingResponse },
+      },
+      validatorCompiler: ({ schema }) => jit_ajv.compile(schema),
+      // The echo must keep the amount's JSON type (number or string) exactly: a schema-driven
+      // serializer picks the first type of the union and would turn "1.00" into 1.
+      serializerCompiler: () => (data) => JSON.stringify(data),
+      // Before the body is parsed: an unauthenticated caller costs no parsing and changes nothing.
+      onRequest: async (request, reply) => {
+        const header_value = custom_header === undefined ? undefined : request.headers[custom_header];
+        if (!authenticateJit(options.credentials, request.headers.authorization, header_value)) {
+          reply.header('www-authenticate', 'Basic realm="jit"');
+          return reply.code(401).send({ error: 'unauthorized' });
+        }
+        return undefined;
+      },
+    },
+    async (request, reply) => {
+      // The deadline counts from the request's arrival, body parsing and validation included.
+      const received_at_ms = Math.floor(Date.now() - reply.elapsedTime);
+      const parsed = parseJitRequest(request.body);
+      if (!parsed.ok) return reply.code(400).send({ error: 'bad_request', message: parsed.error });
+      const answer = await options.handler.handle(parsed.work, received_at_ms, request.log);
+      return reply.code(answer.status).send(answer.body);
+    },
+  );
+}

@@ -1,0 +1,109 @@
+import { Writable } from 'node:stream';
+import { type AuthorizerConfig, authorizerConfigSchema, loadConfig } from '@afc/config';
+import { createLogger } from '@afc/log';
+import { buildJitRequest, type JitRequestOptions } from '@afc/marqeta';
+import type { Service } from '@afc/service-kit';
+import {
+  createTestDatabase,
+  createTestRedisPrefix,
+  localServiceUrls,
+  type TestDatabase,
+  type TestRedisPrefix,
+  uniqueTestId,
+} from '@afc/testkit';
+import { buildAuthorizer } from '../src/build-authorizer.ts';
+
+export const jit_username = 'marqeta-jit';
+export const jit_password = 'a-long-enough-jit-password-for-tests';
+export const basic_auth = `Basic ${Buffer.from(`${jit_username}:${jit_password}`).toString('base64')}`;
+
+export interface Harness {
+  readonly app: Service;
+  readonly config: AuthorizerConfig;
+  readonly database: TestDatabase;
+  readonly redis_prefix: TestRedisPrefix;
+  readonly namespace: string;
+  readonly log_lines: string[];
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  // Point a client at a TcpProxy instead of the service itself.
+  readonly redis_url?: string;
+  readonly database_url?: (database: TestDatabase) => string;
+  readonly amqp_url?: string;
+  readonly database?: TestDatabase;
+}
+
+// The real authorizer (real config path, real PostgreSQL, Redis and RabbitMQ) isolated per
+// test file: its own database, key prefix and broker namespace.
+export async function startAuthorizer(options: HarnessOptions = {}): Promise<Harness> {
+  const database = options.database ?? (await createTestDatabase());
+  const redis_prefix = createTestRedisPrefix();
+  const namespace = uniqueTestId('az');
+  const loaded = loadConfig(authorizerConfigSchema, {
+    DATABASE_URL: options.database_url?.(database) ?? database.url,
+    REDIS_URL: options.redis_url ?? localServiceUrls.redis,
+    REDIS_KEY_PREFIX: redis_prefix.prefix,
+    AMQP_URL: options.amqp_url ?? localServiceUrls.amqp,
+    AMQP_NAMESPACE: namespace,
+    JIT_BASIC_USERNAME: jit_username,
+    JIT_BASIC_PASSWORD: jit_password,
+    PG_POOL_MAX: '4',
+    ...options.env,
+  });
+  if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
+  const log_lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      log_lines.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger({ name: 'authorizer', level: 'info', destination });
+  const app = await buildAuthorizer(loaded.config, logger);
+  await app.ready();
+  return {
+    app,
+    config: loaded.config,
+    database,
+    redis_prefix,
+    namespace,
+    log_lines,
+    async close() {
+      await app.close();
+      await redis_prefix.cleanup();
+      if (options.database === undefined) await database.drop();
+    },
+  };
+}
+
+let sequence = 0;
+export function nextToken(prefix: string): string {
+  sequence += 1;
+  return `${prefix}-${process.pid}-${sequence}`;
+}
+
+export type JitBody = ReturnType<typeof buildJitRequest>;
+
+export function jitBody(
+  options: Partial<JitRequestOptions> & Pick<JitRequestOptions, 'card_token' | 'user_token'>,
+) {
+  return buildJitRequest({
+    transaction_token: nextToken('txn'),
+    jit_token: nextToken('jit'),
+    method: 'pgfs.authorization',
+    amount: '10.00',
+    ...options,
+  });
+}
+
+export async function postJit(app: Service, body: unknown, authorization = basic_auth) {
+  return app.inject({
+    method: 'POST',
+    url: '/v1/jit',
+    headers: { authorization, 'content-type': 'application/json' },
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
