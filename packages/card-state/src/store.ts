@@ -101,7 +101,7 @@ export async function createCardState(options: CardStateOptions): Promise<CardSt
   return {
     partitions,
     keys,
-    decide: (request) =>
+    decide: async (request) =>
       decide(scripts, keys(request.user_token, request.card_token), request, decision_ttl_s),
     apply: async (request) => {
       const k = keys(request.user_token, request.card_token);
@@ -148,7 +148,7 @@ function warnMismatch(
   );
 }
 
-function decide(
+async function decide(
   scripts: CardStateScripts,
   k: CardStateKeys,
   request: DecideRequest,
@@ -172,7 +172,7 @@ function decide(
   );
 }
 
-function apply(
+async function apply(
   scripts: CardStateScripts,
   k: CardStateKeys,
   request: ApplyRequest,
@@ -187,7 +187,7 @@ function apply(
   );
 }
 
-function release(
+async function release(
   scripts: CardStateScripts,
   k: CardStateKeys,
   request: ReleaseRequest,
@@ -218,7 +218,7 @@ function counterFields(counters: WindowCounters): string[] {
 // counters and wallets are written once per load (`loaded`), never over live totals.
 function writers(redis: RedisClient, scripts: CardStateScripts, keys: Keys, user_keys: UserKeys) {
   return {
-    writeCard: (card: CardState) => {
+    writeCard: async (card: CardState) => {
       checkDocument('card', CardDocumentSchema, card);
       const json = JSON.stringify(card);
       return scripts.writeVersioned([keys(card.user_token, card.card_token).cardState], {
@@ -226,22 +226,22 @@ function writers(redis: RedisClient, scripts: CardStateScripts, keys: Keys, user
         json,
       });
     },
-    writeControls: (user_token: string, card_token: string, controls: VersionedControls) => {
+    writeControls: async (user_token: string, card_token: string, controls: VersionedControls) => {
       checkDocument('controls', ControlsDocumentSchema, controls);
       const json = JSON.stringify(controls);
       const key = keys(user_token, card_token).cardControls;
       return scripts.writeVersioned([key], { version: controls.version, json });
     },
-    writeCardholder: (cardholder: VersionedCardholder) => {
+    writeCardholder: async (cardholder: VersionedCardholder) => {
       checkDocument('cardholder', CardholderDocumentSchema, cardholder);
       const key = user_keys(cardholder.user_token).cardholderState;
       return scripts.writeVersioned([key], { version: cardholder.version, json: JSON.stringify(cardholder) });
     },
-    writeCounters: (user_token: string, card_token: string, counters: WindowCounters) => {
+    writeCounters: async (user_token: string, card_token: string, counters: WindowCounters) => {
       checkDocument('counters', CountersDocumentSchema, counters);
       return scripts.writeIfUnloaded([keys(user_token, card_token).cardCounters], counterFields(counters));
     },
-    writeBalance: (user_token: string, balance: Balance | null) => {
+    writeBalance: async (user_token: string, balance: Balance | null) => {
       if (balance !== null) checkDocument('balance', BalanceDocumentSchema, balance);
       const fields =
         balance === null

@@ -193,3 +193,16 @@ export async function outboxEvents(
     return event;
   });
 }
+
+let card_sequence = 0;
+// A card (and cardholder) of its own for one test case: cases never see each other's state.
+export function freshCard(base: CardState, overrides: Partial<CardState> = {}): CardState {
+  card_sequence += 1;
+  const suffix = `${process.pid}-${card_sequence}`;
+  return {
+    ...base,
+    card_token: `${base.card_token}-${suffix}`,
+    user_token: `${base.user_token}-${suffix}`,
+    ...overrides,
+  };
+}
