@@ -1,0 +1,214 @@
+import { currentCounters, type SimEvent, simulate, windowStarts } from '@afc/domain';
+import type { RedisClient } from '@afc/redis';
+import { createTestRedisPrefix } from '@afc/testkit';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CardStateStore, DecideRequest, ReleaseRequest } from '../src/index.ts';
+import {
+  authorization,
+  business_card,
+  closeClients,
+  freshCard,
+  now_ms,
+  open_controls,
+  outboxEvents,
+  personal_card,
+  seed,
+  sharedRedis,
+  storeOn,
+  zeroCounters,
+} from './helpers.ts';
+import { scenario } from './scenario.ts';
+
+const prefix = createTestRedisPrefix();
+let redis: RedisClient;
+let store: CardStateStore;
+
+beforeAll(async () => {
+  redis = await sharedRedis(prefix.prefix);
+  store = await storeOn(redis);
+});
+
+afterAll(async () => {
+  await closeClients([redis]);
+  await prefix.cleanup();
+});
+
+const timeout_decline = { outcome: 'decline', decline_reason: 'TRANSACTION_NOT_PERMITTED', memo: 'timeout' };
+
+// Everything the card's messages can have changed.
+async function snapshot(card: { user_token: string; card_token: string }, jit_tokens: readonly string[]) {
+  const holds = await Promise.all(jit_tokens.map((jit) => store.readHold(card.user_token, jit)));
+  return { state: await store.readState(card.user_token, card.card_token), holds };
+}
+
+describe('release_after_timeout.lua', () => {
+  it('after an approval: undoes it exactly, stores the timeout decline, emits timeout_released; idempotent', async () => {
+    const card = freshCard(personal_card);
+    await seed(store, { card, balance: { available_minor: 5_000, held_minor: 0 } });
+    const request = authorization(card, { amount_minor: 1_200 });
+    const before = await snapshot(card, [request.jit_token]);
+    expect(await store.decide(request)).toMatchObject({ outcome: 'approve' });
+    expect(await snapshot(card, [request.jit_token])).not.toEqual(before);
+    const released = await store.releaseAfterTimeout(request);
+    expect(released).toMatchObject({
+      status: 'released',
+      action: 'approval_undone',
+      stored: {
+        jit_token: request.jit_token,
+        kind: 'authorization',
+        amount_minor: 1_200,
+        ...timeout_decline,
+      },
+      hold: null,
+      balance_delta: { available_minor: 1_200, held_minor: -1_200 },
+    });
+    expect(await snapshot(card, [request.jit_token])).toEqual(before);
+    expect(await store.decide(request)).toMatchObject({ outcome: 'replay', stored: timeout_decline });
+    const again = await store.releaseAfterTimeout(request);
+    expect(again).toMatchObject({ status: 'released', action: 'already_declined' });
+    expect(await snapshot(card, [request.jit_token])).toEqual(before);
+    const types = (await outboxEvents(redis, store, card.user_token))
+      .filter((event) => event.jit_token === request.jit_token)
+      .map((event) => [event.type, event.memo ?? null]);
+    expect(types).toEqual([
+      ['authorization.approved', null],
+      ['authorization.timeout_released', 'timeout'],
+    ]);
+  });
+
+  it('before any decision: a late decide answers the stored decline and holds nothing', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const request = authorization(card);
+    expect(await store.releaseAfterTimeout(request)).toMatchObject({
+      status: 'released',
+      action: 'declined_before_decision',
+    });
+    expect(await store.releaseAfterTimeout(request)).toMatchObject({ action: 'already_declined' });
+    expect(await store.decide(request)).toMatchObject({ outcome: 'replay', stored: timeout_decline });
+    expect((await store.readState(card.user_token, card.card_token)).counters).toEqual(zeroCounters());
+    expect(await store.readHold(card.user_token, request.jit_token)).toBeNull();
+  });
+
+  it('an incremental: the original hold goes back to what it was before the increment', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const original = authorization(card);
+    await store.decide(original);
+    const incremental: DecideRequest = authorization(card, {
+      kind: 'incremental',
+      method: 'pgfs.authorization.incremental',
+      original_jit_token: original.jit_token,
+      amount_minor: 300,
+    });
+    const before = await snapshot(card, [original.jit_token]);
+    expect(await store.decide(incremental)).toMatchObject({
+      outcome: 'approve',
+      hold: { amount_minor: 1_300 },
+    });
+    expect(await store.releaseAfterTimeout(incremental)).toMatchObject({ action: 'approval_undone' });
+    expect(await snapshot(card, [original.jit_token])).toEqual(before);
+  });
+
+  it('a balance answer is withdrawn; another kind or amount under the token is a mismatch, untouched', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const inquiry = authorization(card, {
+      kind: 'balance_inquiry',
+      method: 'pgfs.balanceinquiry',
+      amount_minor: 0,
+    });
+    await store.decide(inquiry);
+    expect(await store.releaseAfterTimeout(inquiry)).toMatchObject({ action: 'balance_withdrawn' });
+    expect(await store.decide(inquiry)).toMatchObject({ outcome: 'replay', stored: timeout_decline });
+    const request = authorization(card);
+    await store.decide(request);
+    const before = await snapshot(card, [request.jit_token]);
+    const other: ReleaseRequest = { ...request, amount_minor: 999 };
+    expect(await store.releaseAfterTimeout(other)).toMatchObject({
+      status: 'mismatch',
+      stored: { outcome: 'approve' },
+    });
+    expect(await snapshot(card, [request.jit_token])).toEqual(before);
+  });
+
+  it('a hold partly captured meanwhile: releases what is still held and keeps the record', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const request = authorization(card);
+    await store.decide(request);
+    await store.apply({
+      ...request,
+      kind: 'clearing',
+      method: 'pgfs.authorization.clearing',
+      jit_token: `${request.jit_token}-c`,
+      original_jit_token: request.jit_token,
+      amount_minor: 400,
+    });
+    const released = await store.releaseAfterTimeout(request);
+    expect(released).toMatchObject({
+      action: 'approval_undone',
+      hold: { amount_minor: 0, captured_minor: 400, released_minor: 600 },
+    });
+    const day = (await store.readState(card.user_token, card.card_token)).counters?.day;
+    expect(day).toEqual({ start: windowStarts(now_ms).day, amount_minor: 400, count: 1 });
+  });
+});
+
+describe('release_after_timeout.lua: undoing an approval at once equals never approving it (property)', () => {
+  it('same counters, holds and wallet as the domain run without the released messages', async () => {
+    let run = 0;
+    const op = fc.record({
+      incremental: fc.boolean(),
+      amount: fc.integer({ min: 1, max: 3_000 }),
+      release: fc.boolean(),
+      target: fc.nat(20),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { minLength: 1, maxLength: 15 }),
+        fc.integer({ min: 0, max: 20_000 }),
+        async (ops, available) => {
+          run += 1;
+          const card = freshCard(personal_card);
+          const controls = { ...open_controls, daily_limit_minor: 12_000, daily_count_limit: 6 };
+          const wallet = { available_minor: available, held_minor: 0 };
+          await seed(store, { card, controls, balance: wallet });
+          const kept: SimEvent[] = [];
+          const auths: string[] = [];
+          for (const [i, o] of ops.entries()) {
+            const original = o.incremental ? auths[o.target % Math.max(1, auths.length)] : undefined;
+            const request = authorization(card, {
+              jit_token: `rel-${run}-${i}-${card.card_token}`,
+              amount_minor: o.amount,
+              ...(original === undefined
+                ? {}
+                : {
+                    kind: 'incremental',
+                    method: 'pgfs.authorization.incremental',
+                    original_jit_token: original,
+                  }),
+            });
+            const result = await store.decide(request);
+            if (request.kind === 'authorization') auths.push(request.jit_token);
+            const approved = result.status === 'decided' && result.outcome === 'approve';
+            if (o.release && approved) await store.releaseAfterTimeout(request);
+            else kept.push({ ...request, method: request.method });
+          }
+          const expected = simulate(
+            scenario([{ card, controls, balance: wallet }], kept).initial,
+            kept,
+          ).state;
+          const actual = await store.readState(card.user_token, card.card_token);
+          expect(actual.counters).toEqual(currentCounters(expected.counters.get(card.card_token), now_ms));
+          expect(actual.balance).toEqual(expected.balances.get(card.user_token));
+          for (const jit of auths) {
+            expect(await store.readHold(card.user_token, jit)).toEqual(expected.holds.get(jit) ?? null);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
