@@ -182,7 +182,10 @@ export const write_versioned_script = defineScript({
 export const write_if_unloaded_script = defineScript({
   file: 'write_if_unloaded.lua',
   keys: 1,
-  encode: (fields: readonly string[]): ScriptArgument[] => [...fields],
+  encode: (input: { guard: string; fields: readonly string[] }): ScriptArgument[] => [
+    input.guard,
+    ...input.fields,
+  ],
   decode: (reply: unknown): boolean => {
     if (reply !== 0 && reply !== 1)
       throw new CardStateReplyError(`write_if_unloaded: reply ${String(reply)}`);

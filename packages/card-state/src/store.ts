@@ -239,7 +239,8 @@ function writers(redis: RedisClient, scripts: CardStateScripts, keys: Keys, user
     },
     writeCounters: async (user_token: string, card_token: string, counters: WindowCounters) => {
       checkDocument('counters', CountersDocumentSchema, counters);
-      return scripts.writeIfUnloaded([keys(user_token, card_token).cardCounters], counterFields(counters));
+      const key = keys(user_token, card_token).cardCounters;
+      return scripts.writeIfUnloaded([key], { guard: 'loaded', fields: counterFields(counters) });
     },
     writeBalance: async (user_token: string, balance: Balance | null) => {
       if (balance !== null) checkDocument('balance', BalanceDocumentSchema, balance);
@@ -247,7 +248,8 @@ function writers(redis: RedisClient, scripts: CardStateScripts, keys: Keys, user
         balance === null
           ? ['loaded', '1']
           : ['available', String(balance.available_minor), 'held', String(balance.held_minor), 'loaded', '1'];
-      return scripts.writeIfUnloaded([user_keys(user_token).userBalance], fields);
+      // A wallet found later in the data of record may replace "loaded, none"; never live totals.
+      return scripts.writeIfUnloaded([user_keys(user_token).userBalance], { guard: 'available', fields });
     },
     // Negative cache: NX, so a tombstone never hides a card written meanwhile.
     writeUnknownCard: async (user_token: string, card_token: string, ttl_s: number) => {
