@@ -1,0 +1,296 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { createLogger, type Logger } from '@afc/log';
+import { localServiceUrls } from '@afc/testkit';
+import { type CardPlan, planCards } from './card-plan.ts';
+import { ChildServer, freePort } from './child-server.ts';
+import { type CpuSample, startCpuWindow } from './cpu-usage.ts';
+import {
+  Cleanup,
+  createDatabase,
+  deleteAmqpNamespace,
+  deleteRedisPrefix,
+  dropDatabase,
+  type Isolation,
+  newIsolation,
+  redisServerPid,
+} from './isolation.ts';
+import { LoadClient } from './load-client.ts';
+import type { PhaseResult, PhaseSpec } from './load-protocol.ts';
+import { buildMarkdown } from './markdown.ts';
+import { total } from './prometheus-text.ts';
+import { type CommandCost, commandStats, topCommands } from './redis-stats.ts';
+import { describeMachine, phaseErrors, summaryLine, targets, writeResults } from './report.ts';
+import { seedPostgres } from './seed-postgres.ts';
+import { dependencyStatus, type PhaseServerMetrics, phaseServerMetrics, scrape } from './server-metrics.ts';
+import { type BenchSettings, readSettings } from './settings.ts';
+import { warmRedis } from './warm-redis.ts';
+
+// `pnpm bench:authorizer`: seeds a run's own database, Redis prefix and broker namespace,
+// starts the authorizer and a bare Fastify baseline as separate processes, drives both with
+// autocannon from a third, writes bench/results/, prints one line, and removes what it made.
+
+const partitions = 64;
+const decline_share = 0.1;
+// Marqeta declines a JIT request it has no answer to within 3 s: slower is a timeout here.
+const request_timeout_s = 3;
+const jit_username = 'bench-jit';
+const results_directory = new URL('../results/', import.meta.url);
+const authorizer_entry = fileURLToPath(new URL('../../services/authorizer/src/server.ts', import.meta.url));
+const baseline_entry = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
+
+interface Running {
+  readonly isolation: Isolation;
+  readonly plan: CardPlan;
+  readonly seed_ms: number;
+  readonly authorizer: ChildServer;
+  readonly baseline: ChildServer;
+  readonly load: LoadClient;
+  readonly redis_pid: number | undefined;
+}
+
+async function startAuthorizer(settings: BenchSettings, isolation: Isolation, password: string) {
+  const profile =
+    settings.cpu_prof_dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${settings.cpu_prof_dir}`];
+  return ChildServer.start({
+    name: 'authorizer',
+    entry: authorizer_entry,
+    node_options: ['--conditions=@afc/source', ...profile],
+    env: {
+      DATABASE_URL: isolation.database_url,
+      REDIS_URL: localServiceUrls.redis,
+      REDIS_KEY_PREFIX: isolation.redis_prefix,
+      REDIS_PARTITIONS: String(partitions),
+      AMQP_URL: localServiceUrls.amqp,
+      AMQP_NAMESPACE: isolation.amqp_namespace,
+      JIT_BASIC_USERNAME: jit_username,
+      JIT_BASIC_PASSWORD: password,
+      LOG_LEVEL: 'warn',
+    },
+    port: await freePort(),
+    ready_path: '/ready',
+    ready_timeout_ms: 30_000,
+  });
+}
+
+async function prepare(settings: BenchSettings, logger: Logger, cleanup: Cleanup): Promise<Running> {
+  const isolation = newIsolation();
+  logger.info({ database: isolation.database_name, cards: settings.cards }, 'bench: seeding');
+  const seed_started = Date.now();
+  await createDatabase(isolation);
+  cleanup.add('drop database', () => dropDatabase(isolation));
+  const plan = planCards(settings.cards, partitions);
+  await seedPostgres(isolation.database_url, plan, logger);
+  cleanup.add('delete redis keys', () => deleteRedisPrefix(isolation));
+  await warmRedis(plan, isolation.redis_prefix, logger);
+  const seed_ms = Date.now() - seed_started;
+  // Added before the authorizer starts, so it runs after the authorizer has stopped.
+  cleanup.add('delete amqp namespace', () => deleteAmqpNamespace(isolation));
+  const password = randomBytes(24).toString('hex');
+  const authorizer = await startAuthorizer(settings, isolation, password);
+  cleanup.add('stop authorizer', () => authorizer.stop(15_000));
+  const baseline = await ChildServer.start({
+    name: 'baseline',
+    entry: baseline_entry,
+    node_options: ['--conditions=@afc/source'],
+    env: { LOG_LEVEL: 'warn' },
+    port: await freePort(),
+    ready_path: '/health',
+    ready_timeout_ms: 15_000,
+  });
+  cleanup.add('stop baseline', () => baseline.stop(5_000));
+  const load = await LoadClient.start({
+    cards: plan.cards.map(({ card_token, user_token, per_transaction_limit_minor }) => ({
+      card_token,
+      user_token,
+      per_transaction_limit_minor,
+    })),
+    authorization: `Basic ${Buffer.from(`${jit_username}:${password}`).toString('base64')}`,
+    token_prefix: isolation.id,
+    decline_share,
+  });
+  cleanup.add('stop load generator', () => load.stop(5_000));
+  logger.info({ seed_ms, authorizer: authorizer.url, baseline: baseline.url }, 'bench: servers up');
+  return { isolation, plan, seed_ms, authorizer, baseline, load, redis_pid: await redisServerPid() };
+}
+
+interface MeasuredPhase {
+  readonly load: PhaseResult;
+  readonly cpu: CpuSample;
+  readonly server: PhaseServerMetrics | null;
+  readonly redis_top_commands: readonly CommandCost[];
+}
+
+async function measured(
+  running: Running,
+  spec: PhaseSpec,
+  server: ChildServer,
+  logger: Logger,
+): Promise<MeasuredPhase> {
+  const with_metrics = server === running.authorizer;
+  const before = with_metrics ? await scrape(server.url) : undefined;
+  const redis_before = await commandStats();
+  const cpu = await startCpuWindow({ server: server.pid, load: running.load.pid, redis: running.redis_pid });
+  const load = await running.load.run(spec);
+  const cpu_sample = await cpu();
+  const redis_top_commands = topCommands(await commandStats(), redis_before, 6);
+  const server_metrics = before === undefined ? null : phaseServerMetrics(before, await scrape(server.url));
+  logger.info(
+    { phase: spec.name, req_per_s: load.req_per_s, latency_ms: load.latency_ms },
+    'bench: phase done',
+  );
+  return { load, cpu: cpu_sample, server: server_metrics, redis_top_commands };
+}
+
+// The relay publishes the saturation phase's events to RabbitMQ after the fact; the fixed-rate
+// phase should not pay for that backlog. Bounded: past settle_max_s, or when the backlog has
+// not shrunk for 2 s (RabbitMQ unreachable), it goes on regardless.
+async function settleOutbox(url: string, settle_max_s: number) {
+  const started = Date.now();
+  let backlog = Number.NaN;
+  let best = Number.POSITIVE_INFINITY;
+  let best_at = started;
+  while (Date.now() - started < settle_max_s * 1_000 && Date.now() - best_at < 2_000) {
+    backlog = total(await scrape(url), 'afc_outbox_backlog');
+    if (backlog === 0) break;
+    if (backlog < best) {
+      best = backlog;
+      best_at = Date.now();
+    }
+    await sleep(250);
+  }
+  return { backlog_left: backlog, waited_ms: Date.now() - started };
+}
+
+async function measurePhases(settings: BenchSettings, running: Running, logger: Logger) {
+  const { authorizer, baseline, load } = running;
+  const spec = (name: string, url: string, seed: number): PhaseSpec => ({
+    name,
+    url,
+    connections: settings.connections,
+    duration_s: settings.duration_s,
+    seed,
+    timeout_s: request_timeout_s,
+  });
+  // Warm-up at the fixed rate, as live traffic would warm a new process: V8 has compiled the
+  // hot path before the saturation phase, and that phase starts from a server that is keeping
+  // up rather than from one already overloaded (see README, load shedding).
+  const warm = async (name: string, url: string, seed: number) => {
+    if (settings.warmup_s === 0) return;
+    const rate = { overall_rate: settings.rate_per_s, lanes: settings.rate_lanes };
+    await load.run({ ...spec(name, url, seed), ...rate, duration_s: settings.warmup_s });
+  };
+  const dependencies_at_start = await dependencyStatus(authorizer.url);
+  await warm('baseline-warmup', baseline.url, 1);
+  const baseline_50 = await measured(running, spec('baseline-50', baseline.url, 2), baseline, logger);
+  await baseline.stop(5_000);
+  await warm('authorizer-warmup', authorizer.url, 3);
+  const authorizer_50 = await measured(running, spec('authorizer-50', authorizer.url, 4), authorizer, logger);
+  const settle = await settleOutbox(authorizer.url, settings.settle_max_s);
+  const rate_spec = {
+    ...spec('authorizer-rate', authorizer.url, 5),
+    overall_rate: settings.rate_per_s,
+    lanes: settings.rate_lanes,
+  };
+  const authorizer_rate = await measured(running, rate_spec, authorizer, logger);
+  const dependencies_at_end = await dependencyStatus(authorizer.url);
+  return {
+    baseline_50,
+    authorizer_50,
+    settle,
+    authorizer_rate,
+    authorizer_dependencies: { at_start: dependencies_at_start, at_end: dependencies_at_end },
+  };
+}
+
+function compile(settings: BenchSettings, phases: Awaited<ReturnType<typeof measurePhases>>) {
+  const { baseline_50, authorizer_50, authorizer_rate } = phases;
+  const authorizer_phases = [authorizer_50.load, authorizer_rate.load];
+  const count = (status: string) =>
+    authorizer_phases.reduce((sum, p) => sum + (p.status_counts[status] ?? 0), 0);
+  const approved = count('200');
+  const declined = count('402');
+  const ratio =
+    baseline_50.load.req_per_s === 0 ? 0 : authorizer_50.load.req_per_s / baseline_50.load.req_per_s;
+  const headline = {
+    ratio: Math.round(ratio * 1_000) / 1_000,
+    p50_ms: authorizer_50.load.latency_ms?.p50 ?? null,
+    p99_ms: authorizer_50.load.latency_ms?.p99 ?? null,
+    p99_at_rate_ms: authorizer_rate.load.latency_ms?.p99 ?? null,
+    rate_per_s: settings.rate_per_s,
+    errors: authorizer_phases.reduce((sum, phase) => sum + phaseErrors(phase), 0),
+  };
+  const met = {
+    ratio: headline.ratio >= targets.ratio_min,
+    p99_ms: headline.p99_ms !== null && headline.p99_ms <= targets.p99_ms_max,
+    p99_at_2000_ms: headline.p99_at_rate_ms !== null && headline.p99_at_rate_ms <= targets.p99_at_rate_ms_max,
+    errors: headline.errors <= targets.errors_max,
+  };
+  return { headline, approved, declined, met };
+}
+
+async function run(settings: BenchSettings, logger: Logger, cleanup: Cleanup) {
+  const started = new Date();
+  const loadavg_at_start = os.loadavg();
+  const running = await prepare(settings, logger, cleanup);
+  const phases = await measurePhases(settings, running, logger);
+  const { headline, approved, declined, met } = compile(settings, phases);
+  const results = {
+    benchmark: 'authorizer',
+    ratio: headline.ratio,
+    p50_ms: headline.p50_ms,
+    p99_ms: headline.p99_ms,
+    p99_at_2000_ms: headline.p99_at_rate_ms,
+    errors: headline.errors,
+    approved,
+    declined,
+    decline_rate:
+      approved + declined === 0 ? 0 : Math.round((declined / (approved + declined)) * 1_000) / 1_000,
+    targets: { ...targets, rate_per_s: settings.rate_per_s },
+    met,
+    settings,
+    seed: {
+      cards: running.plan.cards.length,
+      users: running.plan.users.length,
+      companies: running.plan.companies,
+      partitions_covered: running.plan.partitions_covered,
+      decline_share_offered: decline_share,
+      redis_state: 'pre-warmed through @afc/card-state write-through before the run (no cold loads)',
+      seed_ms: running.seed_ms,
+    },
+    phases,
+    server_logs: { authorizer: running.authorizer.logSummary(), baseline: running.baseline.logSummary() },
+    machine: describeMachine(loadavg_at_start, started),
+    run_seconds: Math.round((Date.now() - started.getTime()) / 100) / 10,
+  };
+  const file = await writeResults(results_directory, results, buildMarkdown(results), started);
+  logger.info({ file }, 'bench: results written');
+  return summaryLine(headline);
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const logger = createLogger({ name: 'bench', level: settings.log_level, destination: process.stderr });
+  const cleanup = new Cleanup(logger);
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.warn({ signal }, 'bench: interrupted, cleaning up');
+    void cleanup.runAll(20_000).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let line: string | undefined;
+  try {
+    line = await run(settings, logger, cleanup);
+  } catch (error) {
+    logger.error({ err: error }, 'bench: failed');
+    process.exitCode = 1;
+  } finally {
+    await cleanup.runAll(20_000);
+  }
+  // The one line on stdout; everything else went to stderr.
+  if (line !== undefined) process.stdout.write(`${line}\n`);
+}
+
+await main();
