@@ -13,6 +13,7 @@ export {
   type MessageContext,
   type MessageHandler,
 } from './consumer.ts';
+export { deleteTopology } from './delete-topology.ts';
 export {
   AmqpError,
   type AmqpErrorCode,

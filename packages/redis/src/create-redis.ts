@@ -62,6 +62,15 @@ export function createRedis(options: CreateRedisOptions, logger: Logger): RedisC
   return client;
 }
 
+// A second connection with the same options and the same connection logging (ioredis'
+// duplicate() copies options but no listeners: an unheard 'error' event would be printed raw).
+// For work that must never queue behind the hot path's commands, e.g. the outbox relay.
+export function duplicateRedis(client: RedisClient, logger: Logger, connection_name: string): RedisClient {
+  const copy = client.duplicate();
+  logConnectionEvents(copy, logger.child({ redis: 'duplicate', connection_name }));
+  return copy;
+}
+
 function connectionOptions(options: CommonRedisOptions) {
   return {
     commandTimeout: options.command_timeout_ms,

@@ -10,6 +10,7 @@ export {
   type CreateRedisOptions,
   closeRedis,
   createRedis,
+  duplicateRedis,
   type RedisClient,
   type RedisHealth,
   redisHealth,

@@ -3,7 +3,7 @@ import { exchange_names } from '@afc/amqp';
 import { type CardStateStore, createCardState, type ReleaseRequest } from '@afc/card-state';
 import type { RefundMode } from '@afc/domain';
 import type { Logger } from '@afc/log';
-import { closeRedis, outboxKey } from '@afc/redis';
+import { closeRedis, duplicateRedis, outboxKey } from '@afc/redis';
 import type { Service } from '@afc/service-kit';
 import fp from 'fastify-plugin';
 import type { JitCredentials } from './jit/authenticate.ts';
@@ -50,7 +50,7 @@ export const authorizerApp = fp<AuthorizerOptions>(
       logger,
     });
     // Its own connection: the relay's reads never queue in front of a decision's script.
-    const relay_redis = app.redis.duplicate();
+    const relay_redis = duplicateRedis(app.redis, logger, 'authorizer-relay');
     const relay = new OutboxRelay({
       redis: relay_redis,
       amqp: app.amqp,

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { deleteTopology, product_topology } from '@afc/amqp';
 import { type AuthorizerConfig, authorizerConfigSchema, loadConfig } from '@afc/config';
 import { createLogger } from '@afc/log';
 import { buildJitRequest, type JitRequestOptions } from '@afc/marqeta';
@@ -74,6 +75,8 @@ export async function startAuthorizer(options: HarnessOptions = {}): Promise<Har
     async close() {
       await app.close();
       await redis_prefix.cleanup();
+      // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
+      await deleteTopology(localServiceUrls.amqp, { ...product_topology, namespace });
       if (options.database === undefined) await database.drop();
     },
   };

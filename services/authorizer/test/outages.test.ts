@@ -1,0 +1,174 @@
+import { createTestDatabase, localServiceUrls, TcpProxy, type TestDatabase, waitUntil } from '@afc/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, jitBody, nextToken, postJit, startAuthorizer } from './harness.ts';
+import { metricValue } from './metric-value.ts';
+import { type SeededCard, seedBusinessCard } from './seed.ts';
+
+const redis_port = Number(new URL(localServiceUrls.redis).port || 6379);
+const postgres_port = Number(new URL(localServiceUrls.postgres).port || 5432);
+
+describe('Redis unreachable', () => {
+  const proxy = new TcpProxy({ target_port: redis_port });
+  let h: Harness;
+  let card: SeededCard;
+
+  beforeAll(async () => {
+    const port = await proxy.start();
+    h = await startAuthorizer({ redis_url: `redis://127.0.0.1:${port}` });
+    card = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_limit_minor: 100_000 } });
+    expect((await postJit(h.app, jitBody(card))).statusCode).toBe(200);
+  });
+  afterAll(async () => {
+    proxy.restore();
+    await h.close();
+    await proxy.stop();
+  });
+
+  it('declines with system_error, turns unready, and recovers by itself', async () => {
+    proxy.cut();
+    const declined = await postJit(h.app, jitBody(card));
+    expect(declined.statusCode).toBe(402);
+    expect(declined.json()).toMatchObject({
+      jit_funding: { decline_reason: 'TRANSACTION_NOT_PERMITTED', memo: 'system_error' },
+    });
+    const ready = await h.app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(503);
+    proxy.restore();
+    await waitUntil(async () => (await h.app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, {
+      message: 'ready again once Redis returns',
+    });
+    await waitUntil(async () => (await postJit(h.app, jitBody(card))).statusCode === 200, {
+      message: 'approvals again once Redis returns',
+    });
+  });
+});
+
+describe('decision deadline', () => {
+  const proxy = new TcpProxy({ target_port: redis_port });
+  let h: Harness;
+  let card: SeededCard;
+
+  beforeAll(async () => {
+    const port = await proxy.start();
+    h = await startAuthorizer({
+      redis_url: `redis://127.0.0.1:${port}`,
+      // A command may wait on a stalled Redis far longer than the decision may.
+      env: { DECISION_DEADLINE_MS: '50', REDIS_COMMAND_TIMEOUT_MS: '10000' },
+    });
+    card = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_limit_minor: 100_000 } });
+    expect((await postJit(h.app, jitBody({ ...card, amount: '1.00' }))).statusCode).toBe(200);
+  });
+  afterAll(async () => {
+    proxy.release();
+    await h.close();
+    await proxy.stop();
+  });
+
+  it('declines past the deadline and undoes the hold the script made afterwards', async () => {
+    const store = h.app.authorizer.card_state;
+    const body = jitBody({ ...card, amount: '25.00' });
+    const jit_token = body.gpa_order?.jit_funding.token ?? '';
+    proxy.hold();
+    const late = await postJit(h.app, body);
+    expect(late.statusCode).toBe(402);
+    expect(late.json()).toMatchObject({ jit_funding: { memo: 'timeout' } });
+    // The held script reaches Redis now and approves; the release queued behind it undoes it.
+    proxy.release();
+    await waitUntil(
+      async () => (await store.readDecision(card.user_token, jit_token))?.outcome === 'decline',
+      {
+        message: 'the timed-out decision is recorded as a decline',
+      },
+    );
+    const state = await store.readState(card.user_token, card.card_token);
+    expect(state.counters).toMatchObject({ day: { amount_minor: 100, count: 1 } });
+    const hold = await store.readHold(card.user_token, jit_token);
+    expect(hold === null || hold.amount_minor === 0).toBe(true);
+    // Marqeta repeating the request gets the decline we answered, nothing held.
+    const replay = await postJit(h.app, body);
+    expect(replay.statusCode).toBe(402);
+    expect((await store.readState(card.user_token, card.card_token)).counters).toMatchObject({
+      day: { amount_minor: 100, count: 1 },
+    });
+  });
+});
+
+describe('data of record unreachable', () => {
+  const proxy = new TcpProxy({ target_port: postgres_port });
+  let database: TestDatabase;
+  let h: Harness;
+  let cached: SeededCard;
+  let cold: SeededCard;
+
+  beforeAll(async () => {
+    const port = await proxy.start();
+    database = await createTestDatabase();
+    h = await startAuthorizer({
+      database,
+      database_url: (db) => {
+        const url = new URL(db.url);
+        url.port = String(port);
+        return url.toString();
+      },
+      env: { PG_CONNECT_TIMEOUT_MS: '1000' },
+    });
+    cached = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_limit_minor: 100_000 } });
+    cold = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_limit_minor: 100_000 } });
+    expect((await postJit(h.app, jitBody(cached))).statusCode).toBe(200);
+  });
+  afterAll(async () => {
+    proxy.restore();
+    await h.close();
+    await proxy.stop();
+    await database.drop();
+  });
+
+  it('declines a card it must load with system_error, and decides cached cards from Redis', async () => {
+    proxy.cut();
+    const miss = await postJit(h.app, jitBody(cold));
+    expect(miss.statusCode).toBe(402);
+    expect((miss.json() as { jit_funding: { memo: string } }).jit_funding.memo).toMatch(
+      /^(system_error|timeout)$/,
+    );
+    expect((await postJit(h.app, jitBody(cached))).statusCode).toBe(200);
+    proxy.restore();
+    await waitUntil(async () => (await postJit(h.app, jitBody(cold))).statusCode === 200, {
+      message: 'the cold card loads once PostgreSQL returns',
+    });
+    // An unknown card is still unknown, not an error, once the database answers.
+    const unknown = await postJit(
+      h.app,
+      jitBody({ card_token: nextToken('nocard'), user_token: nextToken('u') }),
+    );
+    expect(unknown.json()).toMatchObject({ jit_funding: { decline_reason: 'INVALID_CARD' } });
+  });
+});
+
+describe('metrics', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startAuthorizer();
+  });
+  afterAll(async () => h.close());
+
+  it('exposes decision latency, stages, cache hits, declines and the outbox backlog', async () => {
+    const card = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_count_limit: 1 } });
+    await postJit(h.app, jitBody(card));
+    await postJit(h.app, jitBody(card));
+    const text = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const value = (name: string, labels: Record<string, string> = {}) => metricValue(text, name, labels);
+    expect(value('afc_jit_decision_seconds_count', { outcome: 'approved', kind: 'authorization' })).toBe(1);
+    expect(value('afc_jit_decision_seconds_count', { outcome: 'declined', kind: 'authorization' })).toBe(1);
+    expect(value('afc_jit_stage_seconds_count', { stage: 'state_load' })).toBe(1);
+    expect(value('afc_jit_stage_seconds_count', { stage: 'script' })).toBe(3);
+    expect(value('afc_jit_state_lookups_total', { result: 'miss' })).toBe(1);
+    expect(value('afc_jit_state_lookups_total', { result: 'hit' })).toBe(1);
+    expect(
+      value('afc_jit_declines_total', {
+        decline_reason: 'TRANSACTION_COUNT_LIMIT_EXCEEDED',
+        memo: 'daily_count_limit',
+      }),
+    ).toBe(1);
+    expect(value('afc_outbox_backlog')).toBeGreaterThanOrEqual(0);
+  });
+});
