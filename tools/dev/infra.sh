@@ -43,9 +43,19 @@ else
   echo "infra: redis is up"
 fi
 
-rabbit_check='rabbitmq-diagnostics -q check_port_listener 5672'
-if ! command -v rabbitmq-diagnostics >/dev/null 2>&1 || ! eval "$rabbit_check" >/dev/null 2>&1; then
+# A listening port is not enough: a wedged broker accepts TCP and never answers the AMQP
+# protocol header. The check sends it and waits (bounded) for the first byte of Connection.Start.
+amqp_answers() {
+  timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672 && printf "AMQP\x00\x00\x09\x01" >&3 && head -c 1 <&3 | od -An -tx1 | grep -q 01' 2>/dev/null
+}
+rabbit_check='amqp_answers'
+if ! amqp_answers; then
   command -v rabbitmq-server >/dev/null 2>&1 || apt_install rabbitmq-server
+  if pgrep -u rabbitmq beam.smp >/dev/null 2>&1; then
+    echo "infra: rabbitmq is running but does not answer AMQP; restarting it" >&2
+    timeout 30 rabbitmqctl stop >/dev/null 2>&1 || pkill -9 -u rabbitmq beam.smp || true
+    sleep 1
+  fi
   rabbitmq-server -detached || true
   wait_for rabbitmq "$rabbit_check" 90
 else
