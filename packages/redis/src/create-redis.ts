@@ -65,8 +65,21 @@ export function createRedis(options: CreateRedisOptions, logger: Logger): RedisC
 // A second connection with the same options and the same connection logging (ioredis'
 // duplicate() copies options but no listeners: an unheard 'error' event would be printed raw).
 // For work that must never queue behind the hot path's commands, e.g. the outbox relay.
-export function duplicateRedis(client: RedisClient, logger: Logger, connection_name: string): RedisClient {
-  const copy = client.duplicate();
+export function duplicateRedis(
+  client: RedisClient,
+  logger: Logger,
+  connection_name: string,
+  // Background work waits longer than a decision may.
+  command_timeout_ms?: number,
+): RedisClient {
+  const override = {
+    connectionName: connection_name,
+    ...(command_timeout_ms === undefined ? {} : { commandTimeout: command_timeout_ms }),
+  };
+  const copy =
+    client instanceof Cluster
+      ? client.duplicate(undefined, { redisOptions: override })
+      : client.duplicate(override);
   logConnectionEvents(copy, logger.child({ redis: 'duplicate', connection_name }));
   return copy;
 }

@@ -3,7 +3,7 @@ import { exchange_names } from '@afc/amqp';
 import { type CardStateStore, createCardState, type ReleaseRequest } from '@afc/card-state';
 import type { RefundMode } from '@afc/domain';
 import type { Logger } from '@afc/log';
-import { closeRedis, duplicateRedis, outboxKey } from '@afc/redis';
+import { closeRedis, duplicateRedis, outboxKey, waitReady } from '@afc/redis';
 import type { Service } from '@afc/service-kit';
 import fp from 'fastify-plugin';
 import type { JitCredentials } from './jit/authenticate.ts';
@@ -50,7 +50,7 @@ export const authorizerApp = fp<AuthorizerOptions>(
       logger,
     });
     // Its own connection: the relay's reads never queue in front of a decision's script.
-    const relay_redis = duplicateRedis(app.redis, logger, 'authorizer-relay');
+    const relay_redis = duplicateRedis(app.redis, logger, 'authorizer-relay', 2_000);
     const relay = new OutboxRelay({
       redis: relay_redis,
       amqp: app.amqp,
@@ -94,12 +94,17 @@ export const authorizerApp = fp<AuthorizerOptions>(
     });
     await jitRoute(service, { credentials: options.credentials, handler });
     app.decorate('authorizer', { card_state, relay });
-    app.addHook('onReady', async () => relay.start());
+    app.addHook('onReady', async () => {
+      await waitReady(relay_redis, 10_000);
+      relay.start();
+    });
     // After the server stopped taking requests and in-flight ones answered: finish releases,
     // let the relay confirm its round, then the infrastructure plugins close.
     app.addHook('onClose', async () => {
       await releases.drain();
-      await relay.stop();
+      // Bounded well inside the shutdown deadline: what the relay has not confirmed stays in
+      // the outbox and is moved after the next start (by any authorizer).
+      await relay.stop(2_000);
       await closeRedis(relay_redis, 2_000);
     });
   },

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { deleteTopology, product_topology } from '@afc/amqp';
 import { type CardStateStore, createCardState } from '@afc/card-state';
 import { createLogger } from '@afc/log';
 import { formatMinor } from '@afc/money';
@@ -136,10 +137,12 @@ async function stopProcess(running: AuthorizerProcess): Promise<number | null> {
   return code;
 }
 
+let namespace: string | undefined;
+
 beforeAll(async () => {
   database = await createTestDatabase();
   redis_prefix = createTestRedisPrefix();
-  const namespace = uniqueTestId('az2p');
+  namespace = uniqueTestId('az2p');
   // One at a time: the first migrates the database, the second finds it migrated.
   await startProcess(namespace);
   await startProcess(namespace);
@@ -162,6 +165,8 @@ afterAll(async () => {
   await postgres?.close(5_000);
   await redis_prefix?.cleanup();
   await database?.drop();
+  if (namespace !== undefined)
+    await deleteTopology(localServiceUrls.amqp, { ...product_topology, namespace });
   for (const code of codes) expect(code).toEqual({ status: 'fulfilled', value: 0 });
 });
 

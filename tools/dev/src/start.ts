@@ -34,6 +34,9 @@ function startOne(runnable: Runnable): ChildProcess {
     cwd: root,
     env: process.env,
     stdio: ['ignore', 'inherit', 'inherit'],
+    // A group of its own: Ctrl-C reaches only this starter, which then stops each service
+    // exactly once (a second signal would make a service abandon its graceful shutdown).
+    detached: true,
   });
   child.on('exit', (code, signal) => {
     logger.info({ service: runnable.name, code, signal }, 'service exited');

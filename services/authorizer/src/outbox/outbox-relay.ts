@@ -73,10 +73,12 @@ export class OutboxRelay {
 
   // Stops after the round in flight: its confirmed entries are acknowledged, the rest stay
   // pending and are moved after the next start (by any relay).
-  async stop(): Promise<void> {
+  async stop(timeout_ms: number): Promise<void> {
     this.#running = false;
     this.#wake.abort();
-    await this.#loop;
+    const deadline = sleep(timeout_ms, 'timeout' as const, { ref: false });
+    const outcome = await Promise.race([this.#loop?.then(() => 'stopped' as const), deadline]);
+    if (outcome === 'timeout') this.#options.logger.warn({ timeout_ms }, 'outbox relay stopped mid-round');
   }
 
   // Entries not yet moved, over every partition: the outbox backlog metric.
