@@ -12,8 +12,10 @@ describe('deleteTopology', () => {
     await declareTopology(channel, topology);
     await deleteTopology(localServiceUrls.amqp, topology);
     const work_queue = resolveTopology(topology).queues.get('settlement')?.work_queue ?? '';
-    // checkQueue on a missing queue closes the channel with 404.
-    await expect(channel.checkQueue(work_queue)).rejects.toThrow(/404/);
+    // checkQueue on a missing queue closes its channel with 404 (and emits 'error' on it).
+    const probe = await connection.createChannel();
+    probe.on('error', () => undefined);
+    await expect(probe.checkQueue(work_queue)).rejects.toThrow(/404/);
     await connection.close();
     await expect(deleteTopology(localServiceUrls.amqp, product_topology)).rejects.toThrow(/namespaced/);
   });

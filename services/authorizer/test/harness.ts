@@ -52,6 +52,10 @@ export async function startAuthorizer(options: HarnessOptions = {}): Promise<Har
     JIT_BASIC_USERNAME: jit_username,
     JIT_BASIC_PASSWORD: jit_password,
     PG_POOL_MAX: '4',
+    // Tests run beside many others on two cores: a slow moment must not turn an approval into
+    // a timeout decline. The deadline itself is tested with its own small setting.
+    DECISION_DEADLINE_MS: '2500',
+    REDIS_COMMAND_TIMEOUT_MS: '2000',
     ...options.env,
   });
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);

@@ -53,7 +53,8 @@ describe('decision deadline', () => {
     h = await startAuthorizer({
       redis_url: `redis://127.0.0.1:${port}`,
       // A command may wait on a stalled Redis far longer than the decision may.
-      env: { DECISION_DEADLINE_MS: '50', REDIS_COMMAND_TIMEOUT_MS: '10000' },
+      // The hold makes any deadline pass; 1 s keeps the warm-up approval safe on a busy machine.
+      env: { DECISION_DEADLINE_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '10000' },
     });
     card = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_limit_minor: 100_000 } });
     expect((await postJit(h.app, jitBody({ ...card, amount: '1.00' }))).statusCode).toBe(200);
