@@ -34,7 +34,7 @@ async function buildApp(database: TestDatabase, redis_port: number, namespace: s
     redis: {
       url: `redis://127.0.0.1:${redis_port}`,
       key_prefix: `${namespace}:`,
-      command_timeout_ms: 500,
+      command_timeout_ms: 5_000,
       max_retries_per_request: 1,
       connect_timeout_ms: 1_000,
     },
