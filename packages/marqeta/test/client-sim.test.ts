@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { redacted_placeholder } from '@afc/log';
 import { buildMarqetaSim, type MarqetaSim } from '@afc/marqeta-sim';
 import { uniqueTestId } from '@afc/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -339,6 +340,8 @@ describe('MarqetaClient against marqeta-sim', () => {
       (error) => `${inspect(error, { depth: 5 })} ${JSON.stringify(error)}`,
     );
     expect(logMessages(log, 'marqeta call retried').length).toBeGreaterThan(0);
+    // The logger's redaction is the second line of defence: the client never even tries.
+    expect(logged).not.toContain(redacted_placeholder);
     for (const secret of secrets) {
       expect(logged).not.toContain(secret);
       for (const error of errors) expect(error).not.toContain(secret);

@@ -110,7 +110,7 @@ export class MarqetaClient {
     return this.#breaker.state;
   }
 
-  createUser(request: CreateUserRequest): Promise<User> {
+  async createUser(request: CreateUserRequest): Promise<User> {
     return this.#send({
       method: 'POST',
       path: '/users',
@@ -119,12 +119,12 @@ export class MarqetaClient {
     });
   }
 
-  getUser(token: string): Promise<User> {
+  async getUser(token: string): Promise<User> {
     return this.#send({ method: 'GET', path: `/users/${pathToken(token)}`, answer: checkers.user });
   }
 
   // A PUT sets the same fields again when repeated: safe to retry.
-  updateUser(token: string, changes: UpdateUserRequest): Promise<User> {
+  async updateUser(token: string, changes: UpdateUserRequest): Promise<User> {
     const path = `/users/${pathToken(token)}`;
     return this.#send({
       method: 'PUT',
@@ -134,7 +134,7 @@ export class MarqetaClient {
     });
   }
 
-  createUserTransition(request: CreateUserTransitionRequest): Promise<UserTransition> {
+  async createUserTransition(request: CreateUserTransitionRequest): Promise<UserTransition> {
     const input = body(request, checkers.create_user_transition);
     return this.#send({
       method: 'POST',
@@ -144,13 +144,13 @@ export class MarqetaClient {
     });
   }
 
-  createCardProduct(request: CreateCardProductRequest): Promise<CardProduct> {
+  async createCardProduct(request: CreateCardProductRequest): Promise<CardProduct> {
     const input = body(request, checkers.create_card_product);
     return this.#send({ method: 'POST', path: '/cardproducts', body: input, answer: checkers.card_product });
   }
 
   // Never asks for the PAN or CVV (no show_pan / show_cvv_number).
-  createCard(request: CreateCardRequest): Promise<Card> {
+  async createCard(request: CreateCardRequest): Promise<Card> {
     return this.#send({
       method: 'POST',
       path: '/cards',
@@ -159,11 +159,11 @@ export class MarqetaClient {
     });
   }
 
-  getCard(token: string): Promise<Card> {
+  async getCard(token: string): Promise<Card> {
     return this.#send({ method: 'GET', path: `/cards/${pathToken(token)}`, answer: checkers.card });
   }
 
-  createCardTransition(request: CreateCardTransitionRequest): Promise<CardTransition> {
+  async createCardTransition(request: CreateCardTransitionRequest): Promise<CardTransition> {
     const input = body(request, checkers.create_card_transition);
     return this.#send({
       method: 'POST',
@@ -173,7 +173,7 @@ export class MarqetaClient {
     });
   }
 
-  createProgramGatewayFundingSource(
+  async createProgramGatewayFundingSource(
     request: CreateProgramGatewayFundingSourceRequest,
   ): Promise<ProgramGatewayFundingSource> {
     const input = body(request, checkers.create_funding_source);
@@ -181,7 +181,7 @@ export class MarqetaClient {
     return this.#send({ method: 'POST', path, body: input, answer: checkers.funding_source });
   }
 
-  createWebhook(request: CreateWebhookRequest): Promise<Webhook> {
+  async createWebhook(request: CreateWebhookRequest): Promise<Webhook> {
     const input = body(request, checkers.create_webhook);
     return this.#send({ method: 'POST', path: '/webhooks', body: input, answer: checkers.webhook });
   }

@@ -36,6 +36,8 @@ export function retryDelayMs(
   return Math.round(Math.min(wanted, options.max_delay_ms));
 }
 
+const month_name = /\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/;
+
 // Retry-After is either delay-seconds or an HTTP date (RFC 9110 §10.2.3). Anything else is
 // ignored rather than trusted.
 export function parseRetryAfterMs(value: string | string[] | undefined, now_ms: number): number | undefined {
@@ -43,6 +45,8 @@ export function parseRetryAfterMs(value: string | string[] | undefined, now_ms: 
   if (text === undefined) return undefined;
   const trimmed = text.trim();
   if (/^[0-9]{1,9}$/.test(trimmed)) return Number(trimmed) * 1_000;
+  // Every HTTP date form names its month; Date.parse alone would take "-1" or "1.5" for dates.
+  if (!month_name.test(trimmed)) return undefined;
   const date_ms = Date.parse(trimmed);
   if (Number.isNaN(date_ms)) return undefined;
   return Math.max(0, date_ms - now_ms);
