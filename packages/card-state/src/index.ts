@@ -1,4 +1,10 @@
 export {
+  type CardRecord,
+  type RecordSources,
+  readCardRecord,
+} from './data-of-record/read-card-record.ts';
+export { writeCardRecord } from './data-of-record/write-card-record.ts';
+export {
   CardStateCorruptError,
   CardStateError,
   type CardStateErrorCode,

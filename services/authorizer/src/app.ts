@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { exchange_names } from '@afc/amqp';
-import { type CardStateStore, createCardState, type ReleaseRequest } from '@afc/card-state';
+import { type CardStateStore, createCardState, type ReleaseRequest, writeCardRecord } from '@afc/card-state';
 import type { RefundMode } from '@afc/domain';
 import type { Logger } from '@afc/log';
 import { closeRedis, duplicateRedis, outboxKey, waitReady } from '@afc/redis';
@@ -12,7 +12,6 @@ import { TimeoutReleases } from './jit/timeout-releases.ts';
 import { createAuthorizerMetrics } from './metrics.ts';
 import { OutboxRelay } from './outbox/outbox-relay.ts';
 import { jitRoute } from './routes/jit-route.ts';
-import { cardStateWriter } from './state/card-state-writer.ts';
 import { StateLoader } from './state/state-loader.ts';
 
 declare module 'fastify' {
@@ -80,7 +79,12 @@ export const authorizerApp = fp<AuthorizerOptions>(
     });
     const loader = new StateLoader({
       sources: { sql: app.postgres.sql, personal_store: app.personalStore },
-      writer: cardStateWriter(card_state),
+      writer: {
+        writeRecord: (record) => writeCardRecord(card_state, record),
+        writeUnknownCard: async (user_token, card_token, ttl_s) => {
+          await card_state.writeUnknownCard(user_token, card_token, ttl_s);
+        },
+      },
       logger,
       max_concurrent_loads: options.max_concurrent_loads ?? 64,
       unknown_card_ttl_s: options.unknown_card_ttl_s ?? 60,

@@ -1,5 +1,5 @@
+import { type CardRecord, type RecordSources, readCardRecord } from '@afc/card-state';
 import type { Logger } from '@afc/log';
-import { type CardRecord, type RecordSources, readCardRecord } from './read-card-record.ts';
 
 // What the loader writes to Redis: versioned documents never regress, counters and balances
 // are written only where Redis has none loaded (a reload never overwrites live counting).
