@@ -1,0 +1,45 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+// Tokens we choose for Marqeta (at most 36 characters there) and use as Redis key parts.
+const Token = Type.String({ pattern: '^[A-Za-z0-9._-]{1,36}$' });
+const Program = Type.Union([Type.Literal('business'), Type.Literal('personal')]);
+
+// The control plane asks the card-issuer to issue a card it has recorded (state 'requested').
+// Routing key card.issue.requested on the events exchange; message_id = command_id.
+export const CardIssueRequested = Type.Object({
+  command_id: Type.String({ format: 'uuid' }),
+  program: Program,
+  card_token: Token,
+  user_token: Token,
+  card_product_token: Token,
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  requested_at: Type.String({ format: 'date-time' }),
+});
+export type CardIssueRequested = Static<typeof CardIssueRequested>;
+
+// The card is active at Marqeta and in the data of record, and written through to Redis.
+// Routing key card.issued; message_id = `${card_token}:issued`.
+export const CardIssued = Type.Object({
+  event_id: Type.String(),
+  program: Program,
+  card_token: Token,
+  user_token: Token,
+  last_four: Type.String({ pattern: '^[0-9]{4}$' }),
+  expiration_month: Type.Integer({ minimum: 1, maximum: 12 }),
+  expiration_year: Type.Integer({ minimum: 2000, maximum: 2200 }),
+  issued_at: Type.String({ format: 'date-time' }),
+});
+export type CardIssued = Static<typeof CardIssued>;
+
+// Issuance failed for good (a 4xx Marqeta will never accept, or retries exhausted): the card is
+// marked failed with the reason. Routing key card.issue.failed; message_id = `${card_token}:failed`.
+export const CardIssueFailed = Type.Object({
+  event_id: Type.String(),
+  program: Program,
+  card_token: Token,
+  user_token: Token,
+  reason: Type.String({ maxLength: 500 }),
+  marqeta_error_code: Type.Optional(Type.String({ maxLength: 20 })),
+  failed_at: Type.String({ format: 'date-time' }),
+});
+export type CardIssueFailed = Static<typeof CardIssueFailed>;

@@ -1,0 +1,1 @@
+export { CardIssued, CardIssueFailed, CardIssueRequested } from './card-issuance.ts';
