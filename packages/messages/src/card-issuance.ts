@@ -3,17 +3,21 @@ import { type Static, Type } from '@sinclair/typebox';
 // Tokens we choose for Marqeta (at most 36 characters there) and use as Redis key parts.
 const Token = Type.String({ pattern: '^[A-Za-z0-9._-]{1,36}$' });
 const Program = Type.Union([Type.Literal('business'), Type.Literal('personal')]);
+// Patterns rather than `format`: TypeBox's checker knows no formats unless registered, and a
+// pattern says exactly what we accept.
+const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
+const Timestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?Z$' });
 
 // The control plane asks the card-issuer to issue a card it has recorded (state 'requested').
 // Routing key card.issue.requested on the events exchange; message_id = command_id.
 export const CardIssueRequested = Type.Object({
-  command_id: Type.String({ format: 'uuid' }),
+  command_id: Uuid,
   program: Program,
   card_token: Token,
   user_token: Token,
   card_product_token: Token,
   currency: Type.String({ pattern: '^[A-Z]{3}$' }),
-  requested_at: Type.String({ format: 'date-time' }),
+  requested_at: Timestamp,
 });
 export type CardIssueRequested = Static<typeof CardIssueRequested>;
 
@@ -27,7 +31,7 @@ export const CardIssued = Type.Object({
   last_four: Type.String({ pattern: '^[0-9]{4}$' }),
   expiration_month: Type.Integer({ minimum: 1, maximum: 12 }),
   expiration_year: Type.Integer({ minimum: 2000, maximum: 2200 }),
-  issued_at: Type.String({ format: 'date-time' }),
+  issued_at: Timestamp,
 });
 export type CardIssued = Static<typeof CardIssued>;
 
@@ -40,6 +44,6 @@ export const CardIssueFailed = Type.Object({
   user_token: Token,
   reason: Type.String({ maxLength: 500 }),
   marqeta_error_code: Type.Optional(Type.String({ maxLength: 20 })),
-  failed_at: Type.String({ format: 'date-time' }),
+  failed_at: Timestamp,
 });
 export type CardIssueFailed = Static<typeof CardIssueFailed>;
