@@ -176,10 +176,10 @@ local function event_of(m, owner, effect)
   local amount = m.amount_minor
   -- A reversal without an amount: the event says what it released.
   if amount == nil then amount = effect.released_minor end
-  return prepare_event(with_message(m, {
+  return prepare_event(m, {
     type = event_types[m.kind], program = owner and owner.program or nil, amount_minor = amount, note = effect.note,
     counter_deltas = effect.counter_deltas, balance_delta = effect.balance_delta, hold = effect.hold,
-  }))
+  })
 end
 
 -- Computes everything that can fail, then writes: hold, counters, wallet, applied marker, event.
@@ -220,7 +220,7 @@ if hold == nil then
   card = get_json(K.card)
   if card == nil then return reply_missing({ 'card' }) end
   if card.unknown == true then return commit(m, record, nil, nil, nothing(nil, 'card_not_found')) end
-  corrupt(card.card_token == m.card_token and valid_program(card.program), 'bad card state ' .. K.card)
+  corrupt(card.card_token == m.card_token and valid_program(card.program), 'bad card state ', K.card)
 end
 local owner = owner_of(m, hold, card)
 if owner == nil then return owner_mismatch(hold or card) end

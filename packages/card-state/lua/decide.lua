@@ -19,9 +19,6 @@ local K = {
 
 local decision_kinds = { authorization = true, incremental = true, account_verification = true, balance_inquiry = true }
 local money = { authorization = true, incremental = true }
-local purchase = { authorization = true }
-local verification = { account_verification = true }
-local increment = { incremental = true }
 local with_balance = { authorization = true, incremental = true, balance_inquiry = true }
 
 -- domain decline_memos, plus card_user_mismatch (service-level, see README).
@@ -59,7 +56,7 @@ local function read_card(key, card_token)
   corrupt(card.card_token == card_token and type(card.user_token) == 'string' and valid_program(card.program)
     and type(card.state) == 'string' and is_int(card.expiration_year) and is_int(card.expiration_month)
     and card.expiration_month >= 1 and card.expiration_month <= 12 and type(card.currency) == 'string',
-    'bad card state ' .. key)
+    'bad card state ', key)
   return card
 end
 
@@ -67,18 +64,13 @@ local function read_cardholder(key, user_token)
   local holder = get_json(key)
   if holder == nil or holder.unknown == true then return holder end
   corrupt(holder.user_token == user_token and valid_program(holder.program) and type(holder.status) == 'string',
-    'bad cardholder state ' .. key)
+    'bad cardholder state ', key)
   return holder
 end
 
 local function string_list(list, what)
-  corrupt(type(list) == 'table', 'controls.' .. what .. ' is not a list')
-  local set = {}
-  for _, v in ipairs(list) do
-    corrupt(type(v) == 'string', 'controls.' .. what .. ' holds a non-string')
-    set[v] = true
-  end
-  return { set = set, size = #list }
+  corrupt(type(list) == 'table', 'controls: not a list: ', what)
+  for i = 1, #list do corrupt(type(list[i]) == 'string', 'controls: a non-string in ', what) end
 end
 
 local limit_fields = {
@@ -86,20 +78,21 @@ local limit_fields = {
   'daily_count_limit', 'weekly_count_limit', 'monthly_count_limit',
 }
 
--- domain assertControls: limits are natural numbers or absent.
+-- domain assertControls: limits are natural numbers or absent; the lists hold strings. The
+-- rules read the decoded document as it is (lists are scanned, not turned into sets: each is
+-- looked at once per decision).
 local function read_controls(key)
   local c = get_json(key)
   if c == nil then return nil end
-  local out = {}
-  for _, f in ipairs(limit_fields) do
-    corrupt(c[f] == nil or is_natural(c[f]), 'controls.' .. f .. ' is not a natural number')
-    out[f] = c[f]
+  for i = 1, #limit_fields do
+    local f = limit_fields[i]
+    corrupt(c[f] == nil or is_natural(c[f]), 'controls: not a natural number: ', f)
   end
-  out.mcc_allow = string_list(c.mcc_allow, 'mcc_allow')
-  out.mcc_block = string_list(c.mcc_block, 'mcc_block')
-  out.blocked_merchant_ids = string_list(c.blocked_merchant_ids, 'blocked_merchant_ids')
-  out.blocked_countries = string_list(c.blocked_countries, 'blocked_countries')
-  return out
+  string_list(c.mcc_allow, 'mcc_allow')
+  string_list(c.mcc_block, 'mcc_block')
+  string_list(c.blocked_merchant_ids, 'blocked_merchant_ids')
+  string_list(c.blocked_countries, 'blocked_countries')
+  return c
 end
 
 -- Replies --------------------------------------------------------------------------------------
@@ -110,14 +103,13 @@ local function reply_missing(missing)
   return json_object({ 'status', json_str('missing'), 'missing', json_array(fragments) })
 end
 
-local function reply_decided(outcome, stored, extra)
-  return json_object({
-    'status', json_str('decided'), 'outcome', json_str(outcome),
-    'stored', stored and enc_record(stored, nil) or 'null',
-    'decline_reason', opt_str(extra.decline_reason), 'memo', opt_str(extra.memo),
-    'hold', extra.with_hold and enc_hold_or_null(extra.hold) or false,
-    'event_id', opt_str(extra.event_id), 'stream_id', opt_str(extra.stream_id),
-  })
+-- stored_json: the StoredDecision as encoded for the record (nil: none stored). hold_json:
+-- approvals only ('null' for an account verification, which holds nothing).
+local function reply_decided(outcome, stored_json, extra)
+  return '{"status":"decided","outcome":' .. json_str(outcome) .. ',"stored":' .. (stored_json or 'null')
+    .. opt_member(',"decline_reason":', opt_str(extra.decline_reason)) .. opt_member(',"memo":', opt_str(extra.memo))
+    .. opt_member(',"hold":', extra.hold_json or false)
+    .. opt_member(',"event_id":', opt_str(extra.event_id)) .. opt_member(',"stream_id":', opt_str(extra.stream_id)) .. '}'
 end
 
 -- Replay (domain decideAuthorization's first step): the same token, kind and amount gets the
@@ -125,7 +117,7 @@ end
 -- (the first answer stays the answer) and nothing emitted (its event_id would be the first's).
 local function replay_reply(m, stored)
   if stored.kind == m.kind and stored.amount_minor == m.amount_minor then
-    return reply_decided('replay', stored, {})
+    return reply_decided('replay', enc_record(stored, nil), {})
   end
   return reply_decided('decline', nil, { decline_reason = reason_of.replay_mismatch, memo = 'replay_mismatch' })
 end
@@ -182,37 +174,47 @@ local function personal(c)
   return c.card.program == 'personal'
 end
 
--- domain `rules`, in order: { memo, kinds, fails }.
-local rules = {
-  { 'amount_invalid', decision_kinds, function(c) return not readable(c.amount) end },
-  { 'amount_zero', money, function(c) return c.amount == 0 end },
-  { 'verification_amount_not_zero', verification, function(c) return c.amount ~= 0 end },
-  { 'original_not_found', increment,
-    function(c) return c.original == nil or c.original.card_token ~= c.card.card_token end },
-  { 'too_many_increments', increment, function(c) return not can_count_in(c.original.counted, c.starts) end },
-  { 'currency_mismatch', money, function(c) return c.currency ~= c.card.currency end },
-  { 'mcc_blocked', money, function(c) return c.controls.mcc_block.set[c.mcc] == true end },
-  { 'mcc_not_allowed', money,
-    function(c) return c.controls.mcc_allow.size > 0 and c.controls.mcc_allow.set[c.mcc] ~= true end },
-  { 'merchant_blocked', money, function(c) return c.controls.blocked_merchant_ids.set[c.mid] == true end },
-  { 'country_blocked', money, function(c) return c.controls.blocked_countries.set[c.country] == true end },
-  { 'per_transaction_limit', money,
-    function(c) return over(c.controls.per_transaction_limit_minor, purchase_so_far(c), c.amount) end },
-  { 'daily_amount_limit', money,
-    function(c) return over(c.controls.daily_limit_minor, c.counters.day.amount_minor, c.amount) end },
-  { 'weekly_amount_limit', money,
-    function(c) return over(c.controls.weekly_limit_minor, c.counters.week.amount_minor, c.amount) end },
-  { 'monthly_amount_limit', money,
-    function(c) return over(c.controls.monthly_limit_minor, c.counters.month.amount_minor, c.amount) end },
-  { 'daily_count_limit', purchase, function(c) return over(c.controls.daily_count_limit, c.counters.day.count, 1) end },
-  { 'weekly_count_limit', purchase,
-    function(c) return over(c.controls.weekly_count_limit, c.counters.week.count, 1) end },
-  { 'monthly_count_limit', purchase,
-    function(c) return over(c.controls.monthly_count_limit, c.counters.month.count, 1) end },
-  { 'balance_not_found', with_balance, function(c) return personal(c) and c.balance == nil end },
-  { 'insufficient_funds', money,
-    function(c) return personal(c) and (c.balance and c.balance.available_minor or 0) < c.amount end },
-}
+local function contains(list, value)
+  for i = 1, #list do
+    if list[i] == value then return true end
+  end
+  return false
+end
+
+-- domain `rules`, in their order: the memo of the first that fails, nil when none does. One
+-- function, not a table of closures: a script defines all its functions anew on every call.
+local function rule_failure(c)
+  local kind, amount, k, n = c.kind, c.amount, c.controls, c.counters
+  local is_money = money[kind] == true
+  if not readable(amount) then return 'amount_invalid' end
+  if is_money and amount == 0 then return 'amount_zero' end
+  if kind == 'account_verification' and amount ~= 0 then return 'verification_amount_not_zero' end
+  if kind == 'incremental' then
+    if c.original == nil or c.original.card_token ~= c.card.card_token then return 'original_not_found' end
+    if not can_count_in(c.original.counted, c.starts) then return 'too_many_increments' end
+  end
+  if is_money then
+    if c.currency ~= c.card.currency then return 'currency_mismatch' end
+    if contains(k.mcc_block, c.mcc) then return 'mcc_blocked' end
+    if #k.mcc_allow > 0 and not contains(k.mcc_allow, c.mcc) then return 'mcc_not_allowed' end
+    if contains(k.blocked_merchant_ids, c.mid) then return 'merchant_blocked' end
+    if contains(k.blocked_countries, c.country) then return 'country_blocked' end
+    if over(k.per_transaction_limit_minor, purchase_so_far(c), amount) then return 'per_transaction_limit' end
+    if over(k.daily_limit_minor, n.day.amount_minor, amount) then return 'daily_amount_limit' end
+    if over(k.weekly_limit_minor, n.week.amount_minor, amount) then return 'weekly_amount_limit' end
+    if over(k.monthly_limit_minor, n.month.amount_minor, amount) then return 'monthly_amount_limit' end
+  end
+  if kind == 'authorization' then
+    if over(k.daily_count_limit, n.day.count, 1) then return 'daily_count_limit' end
+    if over(k.weekly_count_limit, n.week.count, 1) then return 'weekly_count_limit' end
+    if over(k.monthly_count_limit, n.month.count, 1) then return 'monthly_count_limit' end
+  end
+  if with_balance[kind] and personal(c) and c.balance == nil then return 'balance_not_found' end
+  if is_money and personal(c) and (c.balance and c.balance.available_minor or 0) < amount then
+    return 'insufficient_funds'
+  end
+  return nil
+end
 
 -- domain balanceAnswer: the wallet for personal cards; for business the smallest allowance left.
 local function balance_answer(c)
@@ -257,9 +259,8 @@ end
 
 local function decide_rules(m, s)
   local c = context_of(m, s)
-  for _, rule in ipairs(rules) do
-    if rule[2][c.kind] and rule[3](c) then return { outcome = 'decline', memo = rule[1] } end
-  end
+  local failure = rule_failure(c)
+  if failure ~= nil then return { outcome = 'decline', memo = failure } end
   if c.kind == 'balance_inquiry' then return balance_answer(c) end
   if c.kind == 'account_verification' then
     return { outcome = 'approve', hold = nil, counter_deltas = {}, balance_delta = no_balance_change }
@@ -301,44 +302,52 @@ local function event_of(m, s, d, stored)
     event_type = (m.kind == 'incremental') and 'authorization.incremental' or 'authorization.approved'
   end
   local known = s.card.unknown ~= true and s.card.user_token == m.user_token
-  return prepare_event(with_message(m, {
+  return prepare_event(m, {
     type = event_type, program = known and s.card.program or nil, amount_minor = m.amount_minor,
     decline_reason = stored.decline_reason, memo = stored.memo,
     counter_deltas = d.counter_deltas, balance_delta = d.balance_delta, hold = d.hold,
-  }))
+  })
 end
 
--- Everything that can fail (arithmetic checks, encoding) runs before the first write.
+-- Everything that can fail (arithmetic checks, encoding) runs before the first write. Each
+-- document is encoded once: the record's JSON is also the reply's `stored` (without `applied`),
+-- the stored hold's JSON the reply's `hold`.
 local function finish(m, s, d, applied)
   local stored = to_stored(m, d)
-  local record_json = enc_record(stored, applied)
+  local stored_json = enc_record(stored, nil)
+  local record_json = stored_json
+  if applied ~= nil then record_json = enc_record(stored, applied) end
   local event = event_of(m, s, d, stored)
-  local counters, balance = nil, nil
+  local counters, balance, hold_json = nil, nil, nil
+  if d.outcome == 'approve' then hold_json = 'null' end
   if d.outcome == 'approve' and d.hold ~= nil then
     counters = apply_counter_deltas(s.counters, d.counter_deltas)
     if s.card.program == 'personal' then balance = apply_balance_delta(s.balance.value, d.balance_delta) end
-    local hold_key = K.hold
-    if m.kind == 'incremental' then hold_key = K.original end
-    write_hold(hold_key, d.hold)
+    hold_json = enc_hold(d.hold) -- approve asserted it
+    store_hold(m.kind == 'incremental' and K.original or K.hold, hold_json)
     write_counters(K.counters, counters)
   end
   if balance ~= nil then write_balance(K.balance, balance) end
   write_record(K.decision, record_json, m.decision_ttl_s)
-  if event == nil then return reply_decided(d.outcome, stored, {}) end
-  local stream_id = emit(K.outbox, event)
-  return reply_decided(d.outcome, stored, {
-    decline_reason = stored.decline_reason, memo = stored.memo, with_hold = d.outcome == 'approve',
-    hold = d.hold, event_id = event.event_id, stream_id = stream_id,
+  if event == nil then return reply_decided(d.outcome, stored_json, {}) end
+  return reply_decided(d.outcome, stored_json, {
+    decline_reason = stored.decline_reason, memo = stored.memo, hold_json = hold_json,
+    event_id = event.event_id, stream_id = emit(K.outbox, event),
   })
 end
 
-local function load_state(m)
+local not_read = { loaded = false }
+
+-- The wallet only for personal cards (the program from the card, else the cardholder): a
+-- business decision never looks at it.
+local function load_state(m, card)
+  local holder = read_cardholder(K.cardholder, m.user_token)
   local s = {
-    controls = read_controls(K.controls),
-    holder = read_cardholder(K.cardholder, m.user_token),
-    counters = read_counters(K.counters),
-    balance = read_balance(K.balance),
+    card = card, holder = holder, controls = read_controls(K.controls),
+    counters = read_counters(K.counters), balance = not_read,
   }
+  local program = (card and card.program) or (holder and holder.program)
+  if program == 'personal' then s.balance = read_balance(K.balance) end
   -- The hold named by original_jit_funding_token; none without one (domain simulate).
   if m.kind == 'incremental' and m.original_jit_token ~= nil then
     s.original = read_hold(K.original, m.original_jit_token)
@@ -354,8 +363,7 @@ if card ~= nil and (card.unknown == true or card.user_token ~= m.user_token) the
   local s = { card = card }
   return finish(m, s, decide(m, s), record.applied)
 end
-local s = load_state(m)
-s.card = card
+local s = load_state(m, card)
 local missing = missing_pieces(s)
 if #missing > 0 then return reply_missing(missing) end
 return finish(m, s, decide(m, s), record.applied)

@@ -37,20 +37,31 @@ local function invariant(ok, message)
   if not ok then fail('AFC_CARD_STATE_INVARIANT', message) end
 end
 
-local function corrupt(ok, message)
-  if not ok then fail('AFC_CARD_STATE_CORRUPT', message) end
+-- subject (a key, a field) is joined to the message only on failure: checks run on every
+-- read, and building their messages up front cost more than the checks.
+local function corrupt(ok, message, subject)
+  if not ok then fail('AFC_CARD_STATE_CORRUPT', message .. (subject or '')) end
 end
 
 -- JSON encoding of integer-only records ---------------------------------------------------
+-- Costly part of a script: every record, hold, event and reply is built here. Each value is
+-- encoded once and object keys (our own identifiers, literals in this code) are written as
+-- they are: a cjson.encode per key and per value cost more than the rules themselves.
+
+local concat, find, format = table.concat, string.find, string.format
 
 local function json_int(n)
   invariant(is_int(n), 'a number to encode is not an exact integer')
-  return string.format('%d', n)
+  return format('%d', n)
 end
 
+-- Redis' cjson escapes control characters, the quote, the backslash and the slash, and we leave
+-- bytes past ASCII to it too: a string holding none of them encodes as itself in quotes, which
+-- is what cjson would write; any other string is encoded by cjson.
 local function json_str(s)
   invariant(type(s) == 'string', 'a string to encode is not a string')
-  return cjson.encode(s)
+  if find(s, '[%z\1-\31"/\\\127-\255]') then return cjson.encode(s) end
+  return '"' .. s .. '"'
 end
 
 -- Optional members: false leaves the member out (nil cannot sit in a Lua list).
@@ -64,26 +75,42 @@ local function opt_int(n)
   return json_int(n)
 end
 
--- members: key, fragment, key, fragment, ... (fragments already encoded, false = absent).
+-- members: key, fragment, key, fragment, ... Keys are identifiers of ours (no escaping needed);
+-- fragments are already encoded, false = absent. One concatenation for the whole object.
 local function json_object(members)
-  local parts = {}
+  local parts, n = {}, 0
   for i = 1, #members, 2 do
-    if members[i + 1] ~= false then
-      parts[#parts + 1] = json_str(members[i]) .. ':' .. members[i + 1]
+    local fragment = members[i + 1]
+    if fragment ~= false then
+      parts[n + 1] = ',"'
+      parts[n + 2] = members[i]
+      parts[n + 3] = '":'
+      parts[n + 4] = fragment
+      n = n + 4
     end
   end
-  return '{' .. table.concat(parts, ',') .. '}'
+  if n == 0 then return '{}' end
+  parts[1] = '{"'
+  parts[n + 1] = '}'
+  return concat(parts)
 end
 
 local function json_array(fragments)
-  return '[' .. table.concat(fragments, ',') .. ']'
+  return '[' .. concat(fragments, ',') .. ']'
+end
+
+-- An optional member inside a chain of `..` (one concatenation, no table): `,"key":value`, or
+-- nothing when absent. key_fragment is the literal `,"key":`.
+local function opt_member(key_fragment, fragment)
+  if fragment == false then return '' end
+  return key_fragment .. fragment
 end
 
 local function get_json(key)
   local raw = redis.call('GET', key)
   if not raw then return nil end
   local ok, value = pcall(cjson.decode, raw)
-  corrupt(ok and type(value) == 'table', 'stored value is not a JSON object: ' .. key)
+  corrupt(ok and type(value) == 'table', 'stored value is not a JSON object: ', key)
   return value
 end
 
@@ -196,37 +223,38 @@ local function read_hold(key, jit_token)
   if h == nil then return nil end
   corrupt(h.jit_token == jit_token and type(h.card_token) == 'string' and type(h.user_token) == 'string'
     and valid_program(h.program) and (h.on_expiry == 'release' or h.on_expiry == 'capture')
-    and type(h.counted) == 'table', 'bad hold ' .. key)
+    and type(h.counted) == 'table', 'bad hold ', key)
   local counted = {}
   for i, e in ipairs(h.counted) do counted[i] = read_entry(e) end
   h.counted = counted
   local ok = pcall(assert_hold, h)
-  corrupt(ok, 'hold breaks its invariant: ' .. key)
+  corrupt(ok, 'hold breaks its invariant: ', key)
   return copy_hold(h)
 end
 
+-- The hot encoders below are single chains of `..`: Lua concatenates a chain at once, while a
+-- table of parts costs its growth and a second copy.
 local function enc_counted(e)
-  return json_object({
-    'day_start', json_int(e.day_start), 'week_start', json_int(e.week_start),
-    'month_start', json_int(e.month_start), 'amount_minor', json_int(e.amount_minor),
-    'count', json_int(e.count),
-  })
+  return '{"day_start":' .. json_int(e.day_start) .. ',"week_start":' .. json_int(e.week_start)
+    .. ',"month_start":' .. json_int(e.month_start) .. ',"amount_minor":' .. json_int(e.amount_minor)
+    .. ',"count":' .. json_int(e.count) .. '}'
 end
 
 local function enc_counted_list(list)
+  local n = #list
+  if n == 0 then return '[]' end
+  if n == 1 then return '[' .. enc_counted(list[1]) .. ']' end
   local fragments = {}
-  for i, e in ipairs(list) do fragments[i] = enc_counted(e) end
+  for i = 1, n do fragments[i] = enc_counted(list[i]) end
   return json_array(fragments)
 end
 
 local function enc_hold(h)
-  return json_object({
-    'jit_token', json_str(h.jit_token), 'card_token', json_str(h.card_token),
-    'user_token', json_str(h.user_token), 'program', json_str(h.program),
-    'amount_minor', json_int(h.amount_minor), 'authorized_minor', json_int(h.authorized_minor),
-    'released_minor', json_int(h.released_minor), 'captured_minor', json_int(h.captured_minor),
-    'on_expiry', json_str(h.on_expiry), 'counted', enc_counted_list(h.counted),
-  })
+  return '{"jit_token":' .. json_str(h.jit_token) .. ',"card_token":' .. json_str(h.card_token)
+    .. ',"user_token":' .. json_str(h.user_token) .. ',"program":' .. json_str(h.program)
+    .. ',"amount_minor":' .. json_int(h.amount_minor) .. ',"authorized_minor":' .. json_int(h.authorized_minor)
+    .. ',"released_minor":' .. json_int(h.released_minor) .. ',"captured_minor":' .. json_int(h.captured_minor)
+    .. ',"on_expiry":' .. json_str(h.on_expiry) .. ',"counted":' .. enc_counted_list(h.counted) .. '}'
 end
 
 local function enc_hold_or_null(h)
@@ -236,16 +264,23 @@ end
 
 local function enc_hold_snapshot(h)
   if h == nil then return 'null' end
-  return json_object({
-    'amount_minor', json_int(h.amount_minor), 'authorized_minor', json_int(h.authorized_minor),
-    'released_minor', json_int(h.released_minor), 'captured_minor', json_int(h.captured_minor),
-  })
+  return '{"amount_minor":' .. json_int(h.amount_minor) .. ',"authorized_minor":' .. json_int(h.authorized_minor)
+    .. ',"released_minor":' .. json_int(h.released_minor) .. ',"captured_minor":' .. json_int(h.captured_minor) .. '}'
+end
+
+-- The JSON of a hold about to be stored, checked: encoded once, written and replied as is.
+local function checked_hold_json(h)
+  assert_hold(h)
+  return enc_hold(h)
+end
+
+local function store_hold(key, hold_json)
+  -- No TTL: an expiring hold would free spend silently. Expiry is applyExpiry's job.
+  redis.call('SET', key, hold_json)
 end
 
 local function write_hold(key, h)
-  assert_hold(h)
-  -- No TTL: an expiring hold would free spend silently. Expiry is applyExpiry's job.
-  redis.call('SET', key, enc_hold(h))
+  store_hold(key, checked_hold_json(h))
 end
 
 -- Movements (domain releaseFromHold, captureFromHold) --------------------------------------
@@ -270,7 +305,7 @@ local function sum_balance_deltas(a, b)
 end
 
 local function enc_balance_delta(d)
-  return json_object({ 'available_minor', json_int(d.available_minor), 'held_minor', json_int(d.held_minor) })
+  return '{"available_minor":' .. json_int(d.available_minor) .. ',"held_minor":' .. json_int(d.held_minor) .. '}'
 end
 
 -- Gives back part of what is held; when nothing stays held, the counts too. `undo` (timeout
@@ -333,18 +368,18 @@ end
 
 local windows = { 'day', 'week', 'month' }
 
+local function read_window(raw, first, key)
+  local w = { start = tonumber(raw[first]), amount_minor = tonumber(raw[first + 1]), count = tonumber(raw[first + 2]) }
+  corrupt(is_int(w.start) and is_natural(w.amount_minor) and is_natural(w.count), 'bad counters ', key)
+  return w
+end
+
 -- nil when the loader has not filled them yet (no `loaded` field).
 local function read_counters(key)
   local raw = redis.call('HMGET', key, 'loaded', 'day_start', 'day_amount', 'day_count',
     'week_start', 'week_amount', 'week_count', 'month_start', 'month_amount', 'month_count')
   if not raw[1] then return nil end
-  local counters = {}
-  for i, window in ipairs(windows) do
-    local w = { start = tonumber(raw[3 * i - 1]), amount_minor = tonumber(raw[3 * i]), count = tonumber(raw[3 * i + 1]) }
-    corrupt(is_int(w.start) and is_natural(w.amount_minor) and is_natural(w.count), 'bad counters ' .. key)
-    counters[window] = w
-  end
-  return counters
+  return { day = read_window(raw, 2, key), week = read_window(raw, 5, key), month = read_window(raw, 8, key) }
 end
 
 local function write_counters(key, c)
@@ -414,7 +449,7 @@ local function read_balance(key)
   if not raw[1] then return { loaded = false } end
   if not raw[2] then return { loaded = true } end
   local value = { available_minor = tonumber(raw[2]), held_minor = tonumber(raw[3]) }
-  corrupt(is_int(value.available_minor) and is_natural(value.held_minor), 'bad balance ' .. key)
+  corrupt(is_int(value.available_minor) and is_natural(value.held_minor), 'bad balance ', key)
   return { loaded = true, value = value }
 end
 
@@ -440,17 +475,13 @@ end
 -- kind of an informative message already applied). Marqeta never reuses a token across the
 -- two, but the domain keeps them apart, so a record can carry both without one erasing the other.
 local function enc_record(stored, applied)
-  local members = { 'applied', opt_str(applied) }
-  if stored ~= nil then
-    members = {
-      'jit_token', json_str(stored.jit_token), 'kind', json_str(stored.kind),
-      'amount_minor', json_int(stored.amount_minor), 'outcome', json_str(stored.outcome),
-      'decline_reason', opt_str(stored.decline_reason), 'memo', opt_str(stored.memo),
-      'available_minor', opt_int(stored.available_minor), 'ledger_minor', opt_int(stored.ledger_minor),
-      'applied', opt_str(applied),
-    }
-  end
-  return json_object(members)
+  if stored == nil then return json_object({ 'applied', opt_str(applied) }) end
+  return '{"jit_token":' .. json_str(stored.jit_token) .. ',"kind":' .. json_str(stored.kind)
+    .. ',"amount_minor":' .. json_int(stored.amount_minor) .. ',"outcome":' .. json_str(stored.outcome)
+    .. opt_member(',"decline_reason":', opt_str(stored.decline_reason)) .. opt_member(',"memo":', opt_str(stored.memo))
+    .. opt_member(',"available_minor":', opt_int(stored.available_minor))
+    .. opt_member(',"ledger_minor":', opt_int(stored.ledger_minor))
+    .. opt_member(',"applied":', opt_str(applied)) .. '}'
 end
 
 -- { stored = StoredDecision or nil, applied = kind or nil }
@@ -460,7 +491,7 @@ local function read_record(key, jit_token)
   local out = { applied = r.applied }
   if r.outcome ~= nil then
     corrupt(r.jit_token == jit_token and type(r.kind) == 'string' and is_int(r.amount_minor),
-      'bad stored decision ' .. key)
+      'bad stored decision ', key)
     out.stored = {
       jit_token = r.jit_token, kind = r.kind, amount_minor = r.amount_minor, outcome = r.outcome,
       decline_reason = r.decline_reason, memo = r.memo,
@@ -507,58 +538,49 @@ end
 
 -- The message fields every script and every event share, checked.
 local function read_message(req)
-  local m = {}
-  for _, f in ipairs({ 'kind', 'method', 'jit_token', 'card_token', 'user_token', 'currency', 'mcc', 'mid', 'merchant_country' }) do
-    m[f] = need_string(req, f)
-  end
-  for _, f in ipairs({ 'original_jit_token', 'transaction_token', 'network', 'merchant_name' }) do
-    m[f] = need_string(req, f, true)
-  end
-  for _, f in ipairs({ 'now_ms', 'day_start', 'week_start', 'month_start', 'decision_ttl_s' }) do
-    m[f] = need_int(req, f)
-  end
+  local m = {
+    kind = need_string(req, 'kind'), method = need_string(req, 'method'), jit_token = need_string(req, 'jit_token'),
+    card_token = need_string(req, 'card_token'), user_token = need_string(req, 'user_token'),
+    currency = need_string(req, 'currency'), mcc = need_string(req, 'mcc'), mid = need_string(req, 'mid'),
+    merchant_country = need_string(req, 'merchant_country'),
+    original_jit_token = need_string(req, 'original_jit_token', true),
+    transaction_token = need_string(req, 'transaction_token', true), network = need_string(req, 'network', true),
+    merchant_name = need_string(req, 'merchant_name', true),
+    now_ms = need_int(req, 'now_ms'), day_start = need_int(req, 'day_start'), week_start = need_int(req, 'week_start'),
+    month_start = need_int(req, 'month_start'), decision_ttl_s = need_int(req, 'decision_ttl_s'),
+    single_message = need_bool(req, 'single_message'),
+  }
   need(m.decision_ttl_s > 0 and m.now_ms >= 0, 'decision_ttl_s')
-  m.single_message = need_bool(req, 'single_message')
   m.starts = { day = m.day_start, week = m.week_start, month = m.month_start }
   return m
 end
 
 -- Outbox events ------------------------------------------------------------------------------
 
--- e: the message (read_message), plus type, program (nil: unknown card), amount_minor,
--- decline_reason, memo, note, counter_deltas, balance_delta, hold (nil: none).
-local function enc_event(e)
+-- m: the message (read_message); e: type, program (nil: unknown card), amount_minor,
+-- decline_reason, memo, note, counter_deltas, balance_delta, hold (nil: none). Encoded before
+-- the first write; emitted (XADD) after the state writes.
+local function prepare_event(m, e)
+  local event_id = m.jit_token .. ':' .. e.type
   local program = 'null'
   if e.program ~= nil then program = json_str(e.program) end
-  return json_object({
-    'event_id', json_str(e.jit_token .. ':' .. e.type), 'type', json_str(e.type),
-    'occurred_at_ms', json_int(e.now_ms), 'kind', json_str(e.kind), 'method', json_str(e.method),
-    'jit_token', json_str(e.jit_token), 'original_jit_token', opt_str(e.original_jit_token),
-    'transaction_token', opt_str(e.transaction_token), 'network', opt_str(e.network),
-    'card_token', json_str(e.card_token), 'user_token', json_str(e.user_token), 'program', program,
-    'amount_minor', json_int(e.amount_minor), 'currency', json_str(e.currency),
-    'merchant', json_object({ 'mcc', json_str(e.mcc), 'mid', json_str(e.mid),
-      'country', json_str(e.merchant_country), 'name', opt_str(e.merchant_name) }),
-    'decline_reason', opt_str(e.decline_reason), 'memo', opt_str(e.memo), 'note', opt_str(e.note),
-    'counter_deltas', enc_counted_list(e.counter_deltas or {}),
-    'balance_delta', enc_balance_delta(e.balance_delta or no_balance_change),
-    'hold', enc_hold_snapshot(e.hold),
-  })
+  local json = '{"event_id":' .. json_str(event_id) .. ',"type":' .. json_str(e.type)
+    .. ',"occurred_at_ms":' .. json_int(m.now_ms) .. ',"kind":' .. json_str(m.kind) .. ',"method":' .. json_str(m.method)
+    .. ',"jit_token":' .. json_str(m.jit_token) .. opt_member(',"original_jit_token":', opt_str(m.original_jit_token))
+    .. opt_member(',"transaction_token":', opt_str(m.transaction_token)) .. opt_member(',"network":', opt_str(m.network))
+    .. ',"card_token":' .. json_str(m.card_token) .. ',"user_token":' .. json_str(m.user_token) .. ',"program":' .. program
+    .. ',"amount_minor":' .. json_int(e.amount_minor) .. ',"currency":' .. json_str(m.currency)
+    .. ',"merchant":{"mcc":' .. json_str(m.mcc) .. ',"mid":' .. json_str(m.mid) .. ',"country":' .. json_str(m.merchant_country)
+    .. opt_member(',"name":', opt_str(m.merchant_name)) .. '}'
+    .. opt_member(',"decline_reason":', opt_str(e.decline_reason)) .. opt_member(',"memo":', opt_str(e.memo))
+    .. opt_member(',"note":', opt_str(e.note))
+    .. ',"counter_deltas":' .. enc_counted_list(e.counter_deltas or {})
+    .. ',"balance_delta":' .. enc_balance_delta(e.balance_delta or no_balance_change)
+    .. ',"hold":' .. enc_hold_snapshot(e.hold) .. '}'
+  return { json = json, event_id = event_id }
 end
 
--- Encoded before the first write; emitted (XADD) after the state writes. No MAXLEN: the relay
--- deletes what the broker confirmed.
-local function prepare_event(e)
-  return { json = enc_event(e), event_id = e.jit_token .. ':' .. e.type }
-end
-
+-- No MAXLEN: the relay deletes what the broker confirmed.
 local function emit(outbox_key, prepared)
   return redis.call('XADD', outbox_key, '*', 'event', prepared.json)
-end
-
-local function with_message(m, extra)
-  local e = {}
-  for k, v in pairs(m) do e[k] = v end
-  for k, v in pairs(extra) do e[k] = v end
-  return e
 end

@@ -70,11 +70,11 @@ local function undo_approval(m, record)
   end
   local snapshot = movement.hold
   if movement.delete then snapshot = nil end
-  local event = prepare_event(with_message(m, {
+  local event = prepare_event(m, {
     type = 'authorization.timeout_released', program = hold and hold.program or nil, memo = 'timeout',
-    decline_reason = 'TRANSACTION_NOT_PERMITTED', counter_deltas = movement.counter_deltas,
-    balance_delta = movement.balance_delta, hold = snapshot,
-  }))
+    amount_minor = m.amount_minor, decline_reason = 'TRANSACTION_NOT_PERMITTED',
+    counter_deltas = movement.counter_deltas, balance_delta = movement.balance_delta, hold = snapshot,
+  })
   local stored = timeout_decline(m)
   local record_json = enc_record(stored, record.applied)
   if movement.delete then redis.call('DEL', K.hold) elseif snapshot ~= nil then write_hold(K.hold, snapshot) end
