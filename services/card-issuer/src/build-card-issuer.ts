@@ -1,0 +1,105 @@
+import { product_topology, type TopologyDescription } from '@afc/amqp';
+import type { CardIssuerConfig } from '@afc/config';
+import type { Logger } from '@afc/log';
+import type { MarqetaClientOptions } from '@afc/marqeta';
+import {
+  amqpPlugin,
+  createService,
+  personalStorePlugin,
+  postgresPlugin,
+  redisPlugin,
+  type Service,
+} from '@afc/service-kit';
+import { cardIssuerApp } from './app.ts';
+
+// What tests (and drills) change beyond the environment: shorter retry delays on the queues,
+// the Marqeta client's own retry and breaker settings.
+export interface BuildOverrides {
+  readonly topology?: TopologyDescription;
+  readonly marqeta?: Pick<MarqetaClientOptions, 'retry' | 'breaker'>;
+}
+
+// A short in-call retry for a blip; longer outages are the queue's job (its delays, then parking).
+const marqeta_retry = { max_attempts: 2, base_delay_ms: 200, max_delay_ms: 2_000, jitter: 'full' } as const;
+
+// Infrastructure first, the issuer last: Fastify closes in reverse order, so in-flight
+// issuances finish before their clients close.
+export async function buildCardIssuer(
+  config: CardIssuerConfig,
+  logger: Logger,
+  overrides: BuildOverrides = {},
+): Promise<Service> {
+  const app = await createService({ name: 'card-issuer', logger, body_limit_bytes: 16_384 });
+  await app.register(postgresPlugin, {
+    postgres: {
+      url: config.DATABASE_URL,
+      application_name: 'card-issuer',
+      max_connections: config.PG_POOL_MAX,
+      connect_timeout_ms: config.PG_CONNECT_TIMEOUT_MS,
+      idle_timeout_ms: config.PG_IDLE_TIMEOUT_MS,
+      statement_timeout_ms: config.PG_STATEMENT_TIMEOUT_MS,
+      slow_query_ms: config.PG_SLOW_QUERY_MS,
+    },
+    connect_attempts: config.PG_CONNECT_ATTEMPTS,
+    migrate: true,
+    readiness_critical: true,
+    close_timeout_ms: 5_000,
+  });
+  await app.register(personalStorePlugin, {
+    mongodb_uri: config.MONGODB_URI,
+    mongodb_db: config.MONGODB_DB,
+    readiness_critical: true,
+  });
+  await app.register(redisPlugin, {
+    redis: {
+      ...(config.REDIS_CLUSTER_NODES === undefined
+        ? { url: config.REDIS_URL }
+        : { cluster_nodes: config.REDIS_CLUSTER_NODES.split(',').map((node) => `redis://${node.trim()}`) }),
+      key_prefix: config.REDIS_KEY_PREFIX,
+      command_timeout_ms: config.REDIS_COMMAND_TIMEOUT_MS,
+      // A failed write-through fails the attempt, which the queue retries.
+      max_retries_per_request: 2,
+      connect_timeout_ms: 2_000,
+      connection_name: 'card-issuer',
+    },
+    ready_timeout_ms: 10_000,
+    readiness_critical: true,
+    close_timeout_ms: 2_000,
+  });
+  const topology = overrides.topology ?? product_topology;
+  await app.register(amqpPlugin, {
+    amqp: {
+      url: config.AMQP_URL,
+      connection_name: 'card-issuer',
+      topology: {
+        ...topology,
+        ...(config.AMQP_NAMESPACE === '' ? {} : { namespace: config.AMQP_NAMESPACE }),
+      },
+      confirm_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
+      max_unconfirmed: config.AMQP_MAX_UNCONFIRMED,
+    },
+    start_timeout_ms: 5_000,
+    // Without the broker there is no work: reconnects in the background, reported not ready.
+    required_at_start: false,
+    readiness_critical: true,
+    close_timeout_ms: 5_000,
+  });
+  await app.register(cardIssuerApp, {
+    marqeta: {
+      base_url: config.MARQETA_BASE_URL,
+      application_token: config.MARQETA_APPLICATION_TOKEN,
+      admin_access_token: config.MARQETA_ADMIN_ACCESS_TOKEN,
+      request_timeout_ms: config.MARQETA_TIMEOUT_MS,
+      retry: overrides.marqeta?.retry ?? marqeta_retry,
+      ...(overrides.marqeta?.breaker === undefined ? {} : { breaker: overrides.marqeta.breaker }),
+    },
+    partitions: config.REDIS_PARTITIONS,
+    prefetch_count: config.AMQP_PREFETCH,
+    // Four Marqeta calls at most (user, card, activation, a 409 look-up), each bounded, plus
+    // the writes: past this the attempt counts as failed and is retried.
+    handler_timeout_ms: config.MARQETA_TIMEOUT_MS * 2 * 5 + 10_000,
+    publish_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
+    drain_timeout_ms: 5_000,
+  });
+  return app;
+}

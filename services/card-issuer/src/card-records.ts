@@ -1,0 +1,153 @@
+import type { PersonalStore } from '@afc/personal-store';
+import type { Sql } from '@afc/postgres';
+
+export type Program = 'business' | 'personal';
+
+// What Marqeta told us about the issued card (never the PAN or CVV).
+export interface IssuedDetails {
+  readonly last_four: string;
+  readonly expiration_month: number;
+  readonly expiration_year: number;
+}
+
+// A card as the issuer needs it: enough to create the Marqeta user, and, once issued, enough to
+// publish card.issued again from the data of record alone.
+export interface IssuableCard {
+  readonly program: Program;
+  readonly card_token: string;
+  readonly user_token: string;
+  readonly active: boolean;
+  readonly holder: { readonly email: string; readonly first_name?: string; readonly last_name?: string };
+  // Set when active: the details and when the card became active (issued_at of card.issued).
+  readonly issued?: IssuedDetails & { readonly issued_at: Date };
+}
+
+export interface CardRecords {
+  load(program: Program, card_token: string): Promise<IssuableCard | undefined>;
+  // Idempotent: a card already active keeps its details and issued_at.
+  activate(card: IssuableCard, details: IssuedDetails): Promise<IssuableCard>;
+  // Marks a card not yet active as failed; false when there was nothing to mark.
+  fail(card: IssuableCard, reason: string): Promise<boolean>;
+}
+
+interface BusinessRow {
+  card_token: string;
+  user_token: string;
+  state: string;
+  email: string;
+  full_name: string;
+  last_four: string | null;
+  expiration_month: number | null;
+  expiration_year: number | null;
+  updated_at: Date;
+}
+
+// Marqeta caps first and last names at 40 characters.
+function splitName(full_name: string): { first_name?: string; last_name?: string } {
+  const parts = full_name.trim().split(/\s+/);
+  const first = parts[0]?.slice(0, 40);
+  const last = parts.slice(1).join(' ').slice(0, 40);
+  return { ...(first ? { first_name: first } : {}), ...(last ? { last_name: last } : {}) };
+}
+
+function fromBusinessRow(row: BusinessRow): IssuableCard {
+  const active = row.state === 'active';
+  const issued =
+    active && row.last_four !== null && row.expiration_month !== null && row.expiration_year !== null
+      ? {
+          last_four: row.last_four,
+          expiration_month: row.expiration_month,
+          expiration_year: row.expiration_year,
+          issued_at: row.updated_at,
+        }
+      : undefined;
+  return {
+    program: 'business',
+    card_token: row.card_token,
+    user_token: row.user_token,
+    active,
+    holder: { email: row.email, ...splitName(row.full_name) },
+    ...(issued === undefined ? {} : { issued }),
+  };
+}
+
+const business_columns =
+  'c.card_token, u.user_token, c.state, u.email, u.full_name, c.last_four, c.expiration_month, c.expiration_year, c.updated_at';
+
+async function loadBusiness(sql: Sql, card_token: string): Promise<IssuableCard | undefined> {
+  const [row] = await sql<BusinessRow[]>`
+    select ${sql.unsafe(business_columns)}
+    from cards c join users u on u.id = c.user_id
+    where c.card_token = ${card_token}`;
+  return row === undefined ? undefined : fromBusinessRow(row);
+}
+
+// A card from 'requested', 'issuing' or 'failed' (a parked command replayed) becomes active; a
+// card already active, suspended or terminated is left alone (a late duplicate changes nothing).
+async function activateBusiness(sql: Sql, card: IssuableCard, details: IssuedDetails) {
+  await sql`
+    update cards
+    set state = 'active', failure_reason = null, last_four = ${details.last_four},
+        expiration_month = ${details.expiration_month}, expiration_year = ${details.expiration_year},
+        version = version + 1, updated_at = now()
+    where card_token = ${card.card_token} and state in ('requested', 'issuing', 'failed')`;
+  const reloaded = await loadBusiness(sql, card.card_token);
+  if (reloaded === undefined) throw new Error(`card ${card.card_token} vanished while being issued`);
+  return reloaded;
+}
+
+async function failBusiness(sql: Sql, card: IssuableCard, reason: string): Promise<boolean> {
+  const rows = await sql`
+    update cards set state = 'failed', failure_reason = ${reason}, version = version + 1, updated_at = now()
+    where card_token = ${card.card_token} and state in ('requested', 'issuing', 'failed')
+    returning card_token`;
+  return rows.length > 0;
+}
+
+async function loadPersonal(store: PersonalStore, card_token: string): Promise<IssuableCard | undefined> {
+  const card = await store.getCard(card_token);
+  if (card === null) return undefined;
+  const user = await store.getUser(card.user_token);
+  if (user === null) return undefined;
+  const active = card.state === 'active';
+  return {
+    program: 'personal',
+    card_token,
+    user_token: card.user_token,
+    active,
+    holder: { email: user.email },
+    ...(active
+      ? {
+          issued: {
+            last_four: card.last_four,
+            expiration_month: card.expiration_month,
+            expiration_year: card.expiration_year,
+            issued_at: card.updated_at,
+          },
+        }
+      : {}),
+  };
+}
+
+export function createCardRecords(sql: Sql, store: PersonalStore): CardRecords {
+  return {
+    load: (program, card_token) =>
+      program === 'business' ? loadBusiness(sql, card_token) : loadPersonal(store, card_token),
+    async activate(card, details) {
+      if (card.program === 'business') return activateBusiness(sql, card, details);
+      // The personal store has no update of card details: the control plane records the card
+      // 'unactivated' and the issuer activates it. Its last four and expiry are the ones Marqeta
+      // gave (published in card.issued); see the README's open points.
+      if (!card.active) await store.setCardState(card.card_token, 'active');
+      const reloaded = await loadPersonal(store, card.card_token);
+      if (reloaded === undefined) throw new Error(`card ${card.card_token} vanished while being issued`);
+      return reloaded;
+    },
+    async fail(card, reason) {
+      if (card.program === 'business') return failBusiness(sql, card, reason);
+      // The personal store knows no 'failed' state: the card stays unactivated (it cannot spend)
+      // and card.issue.failed carries the reason to the control plane.
+      return !card.active;
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { type CardIssuerOptions, cardIssuerApp } from './app.ts';
+export { type BuildOverrides, buildCardIssuer } from './build-card-issuer.ts';
