@@ -2,7 +2,7 @@ import { JitFundingRequest, JitFundingResponse } from '@afc/marqeta';
 import type { Service } from '@afc/service-kit';
 import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import { authenticateJit, type JitCredentials } from '../jit/authenticate.ts';
+import { type JitCredentials, jitAuthenticator } from '../jit/authenticate.ts';
 import type { JitAnswer } from '../jit/jit-answer.ts';
 import { type JitWork, parseJitRequest } from '../jit/jit-request.ts';
 
@@ -29,6 +29,7 @@ const ErrorBody = Type.Object({ error: Type.String(), message: Type.Optional(Typ
 // The hot path: one route, one script call (two on a cache miss), one answer.
 export async function jitRoute(app: Service, options: JitRouteOptions): Promise<void> {
   const custom_header = options.credentials.custom_header?.name.toLowerCase();
+  const authenticate = jitAuthenticator(options.credentials);
   app.post(
     '/v1/jit',
     {
@@ -43,7 +44,7 @@ export async function jitRoute(app: Service, options: JitRouteOptions): Promise<
       // Before the body is parsed: an unauthenticated caller costs no parsing and changes nothing.
       onRequest: async (request, reply) => {
         const header_value = custom_header === undefined ? undefined : request.headers[custom_header];
-        if (!authenticateJit(options.credentials, request.headers.authorization, header_value)) {
+        if (!authenticate(request.headers.authorization, header_value)) {
           reply.header('www-authenticate', 'Basic realm="jit"');
           return reply.code(401).send({ error: 'unauthorized' });
         }
