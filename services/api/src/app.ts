@@ -1,0 +1,121 @@
+import { type CardStateStore, createCardState } from '@afc/card-state';
+import type { Logger } from '@afc/log';
+import type { Service } from '@afc/service-kit';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import fp from 'fastify-plugin';
+import { hashKey, KeyAuthenticator, type Principal, presentedKey } from './auth/api-keys.ts';
+import { OutboxPublisher } from './outbox/outbox-publisher.ts';
+import { cardRoutes } from './routes/card-routes.ts';
+import { companyRoutes } from './routes/company-routes.ts';
+import { controlsRoutes } from './routes/controls-routes.ts';
+import { transactionRoutes } from './routes/transaction-routes.ts';
+import { userRoutes } from './routes/user-routes.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+  interface FastifyInstance {
+    api: { readonly card_state: CardStateStore; readonly outbox: OutboxPublisher };
+  }
+}
+
+export interface ApiOptions {
+  readonly admin_key: string;
+  readonly rate_limit_per_minute: number;
+  readonly partitions: number;
+  readonly outbox_batch_size: number;
+  readonly publish_timeout_ms: number;
+}
+
+export interface RouteContext {
+  readonly card_state: CardStateStore;
+  readonly outbox: OutboxPublisher;
+}
+
+function registerDocumentation(app: Service): Promise<void> {
+  app.get('/documentation/json', { schema: { hide: true } }, async () => app.swagger());
+  return Promise.resolve();
+}
+
+// Rate limit first (unauthenticated guessing is limited too), then the key. Counters live in
+// Redis so every API instance shares them; they are keyed by the key's hash, never the key.
+async function protectedScope(scope: Service, options: ApiOptions, context: RouteContext): Promise<void> {
+  await scope.register(rateLimit, {
+    global: true,
+    max: options.rate_limit_per_minute,
+    timeWindow: 60_000,
+    redis: scope.redis,
+    nameSpace: 'api-rate-limit:',
+    skipOnError: false,
+    hook: 'onRequest',
+    keyGenerator: (request) => {
+      const key = presentedKey(request.headers.authorization, request.headers['x-api-key']);
+      return key === undefined ? `ip:${request.ip}` : `key:${hashKey(key)}`;
+    },
+  });
+  const authenticator = new KeyAuthenticator(scope.postgres.sql, options.admin_key);
+  scope.decorateRequest('principal', undefined);
+  scope.addHook('onRequest', async (request, reply) => {
+    const key = presentedKey(request.headers.authorization, request.headers['x-api-key']);
+    const principal = key === undefined ? undefined : await authenticator.authenticate(key);
+    if (principal === undefined) {
+      reply.header('www-authenticate', 'Bearer realm="api"');
+      return reply.code(401).send({ error: 'unauthorized', message: 'a valid API key is required' });
+    }
+    request.principal = principal;
+    request.log = request.log.child({ key_prefix: principal.key_prefix });
+    return undefined;
+  });
+  await companyRoutes(scope);
+  await userRoutes(scope);
+  await cardRoutes(scope, context);
+  await controlsRoutes(scope, context);
+  await transactionRoutes(scope);
+}
+
+// The control plane on the infrastructure plugins registered before it.
+export const apiApp = fp<ApiOptions>(
+  async (app, options) => {
+    const service = app as Service;
+    const logger = app.log as Logger;
+    const card_state = await createCardState({
+      redis: service.redis,
+      partitions: options.partitions,
+      // The API never applies refunds; the option only matters to the decision scripts.
+      refund_mode: 'counters_unchanged',
+      logger,
+    });
+    const outbox = new OutboxPublisher({
+      sql: service.postgres.sql,
+      amqp: service.amqp,
+      logger: logger.child({ component: 'outbox-publisher' }),
+      batch_size: options.outbox_batch_size,
+      publish_timeout_ms: options.publish_timeout_ms,
+      idle_ms: 1_000,
+      failure_backoff_min_ms: 100,
+      failure_backoff_max_ms: 10_000,
+    });
+    app.decorate('api', { card_state, outbox });
+    await service.register(swagger, {
+      openapi: {
+        info: { title: 'Atlanticfrewaycard control plane', version: '1.0.0' },
+        components: {
+          securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key' } },
+        },
+      },
+    });
+    await service.register(registerDocumentation);
+    await service.register(async (scope) =>
+      protectedScope(scope as Service, options, { card_state, outbox }),
+    );
+    app.addHook('onReady', async () => outbox.start());
+    // After in-flight requests answered; what is not confirmed stays in the outbox for the next start.
+    app.addHook('onClose', async () => outbox.stop(5_000));
+  },
+  {
+    name: 'api',
+    dependencies: ['afc-readiness', 'afc-redis', 'afc-amqp', 'afc-postgres', 'afc-personal-store'],
+  },
+);

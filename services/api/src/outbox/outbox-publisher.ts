@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AmqpClient } from '@afc/amqp';
+import type { Logger } from '@afc/log';
+import type { Sql } from '@afc/postgres';
+
+export interface OutboxPublisherOptions {
+  readonly sql: Sql;
+  readonly amqp: Pick<AmqpClient, 'publish'>;
+  readonly logger: Logger;
+  readonly batch_size: number;
+  readonly publish_timeout_ms: number;
+  // Polling interval when the outbox is empty and nobody woke us.
+  readonly idle_ms: number;
+  readonly failure_backoff_min_ms: number;
+  readonly failure_backoff_max_ms: number;
+}
+
+interface OutboxRow {
+  id: number;
+  message_id: string;
+  exchange: string;
+  routing_key: string;
+  payload: Record<string, unknown>;
+  headers: Record<string, unknown>;
+}
+
+// Moves commands from outbox_messages to RabbitMQ: a command is committed with the change it
+// announces, so it is published at least once even if the process dies right after the commit.
+// Rows are locked with `skip locked`, so several API instances share the work without
+// publishing a row twice at the same moment (a crash after the confirm and before the update
+// does publish it again: consumers deduplicate by message_id).
+export class OutboxPublisher {
+  readonly #options: OutboxPublisherOptions;
+  #running: Promise<void> | undefined;
+  #stopping = new AbortController();
+  #wake: AbortController = new AbortController();
+  #failures = 0;
+
+  constructor(options: OutboxPublisherOptions) {
+    assert.ok(Number.isInteger(options.batch_size) && options.batch_size > 0, 'batch_size > 0');
+    assert.ok(options.failure_backoff_min_ms <= options.failure_backoff_max_ms, 'backoff bounds');
+    this.#options = options;
+  }
+
+  start(): void {
+    assert.equal(this.#running, undefined, 'the outbox publisher is already running');
+    this.#running = this.#loop();
+  }
+
+  // After a commit that added a row: publish now instead of at the next poll.
+  wake(): void {
+    this.#wake.abort();
+  }
+
+  async stop(timeout_ms: number): Promise<void> {
+    this.#stopping.abort();
+    this.#wake.abort();
+    if (this.#running === undefined) return;
+    await Promise.race([this.#running, sleep(timeout_ms, undefined, { ref: false })]);
+  }
+
+  // Published rows in one round; 0 when the outbox is empty. Throws when publishing failed.
+  async publishBatch(): Promise<number> {
+    const { sql, amqp, batch_size, publish_timeout_ms } = this.#options;
+    return sql.begin(async (tx) => {
+      const rows = await tx<OutboxRow[]>`
+        select id, message_id, exchange, routing_key, payload, headers from outbox_messages
+        where published_at is null order by id limit ${batch_size} for update skip locked`;
+      for (const row of rows) {
+        try {
+          await amqp.publish(row.exchange, row.routing_key, row.payload, {
+            message_id: row.message_id,
+            headers: row.headers,
+            confirm_timeout_ms: publish_timeout_ms,
+          });
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          await tx`update outbox_messages set attempts = attempts + 1, last_error = ${reason.slice(0, 500)}
+                   where id = ${row.id}`;
+          throw error;
+        }
+        await tx`update outbox_messages set published_at = now(), attempts = attempts + 1, last_error = null
+                 where id = ${row.id}`;
+      }
+      return rows.length;
+    });
+  }
+
+  async #loop(): Promise<void> {
+    const { logger } = this.#options;
+    while (!this.#stopping.signal.aborted) {
+      const wake = this.#wake.signal;
+      let delay_ms: number;
+      let failed = false;
+      try {
+        const published = await this.publishBatch();
+        this.#failures = 0;
+        // A full batch means more may be waiting: go on at once.
+        delay_ms = published === this.#options.batch_size ? 0 : this.#options.idle_ms;
+      } catch (error) {
+        failed = true;
+        this.#failures += 1;
+        delay_ms = this.#backoff();
+        logger.warn({ err: error, failures: this.#failures, retry_in_ms: delay_ms }, 'outbox publish failed');
+      }
+      // A wake-up cuts an idle wait short, never a backoff (only stopping does).
+      const signal = failed ? this.#stopping.signal : wake;
+      if (delay_ms > 0 && !signal.aborted) await sleep(delay_ms, undefined, { signal }).catch(() => {});
+      if (this.#wake.signal.aborted) this.#wake = new AbortController();
+    }
+  }
+
+  // Exponential with full jitter, bounded.
+  #backoff(): number {
+    const { failure_backoff_min_ms: min, failure_backoff_max_ms: max } = this.#options;
+    const ceiling = Math.min(max, min * 2 ** Math.min(this.#failures, 20));
+    return Math.round(min + Math.random() * (ceiling - min));
+  }
+}

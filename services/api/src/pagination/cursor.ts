@@ -1,0 +1,28 @@
+// Opaque to clients (base64url of JSON), checked strictly on the way back in: a cursor is
+// input like any other and a malformed one is a 400, never a query error.
+const timestamp_pattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const uuid_pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface Cursor {
+  readonly created_at: string;
+  readonly id: string;
+}
+
+export function encodeCursor(created_at: string, id: string): string {
+  return Buffer.from(JSON.stringify([created_at, id]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(text: string): Cursor | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) return undefined;
+  const [created_at, id] = parsed as unknown[];
+  if (typeof created_at !== 'string' || !timestamp_pattern.test(created_at)) return undefined;
+  if (typeof id !== 'string' || !uuid_pattern.test(id)) return undefined;
+  if (Number.isNaN(Date.parse(created_at))) return undefined;
+  return { created_at, id };
+}
