@@ -51,6 +51,7 @@ export function createIssueCardHandler(deps: IssueCardDependencies): MessageHand
 }
 
 async function issueCard(deps: IssueCardDependencies, message: MessageContext): Promise<IssueOutcome> {
+  message.logger.info({ event: 'card_issuer.attempt', attempt: message.attempt }, 'issuing');
   const command = message.payload;
   if (!Value.Check(CardIssueRequested, command)) {
     const first = Value.Errors(CardIssueRequested, command).First();

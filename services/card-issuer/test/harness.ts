@@ -1,0 +1,197 @@
+import { Writable } from 'node:stream';
+import {
+  AmqpClient,
+  deleteTopology,
+  exchange_names,
+  product_topology,
+  queue_names,
+  routing_keys,
+  type TopologyDescription,
+} from '@afc/amqp';
+import { type CardStateStore, createCardState } from '@afc/card-state';
+import { type CardIssuerConfig, cardIssuerConfigSchema, loadConfig } from '@afc/config';
+import { createLogger } from '@afc/log';
+import { MarqetaClient } from '@afc/marqeta';
+import { buildMarqetaSim, type MarqetaSim } from '@afc/marqeta-sim';
+import type { Service } from '@afc/service-kit';
+import {
+  createTestDatabase,
+  createTestRedisPrefix,
+  localServiceUrls,
+  type TestDatabase,
+  type TestRedisPrefix,
+  uniqueTestId,
+} from '@afc/testkit';
+import { buildCardIssuer } from '../src/build-card-issuer.ts';
+
+export const application_token = 'issuer-test-app';
+export const admin_access_token = 'issuer-test-admin-access-token';
+// A product whose cards are ACTIVE on issue, as the product's programs are configured.
+export const product_token = 'product-activate';
+export const unactivated_product_token = 'product-unactivated';
+
+export interface ReceivedEvent {
+  readonly message_id: string;
+  readonly routing_key: string;
+  readonly payload: Record<string, unknown>;
+}
+
+export interface Harness {
+  readonly app: Service;
+  readonly config: CardIssuerConfig;
+  readonly sim: MarqetaSim;
+  readonly card_state: CardStateStore;
+  readonly namespace: string;
+  readonly log_lines: string[];
+  // card.issued and card.issue.failed, as the control plane receives them (card-events queue).
+  readonly events: ReceivedEvent[];
+  publishCommand(command: unknown, message_id: string): Promise<void>;
+  // Handler attempts logged for one command (by message_id).
+  attemptsOf(message_id: string): number;
+  close(): Promise<void>;
+}
+
+// One retry tier long enough for a test to change a fault knob between attempts once it saw
+// the first one fail, short enough to keep the suite quick.
+const test_retry_delays_ms = [800, 800];
+
+function testTopology(namespace: string): TopologyDescription {
+  return {
+    ...product_topology,
+    namespace,
+    queues: product_topology.queues.map((queue) =>
+      queue.name === queue_names.card_issuance ? { ...queue, retry_delays_ms: test_retry_delays_ms } : queue,
+    ),
+  };
+}
+
+async function startSim(): Promise<{ sim: MarqetaSim; origin: string }> {
+  const sim = buildMarqetaSim({ application_token, admin_access_token, log_level: 'silent' });
+  const origin = await sim.listen();
+  const logger = createLogger({ name: 'sim-setup', level: 'silent' });
+  const client = new MarqetaClient({
+    base_url: `${origin}/v3`,
+    application_token,
+    admin_access_token,
+    logger,
+  });
+  const start_date = '2024-01-01';
+  await client.createCardProduct({
+    token: product_token,
+    name: 'Activate on issue',
+    start_date,
+    config: { card_life_cycle: { activate_upon_issue: true } },
+  });
+  await client.createCardProduct({ token: unactivated_product_token, name: 'Activate later', start_date });
+  await client.close();
+  return { sim, origin };
+}
+
+function capture(): { lines: string[]; destination: Writable } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, destination };
+}
+
+// The real card issuer (real config path, PostgreSQL, Redis, RabbitMQ) isolated per test file:
+// its own database, key prefix and broker namespace; Marqeta is the in-process simulator.
+export async function startCardIssuer(): Promise<Harness> {
+  const database: TestDatabase = await createTestDatabase();
+  const redis_prefix: TestRedisPrefix = createTestRedisPrefix();
+  const namespace = uniqueTestId('ci');
+  const { sim, origin } = await startSim();
+  const loaded = loadConfig(cardIssuerConfigSchema, {
+    DATABASE_URL: database.url,
+    REDIS_URL: localServiceUrls.redis,
+    REDIS_KEY_PREFIX: redis_prefix.prefix,
+    AMQP_URL: localServiceUrls.amqp,
+    AMQP_NAMESPACE: namespace,
+    MARQETA_BASE_URL: `${origin}/v3`,
+    MARQETA_APPLICATION_TOKEN: application_token,
+    MARQETA_ADMIN_ACCESS_TOKEN: admin_access_token,
+    MARQETA_TIMEOUT_MS: '5000',
+    PG_POOL_MAX: '4',
+  });
+  if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
+  const topology = testTopology(namespace);
+  const { lines: log_lines, destination } = capture();
+  const logger = createLogger({ name: 'card-issuer', level: 'info', destination });
+  const app = await buildCardIssuer(loaded.config, logger, {
+    topology,
+    // One HTTP attempt per delivery and a breaker that never opens: attempts are the queue's,
+    // and counting them is exact.
+    marqeta: {
+      retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 1, jitter: 'full' },
+      breaker: {
+        failure_threshold: 1_000_000,
+        minimum_calls: 1_000_000,
+        window_size: 1_000_000,
+        failure_ratio: 1,
+      },
+    },
+  });
+  await app.ready();
+  const events: ReceivedEvent[] = [];
+  const silent = createLogger({ name: 'test-events', level: 'silent' });
+  const control_plane = new AmqpClient({
+    url: localServiceUrls.amqp,
+    connection_name: 'test-control-plane',
+    topology,
+    logger: silent,
+  });
+  await control_plane.start(5_000);
+  await control_plane.consume(
+    queue_names.card_events,
+    async (message) => {
+      events.push({
+        message_id: message.message_id,
+        routing_key: message.routing_key,
+        payload: message.payload as Record<string, unknown>,
+      });
+    },
+    { prefetch_count: 10 },
+  );
+  const card_state = await createCardState({
+    redis: app.redis,
+    partitions: loaded.config.REDIS_PARTITIONS,
+    refund_mode: 'counters_unchanged',
+    logger: silent,
+  });
+  return {
+    app,
+    config: loaded.config,
+    sim,
+    card_state,
+    namespace,
+    log_lines,
+    events,
+    async publishCommand(command, message_id) {
+      await control_plane.publish(
+        exchange_names.events,
+        routing_keys.card_issue_requested,
+        command as Record<string, unknown>,
+        {
+          message_id,
+        },
+      );
+    },
+    attemptsOf(message_id) {
+      return log_lines.filter((line) => line.includes('"card_issuer.attempt"') && line.includes(message_id))
+        .length;
+    },
+    async close() {
+      await app.close();
+      await control_plane.close(5_000);
+      await sim.close();
+      await redis_prefix.cleanup();
+      // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
+      await deleteTopology(localServiceUrls.amqp, topology);
+      await database.drop();
+    },
+  };
+}
