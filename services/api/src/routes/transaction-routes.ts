@@ -57,7 +57,8 @@ interface TransactionRow {
 type Owner = 'card_id' | 'user_id';
 
 // Newest first over (created_at, id), the order of the (owner, created_at desc, id desc) indexes.
-// created_at travels as text with microseconds: a JS Date would cut them and skip or repeat rows.
+// created_at travels as text with microseconds, and goes back in as text (postgres.js would
+// serialize a timestamptz parameter through a JS Date): milliseconds would skip or repeat rows.
 async function page(app: Service, owner: Owner, owner_id: string, limit: number, cursor: string | undefined) {
   const sql = app.postgres.sql;
   const after = cursor === undefined ? undefined : decodeCursor(cursor);
@@ -68,7 +69,7 @@ async function page(app: Service, owner: Owner, owner_id: string, limit: number,
            to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
     from transactions
     where ${sql(owner)} = ${owner_id}
-      ${after === undefined ? sql`` : sql`and (created_at, id) < (${after.created_at}::timestamptz, ${after.id}::uuid)`}
+      ${after === undefined ? sql`` : sql`and (created_at, id) < (${after.created_at}::text::timestamptz, ${after.id}::uuid)`}
     order by created_at desc, id desc
     limit ${limit + 1}`;
   const data = rows.slice(0, limit);

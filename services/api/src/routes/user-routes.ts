@@ -63,13 +63,11 @@ export async function userRoutes(app: Service): Promise<void> {
         return reply.code(201).send(userBody(row));
       } catch (error) {
         if (!isUniqueViolation(error, 'users_company_email_key')) throw error;
-        return reply
-          .code(409)
-          .send({
-            error: 'conflict',
-            message: 'body.email is taken in this company',
-            fields: ['body.email'],
-          });
+        return reply.code(409).send({
+          error: 'conflict',
+          message: 'body.email is taken in this company',
+          fields: ['body.email'],
+        });
       }
     },
   );
