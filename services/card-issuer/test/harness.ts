@@ -101,10 +101,31 @@ function capture(): { lines: string[]; destination: Writable } {
 // The real card issuer (real config path, PostgreSQL, Redis, RabbitMQ) isolated per test file:
 // its own database, key prefix and broker namespace; Marqeta is the in-process simulator.
 export async function startCardIssuer(): Promise<Harness> {
+  // Undone in reverse order on close, and also when the start fails half-way, so a broken
+  // start leaves no database, keys or quorum queues behind.
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    return await start(cleanups, cleanUp);
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promise<void>): Promise<Harness> {
   const database: TestDatabase = await createTestDatabase();
+  cleanups.push(() => database.drop());
   const redis_prefix: TestRedisPrefix = createTestRedisPrefix();
+  cleanups.push(() => redis_prefix.cleanup());
   const namespace = uniqueTestId('ci');
+  const topology = testTopology(namespace);
+  // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
+  cleanups.push(() => deleteTopology(localServiceUrls.amqp, topology));
   const { sim, origin } = await startSim();
+  cleanups.push(() => sim.close());
   const loaded = loadConfig(cardIssuerConfigSchema, {
     DATABASE_URL: database.url,
     REDIS_URL: localServiceUrls.redis,
@@ -118,7 +139,6 @@ export async function startCardIssuer(): Promise<Harness> {
     PG_POOL_MAX: '4',
   });
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
-  const topology = testTopology(namespace);
   const { lines: log_lines, destination } = capture();
   const logger = createLogger({ name: 'card-issuer', level: 'info', destination });
   const app = await buildCardIssuer(loaded.config, logger, {
@@ -135,6 +155,7 @@ export async function startCardIssuer(): Promise<Harness> {
       },
     },
   });
+  cleanups.push(() => app.close());
   await app.ready();
   const events: ReceivedEvent[] = [];
   const silent = createLogger({ name: 'test-events', level: 'silent' });
@@ -144,6 +165,7 @@ export async function startCardIssuer(): Promise<Harness> {
     topology,
     logger: silent,
   });
+  cleanups.push(() => control_plane.close(5_000));
   await control_plane.start(5_000);
   await control_plane.consume(
     queue_names.card_events,
@@ -184,14 +206,6 @@ export async function startCardIssuer(): Promise<Harness> {
       return log_lines.filter((line) => line.includes('"card_issuer.attempt"') && line.includes(message_id))
         .length;
     },
-    async close() {
-      await app.close();
-      await control_plane.close(5_000);
-      await sim.close();
-      await redis_prefix.cleanup();
-      // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
-      await deleteTopology(localServiceUrls.amqp, topology);
-      await database.drop();
-    },
+    close: cleanUp,
   };
 }
