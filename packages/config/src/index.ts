@@ -10,6 +10,7 @@ export {
   loadConfigOrExit,
   loadConfigOrThrow,
 } from './load-config.ts';
+export { localDefaultSecrets } from './local-default-secrets.ts';
 export {
   type ApiConfig,
   type AuthorizerConfig,

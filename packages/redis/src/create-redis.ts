@@ -27,6 +27,10 @@ interface CommonRedisOptions {
   readonly enable_offline_queue?: boolean;
   // Shown by CLIENT LIST: which service holds a connection.
   readonly connection_name?: string;
+  // ioredis resends commands left unanswered by a dropped connection once it reconnects, after
+  // any outage. true (the default) for idempotent background work; false on the hot path, where
+  // a decision answered long ago must not run late (the caller releases by JIT token instead).
+  readonly resend_unanswered?: boolean;
   // At most one error (and one reconnecting) log line per interval: an outage does not flood
   // the logs; the next line carries how many were suppressed.
   readonly error_log_interval_ms?: number;
@@ -89,7 +93,7 @@ function connectionOptions(options: CommonRedisOptions) {
     commandTimeout: options.command_timeout_ms,
     maxRetriesPerRequest: options.max_retries_per_request,
     connectTimeout: options.connect_timeout_ms,
-    autoResendUnfulfilledCommands: true,
+    autoResendUnfulfilledCommands: options.resend_unanswered ?? true,
     enableAutoPipelining: false,
     noDelay: true,
     ...(options.connection_name === undefined ? {} : { connectionName: options.connection_name }),

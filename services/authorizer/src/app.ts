@@ -1,14 +1,21 @@
 import os from 'node:os';
 import { exchange_names } from '@afc/amqp';
-import { type CardStateStore, createCardState, type ReleaseRequest, writeCardRecord } from '@afc/card-state';
+import {
+  type ApplyRequest,
+  CardStateError,
+  type CardStateStore,
+  createCardState,
+  type ReleaseRequest,
+  writeCardRecord,
+} from '@afc/card-state';
 import type { RefundMode } from '@afc/domain';
 import type { Logger } from '@afc/log';
 import { closeRedis, duplicateRedis, outboxKey, waitReady } from '@afc/redis';
 import type { Service } from '@afc/service-kit';
 import fp from 'fastify-plugin';
 import type { JitCredentials } from './jit/authenticate.ts';
+import { BackgroundRetries } from './jit/background-retries.ts';
 import { JitDecisionHandler } from './jit/jit-decision-handler.ts';
-import { TimeoutReleases } from './jit/timeout-releases.ts';
 import { createAuthorizerMetrics } from './metrics.ts';
 import { OutboxRelay } from './outbox/outbox-relay.ts';
 import { jitRoute } from './routes/jit-route.ts';
@@ -66,16 +73,30 @@ export const authorizerApp = fp<AuthorizerOptions>(
       failure_backoff_max_ms: 2_000,
     });
     const metrics = createAuthorizerMetrics(service.metrics.registry, () => relay.backlog());
-    const releases = new TimeoutReleases<ReleaseRequest>({
-      release: async (request) => {
-        await card_state.releaseAfterTimeout(request);
-      },
+    const background = {
       logger,
-      on_result: (result) => metrics.timeout_releases.inc({ result }),
+      // A request Redis rejected as invalid will be rejected again: never retried.
+      retryable: (error: unknown) =>
+        !(error instanceof CardStateError && error.code === 'AFC_CARD_STATE_INVALID'),
       max_pending: 10_000,
       max_attempts: 12,
       base_delay_ms: 50,
       max_delay_ms: 5_000,
+    };
+    const releases = new BackgroundRetries<ReleaseRequest>({
+      ...background,
+      name: 'timeout_release',
+      work: async (request) => {
+        const result = await card_state.releaseAfterTimeout(request);
+        return result.status === 'released' ? result.action : result.status;
+      },
+      on_result: (result) => metrics.timeout_releases.inc({ result }),
+    });
+    const applies: BackgroundRetries<ApplyRequest> = new BackgroundRetries<ApplyRequest>({
+      ...background,
+      name: 'informative_apply',
+      work: (request): Promise<string> => handler.applyLoading(request),
+      on_result: (result) => metrics.background_applies.inc({ result }),
     });
     const loader = new StateLoader({
       sources: { sql: app.postgres.sql, personal_store: app.personalStore },
@@ -89,11 +110,12 @@ export const authorizerApp = fp<AuthorizerOptions>(
       max_concurrent_loads: options.max_concurrent_loads ?? 64,
       unknown_card_ttl_s: options.unknown_card_ttl_s ?? 60,
     });
-    const handler = new JitDecisionHandler({
+    const handler: JitDecisionHandler = new JitDecisionHandler({
       card_state,
       loader,
       metrics,
       releases,
+      applies,
       decision_deadline_ms: options.decision_deadline_ms,
     });
     await jitRoute(service, { credentials: options.credentials, handler });
@@ -105,7 +127,7 @@ export const authorizerApp = fp<AuthorizerOptions>(
     // After the server stopped taking requests and in-flight ones answered: finish releases,
     // let the relay confirm its round, then the infrastructure plugins close.
     app.addHook('onClose', async () => {
-      await releases.drain();
+      await Promise.all([releases.drain(2_000), applies.drain(2_000)]);
       // Bounded well inside the shutdown deadline: what the relay has not confirmed stays in
       // the outbox and is moved after the next start (by any authorizer).
       await relay.stop(2_000);

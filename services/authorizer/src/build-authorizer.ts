@@ -51,6 +51,9 @@ export async function buildAuthorizer(config: AuthorizerConfig, logger: Logger):
       max_retries_per_request: 1,
       connect_timeout_ms: 2_000,
       connection_name: 'authorizer',
+      // A decision we answered must not run late after an outage; the release by JIT token
+      // (and the tombstone it leaves) covers a script that ran before the drop.
+      resend_unanswered: false,
     },
     ready_timeout_ms: 10_000,
     readiness_critical: true,

@@ -8,6 +8,7 @@ export interface AuthorizerMetrics {
   readonly declines: Counter<'decline_reason' | 'memo'>;
   readonly outbox_backlog: Gauge;
   readonly timeout_releases: Counter<'result'>;
+  readonly background_applies: Counter<'result'>;
 }
 
 // A few milliseconds is normal; the deadline (default 250 ms) and Marqeta's 3 s bound the top.
@@ -58,7 +59,13 @@ export function createAuthorizerMetrics(
     }),
     timeout_releases: new Counter({
       name: 'afc_jit_timeout_releases_total',
-      help: 'Holds released (or tombstoned) after an answer past the decision deadline',
+      help: 'Releases after an answer past the deadline, by outcome (approval_undone, declined_before_decision, ..., retried, abandoned)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    background_applies: new Counter({
+      name: 'afc_jit_background_applies_total',
+      help: 'Informative messages applied in the background after Redis refused them in time, by outcome',
       labelNames: ['result'],
       registers: [registry],
     }),

@@ -44,6 +44,13 @@ describe('POST /v1/jit decisions', () => {
     expect((await countersOf(card))?.day).toMatchObject({ amount_minor: 250, count: 2 });
   });
 
+  it('decides with a merchant name longer in bytes than the state scripts keep', async () => {
+    const card = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_limit_minor: 10_000 } });
+    // 130 Cyrillic letters: within Marqeta's 255 characters, 260 bytes in UTF-8.
+    const response = await authorize(card, { merchant_name: 'Ж'.repeat(130) });
+    expect(response.response.statusCode).toBe(200);
+  });
+
   it('answers a replayed JIT token with the stored answer and counts nothing again', async () => {
     const card = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_limit_minor: 10_000 } });
     const first = await authorize(card, { amount: '20.00' });

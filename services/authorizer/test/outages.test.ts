@@ -41,12 +41,37 @@ describe('Redis unreachable', () => {
       message: 'approvals again once Redis returns',
     });
   });
+
+  it('applies an informative message it could not apply in time once Redis returns', async () => {
+    const store = h.app.authorizer.card_state;
+    const authorization = jitBody({ ...card, amount: '30.00' });
+    expect((await postJit(h.app, authorization)).statusCode).toBe(200);
+    const before = (await store.readState(card.user_token, card.card_token)).counters;
+    proxy.cut();
+    const reversal = jitBody({
+      ...card,
+      method: 'pgfs.authorization.reversal',
+      amount: '30.00',
+      original_jit_funding_token: authorization.gpa_order?.jit_funding.token ?? '',
+    });
+    // Marqeta has already reversed it: always 200, applied as soon as Redis answers again.
+    expect((await postJit(h.app, reversal)).statusCode).toBe(200);
+    proxy.restore();
+    await waitUntil(
+      async () =>
+        (await store.readState(card.user_token, card.card_token).catch(() => undefined))?.counters?.day
+          .amount_minor ===
+        (before?.day.amount_minor ?? 0) - 3_000,
+      { message: 'the reversal is applied in the background' },
+    );
+  });
 });
 
 describe('decision deadline', () => {
   const proxy = new TcpProxy({ target_port: redis_port });
   let h: Harness;
   let card: SeededCard;
+  let warm_up_jit: string;
 
   beforeAll(async () => {
     const port = await proxy.start();
@@ -57,7 +82,9 @@ describe('decision deadline', () => {
       env: { DECISION_DEADLINE_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '10000' },
     });
     card = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_limit_minor: 100_000 } });
-    expect((await postJit(h.app, jitBody({ ...card, amount: '1.00' }))).statusCode).toBe(200);
+    const warm_up = jitBody({ ...card, amount: '1.00' });
+    warm_up_jit = warm_up.gpa_order?.jit_funding.token ?? '';
+    expect((await postJit(h.app, warm_up)).statusCode).toBe(200);
   });
   afterAll(async () => {
     proxy.release();
@@ -67,7 +94,8 @@ describe('decision deadline', () => {
 
   it('declines past the deadline and undoes the hold the script made afterwards', async () => {
     const store = h.app.authorizer.card_state;
-    const body = jitBody({ ...card, amount: '25.00' });
+    // A non-incremental that names an earlier authorization must not release that one.
+    const body = jitBody({ ...card, amount: '25.00', original_jit_funding_token: warm_up_jit });
     const jit_token = body.gpa_order?.jit_funding.token ?? '';
     proxy.hold();
     const late = await postJit(h.app, body);
@@ -85,6 +113,7 @@ describe('decision deadline', () => {
     expect(state.counters).toMatchObject({ day: { amount_minor: 100, count: 1 } });
     const hold = await store.readHold(card.user_token, jit_token);
     expect(hold === null || hold.amount_minor === 0).toBe(true);
+    expect(await store.readHold(card.user_token, warm_up_jit)).toMatchObject({ amount_minor: 100 });
     // Marqeta repeating the request gets the decline we answered, nothing held.
     const replay = await postJit(h.app, body);
     expect(replay.statusCode).toBe(402);

@@ -11,16 +11,18 @@ import { formatMinor } from '@afc/money';
 import type { AuthorizerMetrics } from '../metrics.ts';
 import type { JitHandler } from '../routes/jit-route.ts';
 import type { StateLoader } from '../state/state-loader.ts';
+import type { BackgroundRetries } from './background-retries.ts';
 import { type JitAnswer, jitAnswer } from './jit-answer.ts';
 import type { JitWork } from './jit-request.ts';
-import type { TimeoutReleases } from './timeout-releases.ts';
 import { withDeadline } from './with-deadline.ts';
 
 export interface JitDecisionHandlerOptions {
   readonly card_state: CardStateStore;
   readonly loader: StateLoader;
   readonly metrics: AuthorizerMetrics;
-  readonly releases: TimeoutReleases<ReleaseRequest>;
+  readonly releases: BackgroundRetries<ReleaseRequest>;
+  // Informative messages Redis refused for a moment, applied again in the background.
+  readonly applies: BackgroundRetries<ApplyRequest>;
   readonly decision_deadline_ms: number;
 }
 
@@ -82,7 +84,7 @@ export class JitDecisionHandler implements JitHandler {
     if (result.ok && 'decided' in result.value) return this.#verdict(work, result.value.decided);
     // Past the deadline or failed midway, the script may still have run (or run later): undo
     // by JIT token whatever it may have held.
-    this.#options.releases.schedule(request);
+    this.#options.releases.schedule(request.jit_token, request);
     if (!result.ok && result.reason === 'timeout') {
       log.warn({ jit_token: request.jit_token }, 'decision deadline passed: declined, hold released');
       return decline(work, system_decline_reason, 'timeout');
@@ -143,14 +145,22 @@ export class JitDecisionHandler implements JitHandler {
     const deadline_at_ms = received_at_ms + this.#options.decision_deadline_ms;
     const result = await withDeadline(this.#applyLoading(request), deadline_at_ms);
     if (result.ok) return jitAnswer(work.funding, { approved: true });
-    log.error(
+    // Idempotent by JIT token: applying it again later is safe, whether or not it ran.
+    this.#options.applies.schedule(request.jit_token, request);
+    log.warn(
       { err: result.reason === 'error' ? result.error : undefined, jit_token: request.jit_token },
-      'informative JIT message not applied in Redis; settlement will apply it from the webhook',
+      'informative JIT message not applied in Redis yet; retrying in the background',
     );
     return jitAnswer(work.funding, {
       approved: true,
       memo: result.reason === 'timeout' ? 'timeout' : 'system_error',
     });
+  }
+
+  // Also the background retry's work: resolves with the outcome label for the metric.
+  async applyLoading(request: ApplyRequest): Promise<string> {
+    await this.#applyLoading(request);
+    return 'applied';
   }
 
   async #applyLoading(request: ApplyRequest): Promise<void> {
@@ -192,7 +202,9 @@ function decideRequest(
   amount: { minor: number; currency: string },
   now_ms: number,
 ): DecideRequest {
-  const original = work.funding.original_jit_funding_token;
+  // Only an incremental belongs to an earlier hold. Passed for any other method, it would make
+  // a timeout release look for (and release) that other authorization's hold.
+  const original = work.info.kind === 'incremental' ? work.funding.original_jit_funding_token : undefined;
   return {
     kind: work.info.kind as DecideRequest['kind'],
     single_message: work.info.single_message,

@@ -24,6 +24,24 @@ export type JitParse =
   | { readonly ok: true; readonly work: JitWork }
   | { readonly ok: false; readonly error: string };
 
+// The state scripts take free text of at most 256 bytes; Marqeta's merchant names are limited
+// in characters, which in UTF-8 can be more bytes. A name is informative: shorten it, whole
+// characters only, rather than refuse the message.
+const max_name_bytes = 256;
+
+function truncateUtf8(text: string, max_bytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= max_bytes) return text;
+  let bytes = 0;
+  let end = 0;
+  for (const character of text) {
+    const size = Buffer.byteLength(character, 'utf8');
+    if (bytes + size > max_bytes) break;
+    bytes += size;
+    end += character.length;
+  }
+  return text.slice(0, end);
+}
+
 export function parseJitRequest(request: JitFundingRequest): JitParse {
   const funding = jitFundingOf(request);
   if (funding === undefined) {
@@ -50,7 +68,7 @@ export function parseJitRequest(request: JitFundingRequest): JitParse {
         mcc: acceptor?.mcc ?? '',
         mid: acceptor?.mid ?? '',
         country: (acceptor?.country_code ?? '').toUpperCase(),
-        ...(acceptor?.name === undefined ? {} : { name: acceptor.name }),
+        ...(acceptor?.name === undefined ? {} : { name: truncateUtf8(acceptor.name, max_name_bytes) }),
       },
       ...(request.token === undefined ? {} : { transaction_token: request.token }),
       ...(request.network === undefined ? {} : { network: request.network }),

@@ -38,6 +38,19 @@ local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MK
 if not ok and not string.find(tostring(err), 'BUSYGROUP') then return redis.error_reply(tostring(err)) end
 return 1`;
 
+function parseEntry(key: string, id: string, fields: string[]): OutboxEntry | undefined {
+  const index = fields.indexOf('event');
+  const json = index >= 0 ? fields[index + 1] : undefined;
+  if (json === undefined) return undefined;
+  try {
+    const event = JSON.parse(json) as JsonPayload & { event_id?: unknown; type?: unknown };
+    if (typeof event.event_id !== 'string' || typeof event.type !== 'string') return undefined;
+    return { key, id, event_id: event.event_id, type: event.type, event };
+  } catch {
+    return undefined;
+  }
+}
+
 type StreamReply = [string, [string, string[]][]][] | null;
 
 // Moves decision events from the partitions' Redis streams to RabbitMQ. An entry is acknowledged
@@ -50,6 +63,7 @@ export class OutboxRelay {
   #loop: Promise<void> | undefined;
   #wake: AbortController = new AbortController();
   #published = 0;
+  readonly #poison: { key: string; id: string; fields: string[] }[] = [];
 
   constructor(options: OutboxRelayOptions) {
     assert.ok(
@@ -110,6 +124,8 @@ export class OutboxRelay {
         idle_ms = moved > 0 ? idle_min_ms : Math.min(idle_max_ms, idle_ms * 2);
         if (moved === 0) await this.#pause(idle_ms);
       } catch (error) {
+        // The streams were lost and rebuilt (Redis restore): the groups must be made again.
+        if (error instanceof Error && error.message.includes('NOGROUP')) groups_ready = false;
         failures += 1;
         const ceiling = Math.min(failure_backoff_max_ms, idle_min_ms * 2 ** Math.min(failures, 16));
         logger.warn({ err: error, failures }, 'outbox relay round failed; retrying');
@@ -130,6 +146,7 @@ export class OutboxRelay {
     const claimed = pending.length > 0 ? [] : await this.#claim();
     const fresh = pending.length + claimed.length > 0 ? [] : await this.#read('>');
     const entries = [...pending, ...claimed, ...fresh];
+    await this.#setPoisonAside();
     if (entries.length === 0) return 0;
     const results = await Promise.allSettled(entries.map((entry) => this.#publish(entry)));
     const confirmed = entries.filter((_entry, index) => results[index]?.status === 'fulfilled');
@@ -180,15 +197,24 @@ export class OutboxRelay {
       for (const [id, fields] of messages) {
         // A deleted entry still pending shows as null fields: nothing left to publish.
         if (fields === null || fields === undefined) continue;
-        const index = fields.indexOf('event');
-        const json = index >= 0 ? fields[index + 1] : undefined;
-        assert.ok(json !== undefined, `outbox entry ${key} ${id} has no event`);
-        const event = JSON.parse(json) as JsonPayload & { event_id?: unknown; type?: unknown };
-        assert.ok(typeof event.event_id === 'string' && typeof event.type === 'string', 'outbox event shape');
-        entries.push({ key, id, event_id: event.event_id, type: event.type, event });
+        const entry = parseEntry(key, id, fields);
+        if (entry === undefined) this.#poison.push({ key, id, fields });
+        else entries.push(entry);
       }
     }
     return entries;
+  }
+
+  // Our scripts write every entry, so an unreadable one is a bug: it is moved to the
+  // partition's dead stream (same hash slot) and logged, instead of blocking every partition.
+  async #setPoisonAside(): Promise<void> {
+    const { redis, group, logger } = this.#options;
+    for (const { key, id, fields } of this.#poison.splice(0)) {
+      await redis.xadd(`${key}:dead`, '*', 'id', id, ...fields.map(String));
+      await redis.xack(key, group, id);
+      await redis.xdel(key, id);
+      logger.error({ stream: key, id }, 'unreadable outbox entry moved to the dead stream');
+    }
   }
 
   async #publish(entry: OutboxEntry): Promise<void> {

@@ -37,11 +37,13 @@ export class StateLoader {
   }
 
   load(user_token: string, card_token: string, now_ms: number): Promise<LoadResult> {
-    const running = this.#in_flight.get(card_token);
+    // By user and card: a request naming another user must not share the owner's result.
+    const key = `${user_token}\u0000${card_token}`;
+    const running = this.#in_flight.get(key);
     if (running !== undefined) return running;
     if (this.#in_flight.size >= this.#options.max_concurrent_loads) return Promise.resolve('busy');
-    const load = this.#load(user_token, card_token, now_ms).finally(() => this.#in_flight.delete(card_token));
-    this.#in_flight.set(card_token, load);
+    const load = this.#load(user_token, card_token, now_ms).finally(() => this.#in_flight.delete(key));
+    this.#in_flight.set(key, load);
     return load;
   }
 
