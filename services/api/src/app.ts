@@ -3,6 +3,8 @@ import type { Logger } from '@afc/log';
 import type { Service } from '@afc/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
+import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import { hashKey, KeyAuthenticator, type Principal, presentedKey } from './auth/api-keys.ts';
 import { OutboxPublisher } from './outbox/outbox-publisher.ts';
@@ -39,6 +41,27 @@ function registerDocumentation(app: Service): Promise<void> {
   return Promise.resolve();
 }
 
+// Bodies are JSON and keep their types: the kit's validator coerces ("100" would pass as an
+// amount of 100, 3 as a name). Params and query strings arrive as text and are coerced.
+const ajv_options = { removeAdditional: false, useDefaults: true, allErrors: false } as const;
+const body_ajv = new Ajv({ ...ajv_options, coerceTypes: false });
+const text_ajv = new Ajv({ ...ajv_options, coerceTypes: 'array' });
+
+function strictValidation(scope: Service): void {
+  scope.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? body_ajv : text_ajv).compile(schema),
+  );
+  // A body that is not JSON names the body; every other error goes to the kit's handler.
+  scope.setErrorHandler<FastifyError>((error, _request, reply) => {
+    if (error.code?.startsWith('FST_ERR_CTP_') && error.statusCode === 400) {
+      return reply
+        .code(400)
+        .send({ error: 'bad_request', message: `invalid body: ${error.message}`, fields: ['body'] });
+    }
+    throw error;
+  });
+}
+
 // Rate limit first (unauthenticated guessing is limited too), then the key. Counters live in
 // Redis so every API instance shares them; they are keyed by the key's hash, never the key.
 async function protectedScope(scope: Service, options: ApiOptions, context: RouteContext): Promise<void> {
@@ -55,6 +78,7 @@ async function protectedScope(scope: Service, options: ApiOptions, context: Rout
       return key === undefined ? `ip:${request.ip}` : `key:${hashKey(key)}`;
     },
   });
+  strictValidation(scope);
   const authenticator = new KeyAuthenticator(scope.postgres.sql, options.admin_key);
   scope.decorateRequest('principal', undefined);
   scope.addHook('onRequest', async (request, reply) => {
