@@ -73,30 +73,8 @@ export const JitFundingResponse = Type.Object({
 });
 export type JitFundingResponse = Static<typeof JitFundingResponse>;
 
-export const decline_reasons = [
-  'INVALID_AMOUNT',
-  'INSUFFICIENT_FUNDS',
-  'TRANSACTION_NOT_PERMITTED',
-  'SUSPECTED_FRAUD',
-  'AMOUNT_LIMIT_EXCEEDED',
-  'TRANSACTION_COUNT_LIMIT_EXCEEDED',
-  'DUPLICATE_TRANSACTION',
-  'INVALID_MERCHANT',
-  'INVALID_CARD',
-  'NO_CREDIT_ACCOUNT',
-  'EXPIRED_CARD',
-  'NO_CHECKING_ACCOUNT',
-  'NO_SAVINGS_ACCOUNT',
-  'STOP_PAYMENT',
-  'REVOCATION_AUTHORIZATION_ORDER',
-  'REVOCATION_ALL_AUTHORIZATION_ORDER',
-  'SOFT_DECLINE_AUTHENTICATION_REQUIRED',
-  'CLOSED_ACCOUNT',
-  'SOFT_DECLINE_PIN_REQUIRED',
-  'CARD_NOT_ACTIVE',
-  'CARDHOLDER_NOT_ACTIVE',
-] as const;
-export type DeclineReason = (typeof decline_reasons)[number];
+// Marqeta's decline_reason values: one list, kept with the rules that choose among them.
+export { type DeclineReason, decline_reasons } from '@afc/domain';
 
 export type JitFundingPart = Static<typeof JitFundingRequestPart>;
 
