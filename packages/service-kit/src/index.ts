@@ -9,6 +9,14 @@ export {
 } from './errors.ts';
 export { type AmqpPluginOptions, amqpPlugin } from './infrastructure/amqp-plugin.ts';
 export {
+  type AmqpEnvironment,
+  amqpOptions,
+  type PostgresEnvironment,
+  postgresOptions,
+  type RedisEnvironment,
+  redisOptions,
+} from './infrastructure/options-from-config.ts';
+export {
   type PersonalStorePluginOptions,
   personalStorePlugin,
 } from './infrastructure/personal-store-plugin.ts';

@@ -1,11 +1,13 @@
-import { product_topology } from '@afc/amqp';
 import type { ApiConfig } from '@afc/config';
 import type { Logger } from '@afc/log';
 import {
+  amqpOptions,
   amqpPlugin,
   createService,
   personalStorePlugin,
+  postgresOptions,
   postgresPlugin,
+  redisOptions,
   redisPlugin,
   type Service,
 } from '@afc/service-kit';
@@ -16,15 +18,7 @@ import { apiApp } from './app.ts';
 export async function buildApi(config: ApiConfig, logger: Logger): Promise<Service> {
   const app = await createService({ name: 'api', logger, body_limit_bytes: 65_536 });
   await app.register(postgresPlugin, {
-    postgres: {
-      url: config.DATABASE_URL,
-      application_name: 'api',
-      max_connections: config.PG_POOL_MAX,
-      connect_timeout_ms: config.PG_CONNECT_TIMEOUT_MS,
-      idle_timeout_ms: config.PG_IDLE_TIMEOUT_MS,
-      statement_timeout_ms: config.PG_STATEMENT_TIMEOUT_MS,
-      slow_query_ms: config.PG_SLOW_QUERY_MS,
-    },
+    postgres: postgresOptions(config, 'api'),
     connect_attempts: config.PG_CONNECT_ATTEMPTS,
     migrate: true,
     // Every route reads or writes the data of record.
@@ -37,32 +31,14 @@ export async function buildApi(config: ApiConfig, logger: Logger): Promise<Servi
     readiness_critical: true,
   });
   await app.register(redisPlugin, {
-    redis: {
-      ...(config.REDIS_CLUSTER_NODES === undefined
-        ? { url: config.REDIS_URL }
-        : { cluster_nodes: config.REDIS_CLUSTER_NODES.split(',').map((node) => `redis://${node.trim()}`) }),
-      key_prefix: config.REDIS_KEY_PREFIX,
-      command_timeout_ms: config.REDIS_COMMAND_TIMEOUT_MS,
-      max_retries_per_request: 2,
-      connect_timeout_ms: 2_000,
-      connection_name: 'api',
-    },
+    redis: redisOptions(config, 'api', { max_retries_per_request: 2 }),
     ready_timeout_ms: 10_000,
     // Write-through and rate limits need it.
     readiness_critical: true,
     close_timeout_ms: 2_000,
   });
   await app.register(amqpPlugin, {
-    amqp: {
-      url: config.AMQP_URL,
-      connection_name: 'api',
-      topology: {
-        ...product_topology,
-        ...(config.AMQP_NAMESPACE === '' ? {} : { namespace: config.AMQP_NAMESPACE }),
-      },
-      confirm_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
-      max_unconfirmed: config.AMQP_MAX_UNCONFIRMED,
-    },
+    amqp: amqpOptions(config, 'api'),
     start_timeout_ms: 5_000,
     // Commands wait in the PostgreSQL outbox while RabbitMQ is away: the API keeps answering.
     required_at_start: false,

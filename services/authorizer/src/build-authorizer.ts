@@ -1,11 +1,13 @@
-import { product_topology } from '@afc/amqp';
 import type { AuthorizerConfig } from '@afc/config';
 import type { Logger } from '@afc/log';
 import {
+  amqpOptions,
   amqpPlugin,
   createService,
   personalStorePlugin,
+  postgresOptions,
   postgresPlugin,
+  redisOptions,
   redisPlugin,
   type Service,
 } from '@afc/service-kit';
@@ -20,15 +22,7 @@ export async function buildAuthorizer(config: AuthorizerConfig, logger: Logger):
     body_limit_bytes: config.JIT_BODY_LIMIT_BYTES,
   });
   await app.register(postgresPlugin, {
-    postgres: {
-      url: config.DATABASE_URL,
-      application_name: 'authorizer',
-      max_connections: config.PG_POOL_MAX,
-      connect_timeout_ms: config.PG_CONNECT_TIMEOUT_MS,
-      idle_timeout_ms: config.PG_IDLE_TIMEOUT_MS,
-      statement_timeout_ms: config.PG_STATEMENT_TIMEOUT_MS,
-      slow_query_ms: config.PG_SLOW_QUERY_MS,
-    },
+    postgres: postgresOptions(config, 'authorizer'),
     connect_attempts: config.PG_CONNECT_ATTEMPTS,
     migrate: true,
     // Decisions go on from Redis while the data of record is away (only misses need it).
@@ -41,35 +35,16 @@ export async function buildAuthorizer(config: AuthorizerConfig, logger: Logger):
     readiness_critical: false,
   });
   await app.register(redisPlugin, {
-    redis: {
-      ...(config.REDIS_CLUSTER_NODES === undefined
-        ? { url: config.REDIS_URL }
-        : { cluster_nodes: config.REDIS_CLUSTER_NODES.split(',').map((node) => `redis://${node.trim()}`) }),
-      key_prefix: config.REDIS_KEY_PREFIX,
-      command_timeout_ms: config.REDIS_COMMAND_TIMEOUT_MS,
-      // The hot path never waits on retries: the decision deadline is the bound.
-      max_retries_per_request: 1,
-      connect_timeout_ms: 2_000,
-      connection_name: 'authorizer',
-      // A decision we answered must not run late after an outage; the release by JIT token
-      // (and the tombstone it leaves) covers a script that ran before the drop.
-      resend_unanswered: false,
-    },
+    // The hot path never waits on retries: the decision deadline is the bound.
+    // A decision we answered must not run late after an outage; the release by JIT token
+    // (and the tombstone it leaves) covers a script that ran before the drop.
+    redis: redisOptions(config, 'authorizer', { max_retries_per_request: 1, resend_unanswered: false }),
     ready_timeout_ms: 10_000,
     readiness_critical: true,
     close_timeout_ms: 2_000,
   });
   await app.register(amqpPlugin, {
-    amqp: {
-      url: config.AMQP_URL,
-      connection_name: 'authorizer',
-      topology: {
-        ...product_topology,
-        ...(config.AMQP_NAMESPACE === '' ? {} : { namespace: config.AMQP_NAMESPACE }),
-      },
-      confirm_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
-      max_unconfirmed: config.AMQP_MAX_UNCONFIRMED,
-    },
+    amqp: amqpOptions(config, 'authorizer'),
     start_timeout_ms: 5_000,
     // Decisions go on while RabbitMQ is down; events wait in the outbox.
     required_at_start: false,

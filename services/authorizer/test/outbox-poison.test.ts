@@ -20,10 +20,11 @@ describe('outbox relay and an unreadable entry', () => {
   it('moves it to the dead stream and keeps moving the others', async () => {
     const relay = h.app.authorizer.relay;
     await redis.xadd('{5}:outbox', '*', 'event', 'not json');
-    await waitUntil(async () => (await redis.xlen('{5}:outbox:dead')) === 1, {
-      message: 'the unreadable entry reaches the dead stream',
-    });
-    expect(await redis.xlen('{5}:outbox')).toBe(0);
+    // Moved, then acknowledged and deleted: wait for both ends of the move.
+    await waitUntil(
+      async () => (await redis.xlen('{5}:outbox:dead')) === 1 && (await redis.xlen('{5}:outbox')) === 0,
+      { message: 'the unreadable entry leaves the outbox for the dead stream' },
+    );
     const [dead] = await redis.xrange('{5}:outbox:dead', '-', '+');
     expect(dead?.[1]).toContain('not json');
     const published_before = relay.published_count;

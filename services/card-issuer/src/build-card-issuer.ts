@@ -3,10 +3,13 @@ import type { CardIssuerConfig } from '@afc/config';
 import type { Logger } from '@afc/log';
 import type { MarqetaClientOptions } from '@afc/marqeta';
 import {
+  amqpOptions,
   amqpPlugin,
   createService,
   personalStorePlugin,
+  postgresOptions,
   postgresPlugin,
+  redisOptions,
   redisPlugin,
   type Service,
 } from '@afc/service-kit';
@@ -31,15 +34,7 @@ export async function buildCardIssuer(
 ): Promise<Service> {
   const app = await createService({ name: 'card-issuer', logger, body_limit_bytes: 16_384 });
   await app.register(postgresPlugin, {
-    postgres: {
-      url: config.DATABASE_URL,
-      application_name: 'card-issuer',
-      max_connections: config.PG_POOL_MAX,
-      connect_timeout_ms: config.PG_CONNECT_TIMEOUT_MS,
-      idle_timeout_ms: config.PG_IDLE_TIMEOUT_MS,
-      statement_timeout_ms: config.PG_STATEMENT_TIMEOUT_MS,
-      slow_query_ms: config.PG_SLOW_QUERY_MS,
-    },
+    postgres: postgresOptions(config, 'card-issuer'),
     connect_attempts: config.PG_CONNECT_ATTEMPTS,
     migrate: true,
     readiness_critical: true,
@@ -51,33 +46,15 @@ export async function buildCardIssuer(
     readiness_critical: true,
   });
   await app.register(redisPlugin, {
-    redis: {
-      ...(config.REDIS_CLUSTER_NODES === undefined
-        ? { url: config.REDIS_URL }
-        : { cluster_nodes: config.REDIS_CLUSTER_NODES.split(',').map((node) => `redis://${node.trim()}`) }),
-      key_prefix: config.REDIS_KEY_PREFIX,
-      command_timeout_ms: config.REDIS_COMMAND_TIMEOUT_MS,
-      // A failed write-through fails the attempt, which the queue retries.
-      max_retries_per_request: 2,
-      connect_timeout_ms: 2_000,
-      connection_name: 'card-issuer',
-    },
+    // A failed write-through fails the attempt, which the queue retries.
+    redis: redisOptions(config, 'card-issuer', { max_retries_per_request: 2 }),
     ready_timeout_ms: 10_000,
     readiness_critical: true,
     close_timeout_ms: 2_000,
   });
   const topology = overrides.topology ?? product_topology;
   await app.register(amqpPlugin, {
-    amqp: {
-      url: config.AMQP_URL,
-      connection_name: 'card-issuer',
-      topology: {
-        ...topology,
-        ...(config.AMQP_NAMESPACE === '' ? {} : { namespace: config.AMQP_NAMESPACE }),
-      },
-      confirm_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
-      max_unconfirmed: config.AMQP_MAX_UNCONFIRMED,
-    },
+    amqp: amqpOptions(config, 'card-issuer', topology),
     start_timeout_ms: 5_000,
     // Without the broker there is no work: reconnects in the background, reported not ready.
     required_at_start: false,
