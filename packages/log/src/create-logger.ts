@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
-import { redactionPaths } from './redaction.ts';
+import { redactSecrets } from './redaction.ts';
 
 export type { Logger } from 'pino';
 
@@ -21,12 +21,31 @@ export function createLogger(options: LoggerOptions): Logger {
     base: { service: options.name, ...options.base },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Field names in the output stay as logged; values of secrets are replaced, never removed,
-    // so a reader can see that something was there.
-    redact: { paths: redactionPaths(), censor: redacted_placeholder },
-    formatters: { level: (label: string) => ({ level: label }) },
+    // so a reader can see that something was there. Applied to every logged object and to
+    // child bindings, before serializers. Not pino's `redact`: its wildcard paths (every secret
+    // key at every depth) cost ~40 µs per child logger and ~300 µs per line; this walk costs
+    // about a microsecond for a small object.
+    formatters: {
+      level: (label: string) => ({ level: label }),
+      log: (object: Record<string, unknown>) => redactSecrets(object, redacted_placeholder),
+      bindings: (bindings: Record<string, unknown>) => redactSecrets(bindings, redacted_placeholder),
+    },
     serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
   };
-  return options.destination ? pino(logger_options, options.destination) : pino(logger_options);
+  const logger = options.destination ? pino(logger_options, options.destination) : pino(logger_options);
+  redactChildBindings(logger);
+  return logger;
+}
+
+// pino applies formatters.bindings to the root's bindings only (children get an identity
+// formatter), so the root's `child` is wrapped; every descendant inherits it (pino children are
+// Object.create of their parent).
+function redactChildBindings(logger: Logger): void {
+  const child = logger.child;
+  const redacting = function (this: unknown, bindings: pino.Bindings, child_options?: unknown): unknown {
+    return Reflect.apply(child, this, [redactSecrets(bindings, redacted_placeholder), child_options]);
+  };
+  logger.child = redacting as unknown as typeof child;
 }
 
 // A child for one request or message: every line it writes carries the id.

@@ -6,4 +6,4 @@ export {
   withMessageId,
   withRequestId,
 } from './create-logger.ts';
-export { redactionPaths, redactUrl, secret_keys } from './redaction.ts';
+export { redactSecrets, redactUrl, secret_keys } from './redaction.ts';

@@ -74,6 +74,32 @@ describe('createLogger', () => {
     expect(output).toContain('[redacted]');
   });
 
+  it('redacts without changing the logged objects, keeps errors readable, survives cycles', () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ name: 'unit', destination });
+    const logged = structuredClone(marqeta_like);
+    const error = Object.assign(new Error('upstream refused'), { config: { password: secrets.password } });
+    const cyclic: Record<string, unknown> = { name: 'loop', api_key: secrets.api_key };
+    cyclic.self = cyclic;
+    logger.error({ err: error, body: logged.body, cyclic }, 'failed');
+    logger.child({ request_id: 'req-1' }).child({ secret: secrets.secret }).warn('grandchild');
+    const output = lines.join('');
+    // Short secrets (a CVV of 123) could match a line number of the stack: the long ones tell.
+    for (const value of Object.values(secrets).filter((v) => v.length >= 8)) {
+      expect(output).not.toContain(value);
+    }
+    expect(logged).toEqual(marqeta_like);
+    expect(error.config.password).toBe(secrets.password);
+    const line = JSON.parse(lines[0] ?? '{}');
+    expect(line.err).toMatchObject({
+      type: 'Error',
+      message: 'upstream refused',
+      config: { password: '[redacted]' },
+    });
+    expect(line.err.stack).toContain('upstream refused');
+    expect(JSON.parse(lines[1] ?? '{}')).toMatchObject({ request_id: 'req-1', secret: '[redacted]' });
+  });
+
   it('tags lines with request and message ids', () => {
     const { lines, destination } = capture();
     const logger = createLogger({ name: 'unit', destination });
