@@ -56,12 +56,15 @@ describe('under pressure', () => {
     expect(settings).toMatchObject({
       maxEventLoopDelay: 100,
       maxRssBytes: 1_000,
-      maxEventLoopUtilization: 0.98,
+      // Utilization is not a limit unless asked for: shedding is by delay.
+      maxEventLoopUtilization: 0,
       eventLoopUtilizationMode: 'interval',
       retryAfter: 5,
-      sampleInterval: 1_000,
+      sampleInterval: 500,
     });
     expect(settings.maxHeapUsedBytes).toBeGreaterThan(0);
     expect(settings.healthCheck).toBeUndefined();
+    expect(underPressureSettings()).toMatchObject({ maxEventLoopDelay: 100, maxEventLoopUtilization: 0 });
+    expect(underPressureSettings({ max_event_loop_utilization: 0.99 }).maxEventLoopUtilization).toBe(0.99);
   });
 });
