@@ -49,6 +49,12 @@ export interface DecisionInput {
   readonly original_hold?: Hold;
   // The decision stored under this jit_token, if Marqeta already asked.
   readonly replay?: StoredDecision;
+  // The service's decision deadline had passed when the rules ran (the script compares the
+  // Redis clock with deadline_at_ms). Marqeta was already answered with a timeout decline.
+  readonly deadline_passed?: boolean;
+  // A hold already exists under this jit_token (authorization): Marqeta stood in and an advice
+  // created it before this decide ran.
+  readonly hold_exists?: boolean;
   // From the method table: a hold that must be captured, not released, when it expires.
   readonly single_message?: boolean;
 }
@@ -207,6 +213,7 @@ export const rules: readonly Rule[] = [
 // The whole order, identity rules first: the Lua script and the tests follow this list.
 export const rule_order: readonly DeclineMemo[] = [
   'replay_mismatch',
+  'timeout',
   'card_not_found',
   'card_not_active',
   'card_expired',
@@ -274,6 +281,24 @@ export function decideAuthorization(input: DecisionInput): Decision {
     const same = input.replay.kind === input.kind && input.replay.amount_minor === input.amount_minor;
     // The same token with another amount is not a retry: approving it would echo an amount we never held.
     return same ? { outcome: 'replay', stored: input.replay } : decline('replay_mismatch');
+  }
+  // Late: the service has answered Marqeta with a timeout decline, so this run must store that
+  // same decline (what release-after-timeout would store) and hold nothing. After the replay
+  // rule: a replay of an earlier answer still answers it. No grace: a late decline is always safe.
+  if (input.deadline_passed === true) return decline('timeout');
+  // Marqeta already approved this authorization by stand-in, and the advice holds and counts it.
+  // Approving again would overwrite that hold and count the purchase twice; declining would
+  // contradict what already happened. So: answer approve as a replay of Marqeta's own decision,
+  // change nothing and store nothing (a timeout release then finds no approval of ours to undo,
+  // and cannot release the stand-in's hold).
+  if (input.kind === 'authorization' && input.hold_exists === true) {
+    const stored: StoredDecision = {
+      jit_token: input.jit_token,
+      kind: input.kind,
+      amount_minor: input.amount_minor,
+      outcome: 'approve',
+    };
+    return { outcome: 'replay', stored };
   }
   const identity = identityFailure(input);
   if (identity !== undefined || input.card === undefined) return decline(identity ?? 'card_not_found');

@@ -69,6 +69,9 @@ export interface SimEvent {
   readonly now_ms: number;
   // Clearing only: Marqeta said it is the last one.
   readonly final?: boolean;
+  // Decisions only: the rules run after the service's decision deadline (a script queued
+  // behind a stalled Redis); the service has already answered a timeout decline.
+  readonly late?: boolean;
 }
 
 export const sim_outcomes = [
@@ -154,6 +157,8 @@ function decisionInput(w: Working, event: SimEvent, kind: DecisionKind, info: Me
     merchant_country: event.merchant_country,
     now_ms: event.now_ms,
     single_message: info.single_message,
+    deadline_passed: event.late === true,
+    hold_exists: w.holds.has(event.jit_token),
     ...(card === undefined ? {} : { card }),
     ...(cardholder === undefined ? {} : { cardholder }),
     ...(controls === undefined ? {} : { controls }),

@@ -54,6 +54,9 @@ function makePersonal(d: Draft): void {
 // that an earlier rule's violation wins where two touch the same field (no card at all beats a
 // suspended one), while later violations stay in place.
 const violations: Partial<Record<DeclineMemo, (d: Draft) => void>> = {
+  timeout: (d) => {
+    d.deadline_passed = true;
+  },
   card_not_found: (d) => {
     delete d.card;
   },
@@ -137,6 +140,7 @@ const violations: Partial<Record<DeclineMemo, (d: Draft) => void>> = {
 // that reordering the rule table fails this test.
 const specified_order: readonly DeclineMemo[] = [
   'replay_mismatch',
+  'timeout',
   'card_not_found',
   'card_not_active',
   'card_expired',
@@ -529,5 +533,56 @@ describe('decideAuthorization: replays', () => {
     expect(memoOf(decideAuthorization({ ...input, kind: 'incremental', replay: stored }))).toBe(
       'replay_mismatch',
     );
+  });
+});
+
+describe('decideAuthorization: past the decision deadline', () => {
+  it('declines timeout, as the release after a timeout would store, and holds nothing', () => {
+    for (const kind of ['authorization', 'account_verification', 'balance_inquiry'] as const) {
+      const input = authorization({ kind, amount_minor: kind === 'authorization' ? 1_000 : 0 });
+      const late = { ...input, deadline_passed: true };
+      expect(decideAuthorization(late)).toEqual({
+        outcome: 'decline',
+        decline_reason: 'TRANSACTION_NOT_PERMITTED',
+        memo: 'timeout',
+      });
+      expect(toStored(late, decideAuthorization(late))).toEqual({
+        jit_token: 'jit-1',
+        kind,
+        amount_minor: input.amount_minor,
+        outcome: 'decline',
+        decline_reason: 'TRANSACTION_NOT_PERMITTED',
+        memo: 'timeout',
+      });
+    }
+  });
+
+  it('before every other rule but the replay: an earlier answer is still answered', () => {
+    const input = authorization();
+    const stored = toStored(input, decideAuthorization(input));
+    if (stored === undefined) throw new Error('stored');
+    const late = { ...input, deadline_passed: true };
+    expect(decideAuthorization({ ...late, replay: stored })).toEqual({ outcome: 'replay', stored });
+    // A card we do not know and a stand-in's hold do not matter: Marqeta has our timeout answer.
+    const { card: _, ...unknown_card } = late;
+    expect(memoOf(decideAuthorization(unknown_card))).toBe('timeout');
+    expect(memoOf(decideAuthorization({ ...late, hold_exists: true }))).toBe('timeout');
+  });
+});
+
+describe('decideAuthorization: a hold already exists under the token (stand-in advice first)', () => {
+  it('answers approve as a replay of the stand-in: no new hold, nothing counted, nothing stored', () => {
+    const input = authorization({ hold_exists: true, card: { ...business_card, state: 'suspended' } });
+    const decision = decideAuthorization(input);
+    expect(decision).toEqual({
+      outcome: 'replay',
+      stored: { jit_token: 'jit-1', kind: 'authorization', amount_minor: 1_000, outcome: 'approve' },
+    });
+    expect(toStored(input, decision)).toBeUndefined();
+  });
+
+  it('applies to authorizations only: an incremental grows its original as before', () => {
+    const verification = authorization({ kind: 'account_verification', amount_minor: 0, hold_exists: true });
+    expect(decideAuthorization(verification)).toMatchObject({ outcome: 'approve', hold: null });
   });
 });

@@ -620,3 +620,42 @@ describe('simulate: a day in the life', () => {
     expect(steps[8]?.decision).toMatchObject({ available_minor: 6_000, ledger_minor: 6_000 });
   });
 });
+
+describe('simulate: late decisions and stand-ins', () => {
+  const e = (method: string, jit_token: string, extra = {}): SimEvent => ({
+    method,
+    jit_token,
+    card_token: 'card-p1',
+    amount_minor: 2_000,
+    currency: 'USD',
+    mcc: '5411',
+    mid: 'm1',
+    merchant_country: 'USA',
+    now_ms: base_ms,
+    ...extra,
+  });
+
+  it('a stand-in advice, then the decide for its token: held and counted once', () => {
+    const { state, steps } = simulate(baseState([], 10_000, 'counters_unchanged'), [
+      e('pgfs.authorization.standin', 's1'),
+      e('pgfs.authorization', 's1'),
+      e('pgfs.authorization', 's1', { amount_minor: 3_000 }),
+    ]);
+    expect(steps.map((s) => s.code ?? s.outcome)).toEqual(['standin_held', 'replay', 'replay']);
+    expect(state.holds.get('s1')).toMatchObject({ amount_minor: 2_000, authorized_minor: 2_000 });
+    expect(state.counters.get('card-p1')?.day).toMatchObject({ amount_minor: 2_000, count: 1 });
+    expect(state.balances.get('user-p1')).toEqual({ available_minor: 8_000, held_minor: 2_000 });
+    expect(state.decisions.has('s1')).toBe(false);
+  });
+
+  it('a late decide stores the timeout decline and holds nothing; its replay answers it', () => {
+    const { state, steps } = simulate(baseState([], 10_000, 'counters_unchanged'), [
+      e('pgfs.authorization', 'l1', { late: true }),
+      e('pgfs.authorization', 'l1'),
+    ]);
+    expect(steps.map((s) => s.code ?? s.outcome)).toEqual(['timeout', 'replay']);
+    expect(state.holds.size).toBe(0);
+    expect(state.counters.size).toBe(0);
+    expect(state.decisions.get('l1')).toMatchObject({ outcome: 'decline', memo: 'timeout' });
+  });
+});
