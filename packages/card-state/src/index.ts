@@ -29,8 +29,15 @@ export {
   type VersionedCardholder,
   type VersionedControls,
 } from './schemas.ts';
-export type { ApplyResult, DecideResult, MissingPiece, ReleaseResult } from './scripts.ts';
+export type {
+  ApplyResult,
+  CreditOutcome,
+  DecideResult,
+  MissingPiece,
+  ReleaseResult,
+} from './scripts.ts';
 export {
+  type BalanceCredit,
   type CardStateOptions,
   type CardStateStore,
   createCardState,

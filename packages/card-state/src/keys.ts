@@ -44,6 +44,8 @@ export interface UserStateKeys {
   readonly outbox: string;
   holdKey(jit_token: string): string;
   decisionKey(jit_token: string): string;
+  // string marker: this wallet deposit reached the balance (TTL).
+  creditKey(deposit_id: string): string;
 }
 
 export function userStateKeys(user_token: string, partitions: number): UserStateKeys {
@@ -58,6 +60,7 @@ export function userStateKeys(user_token: string, partitions: number): UserState
     outbox: outboxKey(partition),
     holdKey: (jit_token) => `${tag}:hold:${checkToken('jit_token', jit_token)}`,
     decisionKey: (jit_token) => `${tag}:decision:${checkToken('jit_token', jit_token)}`,
+    creditKey: (deposit_id) => `${tag}:credit:${checkToken('deposit_id', deposit_id)}`,
   };
 }
 

@@ -204,12 +204,39 @@ export const write_if_unloaded_script = defineScript({
   },
 });
 
+export const credit_outcomes = ['duplicate', 'filled', 'included', 'credited'] as const;
+export type CreditOutcome = (typeof credit_outcomes)[number];
+
+export const credit_balance_script = defineScript({
+  file: 'credit_balance.lua',
+  keys: 2,
+  encode: (input: {
+    amount_minor: number;
+    wallet_version: number;
+    available_minor: number;
+    held_minor: number;
+    ttl_s: number;
+  }): ScriptArgument[] => [
+    String(input.amount_minor),
+    String(input.wallet_version),
+    String(input.available_minor),
+    String(input.held_minor),
+    String(input.ttl_s),
+  ],
+  decode: (reply: unknown): CreditOutcome => {
+    if (!credit_outcomes.includes(reply as CreditOutcome))
+      throw new CardStateReplyError(`credit_balance: reply ${String(reply)}`);
+    return reply as CreditOutcome;
+  },
+});
+
 const specs = {
   decide: { ...decide_script, with_lib: true },
   apply: { ...apply_script, with_lib: true },
   release: { ...release_script, with_lib: true },
   writeVersioned: { ...write_versioned_script, with_lib: false },
   writeIfUnloaded: { ...write_if_unloaded_script, with_lib: false },
+  creditBalance: { ...credit_balance_script, with_lib: false },
 } as const;
 
 type Specs = typeof specs;

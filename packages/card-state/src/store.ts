@@ -27,6 +27,7 @@ import {
 import {
   type ApplyResult,
   type CardStateScripts,
+  type CreditOutcome,
   type DecideResult,
   defineCardStateScripts,
   type ReleaseResult,
@@ -57,6 +58,19 @@ export interface WriteResult {
   readonly stored_version: number;
 }
 
+// A confirmed wallet deposit, as the data of record committed it.
+export interface BalanceCredit {
+  readonly user_token: string;
+  readonly deposit_id: string;
+  readonly amount_minor: number;
+  // The wallet right after this deposit (its version, available and held).
+  readonly wallet_version: number;
+  readonly wallet: Balance;
+}
+
+// Longer than any retry of one deposit request; the API re-credits a repeat only within a day.
+const credit_marker_ttl_s = 8 * 24 * 60 * 60;
+
 export interface CardStateStore {
   readonly partitions: number;
   keys(user_token: string, card_token: string): CardStateKeys;
@@ -67,7 +81,10 @@ export interface CardStateStore {
   writeControls(user_token: string, card_token: string, controls: VersionedControls): Promise<WriteResult>;
   writeCardholder(cardholder: VersionedCardholder): Promise<WriteResult>;
   writeCounters(user_token: string, card_token: string, counters: WindowCounters): Promise<boolean>;
-  writeBalance(user_token: string, balance: Balance | null): Promise<boolean>;
+  // wallet_version: the data of record's wallet version the balance was read at (creditBalance
+  // compares it with a deposit's).
+  writeBalance(user_token: string, balance: Balance | null, wallet_version?: number): Promise<boolean>;
+  creditBalance(credit: BalanceCredit): Promise<CreditOutcome>;
   writeUnknownCard(user_token: string, card_token: string, ttl_s: number): Promise<boolean>;
   writeUnknownCardholder(user_token: string, ttl_s: number): Promise<boolean>;
   readState(user_token: string, card_token: string): Promise<StoredState>;
@@ -87,6 +104,11 @@ function checkTtl(ttl_s: number): number {
   if (!Number.isSafeInteger(ttl_s) || ttl_s <= 0)
     throw new CardStateInvalidError('ttl_s must be a positive integer');
   return ttl_s;
+}
+
+function checkVersion(version: number): void {
+  if (!Number.isSafeInteger(version) || version < 0)
+    throw new CardStateInvalidError('wallet_version must be a non-negative safe integer');
 }
 
 const tombstone = JSON.stringify({ unknown: true });
@@ -242,14 +264,39 @@ function writers(redis: RedisClient, scripts: CardStateScripts, keys: Keys, user
       const key = keys(user_token, card_token).cardCounters;
       return scripts.writeIfUnloaded([key], { guard: 'loaded', fields: counterFields(counters) });
     },
-    writeBalance: async (user_token: string, balance: Balance | null) => {
+    writeBalance: async (user_token: string, balance: Balance | null, wallet_version?: number) => {
       if (balance !== null) checkDocument('balance', BalanceDocumentSchema, balance);
+      if (wallet_version !== undefined) checkVersion(wallet_version);
+      const version = wallet_version === undefined ? [] : ['wallet_version', String(wallet_version)];
       const fields =
         balance === null
           ? ['loaded', '1']
-          : ['available', String(balance.available_minor), 'held', String(balance.held_minor), 'loaded', '1'];
+          : [
+              'available',
+              String(balance.available_minor),
+              'held',
+              String(balance.held_minor),
+              'loaded',
+              '1',
+              ...version,
+            ];
       // A wallet found later in the data of record may replace "loaded, none"; never live totals.
       return scripts.writeIfUnloaded([user_keys(user_token).userBalance], { guard: 'available', fields });
+    },
+    // Exactly once per deposit, whatever the order against a loader's read (see the script).
+    creditBalance: async (credit: BalanceCredit) => {
+      checkDocument('balance', BalanceDocumentSchema, credit.wallet);
+      checkVersion(credit.wallet_version);
+      if (!Number.isSafeInteger(credit.amount_minor) || credit.amount_minor <= 0)
+        throw new CardStateInvalidError('amount_minor must be a positive safe integer');
+      const k = user_keys(credit.user_token);
+      return scripts.creditBalance([k.userBalance, k.creditKey(credit.deposit_id)], {
+        amount_minor: credit.amount_minor,
+        wallet_version: credit.wallet_version,
+        available_minor: credit.wallet.available_minor,
+        held_minor: credit.wallet.held_minor,
+        ttl_s: credit_marker_ttl_s,
+      });
     },
     // Negative cache: NX, so a tombstone never hides a card written meanwhile.
     writeUnknownCard: async (user_token: string, card_token: string, ttl_s: number) => {

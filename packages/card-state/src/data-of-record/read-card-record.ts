@@ -11,7 +11,12 @@ export interface CardRecord {
   readonly cardholder: Cardholder & { readonly version: number };
   // Durable totals of the current windows: Redis resumes counting from them.
   readonly counters: WindowCounters;
-  readonly balance?: { readonly available_minor: number; readonly held_minor: number };
+  // wallet_version: the wallet's version in the data of record when read (deposits compare it).
+  readonly balance?: {
+    readonly available_minor: number;
+    readonly held_minor: number;
+    readonly wallet_version?: number;
+  };
 }
 
 export interface RecordSources {
@@ -174,6 +179,10 @@ async function readPersonalCard(
       version: user.updated_at.getTime(),
     },
     counters: { day: zero(starts.day), week: zero(starts.week), month: zero(starts.month) },
-    balance: { available_minor: wallet.available_minor, held_minor: wallet.held_minor },
+    balance: {
+      available_minor: wallet.available_minor,
+      held_minor: wallet.held_minor,
+      wallet_version: wallet.version,
+    },
   };
 }

@@ -11,6 +11,14 @@ export async function writeCardRecord(store: CardStateStore, record: CardRecord)
     store.writeControls(card.user_token, card.card_token, controls),
     store.writeCardholder(cardholder),
     store.writeCounters(card.user_token, card.card_token, counters),
-    ...(balance === undefined ? [] : [store.writeBalance(card.user_token, balance)]),
+    ...(balance === undefined
+      ? []
+      : [
+          store.writeBalance(
+            card.user_token,
+            { available_minor: balance.available_minor, held_minor: balance.held_minor },
+            balance.wallet_version,
+          ),
+        ]),
   ]);
 }
