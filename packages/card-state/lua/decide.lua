@@ -7,7 +7,7 @@
 -- KEYS[4] card counters   KEYS[5] user balance    KEYS[6] decision(jit)
 -- KEYS[7] hold(jit)       KEYS[8] hold(original_jit or jit)            KEYS[9] outbox
 -- ARGV[1] JSON request (see src/requests.ts): the message, amount_minor, now_year/now_month,
---         window starts (domain windowStarts), decision_ttl_s.
+--         window starts (domain windowStarts), decision_ttl_s, deadline_at_ms.
 --
 -- Replies one JSON object: {status:'missing', missing:[...]} (load them, call again) or
 -- {status:'decided', outcome, ...}.
@@ -34,7 +34,7 @@ local reason_of = {
   weekly_amount_limit = 'AMOUNT_LIMIT_EXCEEDED', monthly_amount_limit = 'AMOUNT_LIMIT_EXCEEDED',
   daily_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED', weekly_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED',
   monthly_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED', balance_not_found = 'INSUFFICIENT_FUNDS',
-  insufficient_funds = 'INSUFFICIENT_FUNDS',
+  insufficient_funds = 'INSUFFICIENT_FUNDS', timeout = 'TRANSACTION_NOT_PERMITTED',
 }
 
 local function read_decide_request()
@@ -45,7 +45,20 @@ local function read_decide_request()
   m.amount_minor = need_int(req, 'amount_minor')
   m.now_year = need_int(req, 'now_year')
   m.now_month = need_int(req, 'now_month')
+  m.deadline_at_ms = need_int(req, 'deadline_at_ms')
   return m
+end
+
+-- domain deadline_passed, from the Redis server's clock: the script may run long after the
+-- service gave up on it (queued behind a stalled Redis, or resent after a reconnect), and only
+-- the clock at run time can tell. Assumes the service's and Redis' clocks agree to well within
+-- the margin between our deadline and Marqeta's 3 s (both NTP-synchronised); a Redis clock
+-- ahead only declines a little early, which is safe. No grace: a late decline is always safe.
+-- Redis 7 replicates a script's effects, not the script, so reading TIME before writing is allowed.
+local function deadline_passed(m)
+  local t = redis.call('TIME')
+  local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return now_ms > m.deadline_at_ms
 end
 
 -- Card state ---------------------------------------------------------------------------------
@@ -301,7 +314,8 @@ local function event_of(m, s, d, stored)
   if d.outcome == 'approve' then
     event_type = (m.kind == 'incremental') and 'authorization.incremental' or 'authorization.approved'
   end
-  local known = s.card.unknown ~= true and s.card.user_token == m.user_token
+  -- A late decline runs before the card is read: s.card may be nil.
+  local known = s.card ~= nil and s.card.unknown ~= true and s.card.user_token == m.user_token
   return prepare_event(m, {
     type = event_type, program = known and s.card.program or nil, amount_minor = m.amount_minor,
     decline_reason = stored.decline_reason, memo = stored.memo,
@@ -358,6 +372,17 @@ end
 local m = read_decide_request()
 local record = read_record(K.decision, m.jit_token)
 if record.stored ~= nil then return replay_reply(m, record.stored) end
+-- Same order as the domain: after the replay rule, before anything is read or loaded. Stores the
+-- decline release_after_timeout would store (memo timeout, same kind and amount).
+if deadline_passed(m) then
+  return finish(m, { card = nil }, { outcome = 'decline', memo = 'timeout' }, record.applied)
+end
+-- domain hold_exists: Marqeta stood in and the advice already holds and counts this purchase.
+-- Answered approve as a replay of Marqeta's decision; nothing changed, stored or emitted.
+if m.kind == 'authorization' and redis.call('EXISTS', K.hold) == 1 then
+  local stand_in = { jit_token = m.jit_token, kind = m.kind, amount_minor = m.amount_minor, outcome = 'approve' }
+  return reply_decided('replay', enc_record(stand_in, nil), {})
+end
 local card = read_card(K.card, m.card_token)
 if card ~= nil and (card.unknown == true or card.user_token ~= m.user_token) then
   local s = { card = card }

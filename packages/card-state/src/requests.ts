@@ -29,6 +29,10 @@ export interface DecideRequest extends MessageFields {
   readonly single_message: boolean;
   // Any safe integer: out of 0..max_amount_minor is declined amount_invalid, as the domain does.
   readonly amount_minor: number;
+  // When the service answers Marqeta a timeout decline (received_at_ms + decision deadline).
+  // The script compares it with the Redis clock and, past it, stores that decline and holds
+  // nothing: a script that runs late must not approve.
+  readonly deadline_at_ms: number;
 }
 
 export interface ApplyRequest extends MessageFields {
@@ -115,12 +119,14 @@ export function decideArgument(request: DecideRequest, decision_ttl_s: number): 
   checkMessage(request);
   oneOf('kind', request.kind, decision_kinds);
   safeInteger('amount_minor', request.amount_minor);
+  safeInteger('deadline_at_ms', request.deadline_at_ms);
   if (typeof request.single_message !== 'boolean') throw new CardStateInvalidError('single_message');
   return JSON.stringify({
     ...messageArgument(request),
     kind: request.kind,
     single_message: request.single_message,
     amount_minor: request.amount_minor,
+    deadline_at_ms: request.deadline_at_ms,
     decision_ttl_s,
   });
 }

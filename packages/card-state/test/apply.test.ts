@@ -13,6 +13,7 @@ import {
   informative,
   now_ms,
   open_controls,
+  open_deadline_ms,
   outboxEvents,
   personal_card,
   seed,
@@ -257,6 +258,7 @@ describe('apply.lua: duplicates, unknown cards, missing state, owners', () => {
       kind: 'authorization',
       method: auth,
       amount_minor: 1_000,
+      deadline_at_ms: open_deadline_ms,
     });
     expect(approved).toMatchObject({ outcome: 'approve' });
     const hold_jit =

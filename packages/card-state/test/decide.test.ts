@@ -22,9 +22,11 @@ import {
   day_ms,
   freshCard,
   holderOf,
+  informative,
   now_ms,
   open_controls,
   outboxEvents,
+  passed_deadline_ms,
   personal_card,
   seed,
   sharedRedis,
@@ -498,5 +500,108 @@ describe('decide.lua: replays, missing state, bad input', () => {
     expect(
       await redis.exists(store.keys(card.user_token, card.card_token).decisionKey(request.jit_token)),
     ).toBe(0);
+  });
+});
+
+describe('decide.lua: past the decision deadline (Redis clock)', () => {
+  it('a late script stores the timeout decline, holds and counts nothing, emits the decline; the release then finds it declined', async () => {
+    const card = freshCard(personal_card);
+    await seed(store, { card, balance: { available_minor: 5_000, held_minor: 0 } });
+    const before = await store.readState(card.user_token, card.card_token);
+    const request = authorization(card, { deadline_at_ms: passed_deadline_ms });
+    const stored = { jit_token: request.jit_token, kind: 'authorization', amount_minor: 1_000 };
+    const timeout = { decline_reason: 'TRANSACTION_NOT_PERMITTED', memo: 'timeout' };
+    expect(await store.decide(request)).toMatchObject({
+      status: 'decided',
+      outcome: 'decline',
+      stored: { ...stored, outcome: 'decline', ...timeout },
+      ...timeout,
+    });
+    expect(await store.readState(card.user_token, card.card_token)).toEqual(before);
+    expect(await store.readHold(card.user_token, request.jit_token)).toBeNull();
+    const events = (await outboxEvents(redis, store, card.user_token)).filter(
+      (e) => e.jit_token === request.jit_token,
+    );
+    expect(events.map((e) => [e.type, e.memo, e.counter_deltas, e.hold])).toEqual([
+      ['authorization.declined', 'timeout', [], null],
+    ]);
+    expect(await store.releaseAfterTimeout(request)).toMatchObject({ action: 'already_declined' });
+    // Run again in time (ioredis resending it): the answer stays the decline, nothing held.
+    expect(await store.decide(authorization(card, { jit_token: request.jit_token }))).toMatchObject({
+      outcome: 'replay',
+      stored: { outcome: 'decline', memo: 'timeout' },
+    });
+    expect(await store.readState(card.user_token, card.card_token)).toEqual(before);
+  });
+
+  it('declines before asking for state: a late script for a card not in Redis loads nothing', async () => {
+    const card = freshCard(business_card);
+    const request = authorization(card, { kind: 'balance_inquiry', amount_minor: 0, deadline_at_ms: 0 });
+    expect(await store.decide(request)).toMatchObject({ outcome: 'decline', memo: 'timeout' });
+    expect(await store.readDecision(card.user_token, request.jit_token)).toMatchObject({
+      kind: 'balance_inquiry',
+      amount_minor: 0,
+      outcome: 'decline',
+      memo: 'timeout',
+    });
+  });
+
+  it('a replay of an earlier answer still answers it', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const request = authorization(card);
+    expect(await store.decide(request)).toMatchObject({ outcome: 'approve' });
+    expect(await store.decide({ ...request, deadline_at_ms: passed_deadline_ms })).toMatchObject({
+      outcome: 'replay',
+      stored: { outcome: 'approve' },
+    });
+  });
+
+  it('refuses a deadline that is not a safe integer', async () => {
+    const card = freshCard(business_card);
+    for (const deadline_at_ms of [1.5, Number.NaN, 2 ** 53, '1' as unknown as number]) {
+      await expect(store.decide(authorization(card, { deadline_at_ms }))).rejects.toMatchObject({
+        code: 'AFC_CARD_STATE_INVALID',
+      });
+    }
+  });
+});
+
+describe('decide.lua: a hold already under the token (stand-in advice before the decide)', () => {
+  it('answers approve as a replay: the hold, counters, wallet and outbox unchanged, nothing stored', async () => {
+    const card = freshCard(personal_card);
+    await seed(store, { card, balance: { available_minor: 5_000, held_minor: 0 } });
+    const stand_in = informative(card, 'advice', {
+      method: 'pgfs.authorization.standin',
+      amount_minor: 1_500,
+    });
+    expect(await store.apply(stand_in)).toMatchObject({ status: 'applied', note: 'standin_held' });
+    const keys = store.keys(card.user_token, card.card_token);
+    const before = {
+      state: await store.readState(card.user_token, card.card_token),
+      hold: await redis.get(keys.holdKey(stand_in.jit_token)),
+      outbox: await redis.xlen(keys.outbox),
+    };
+    expect(before.state.counters?.day).toMatchObject({ amount_minor: 1_500, count: 1 });
+    const request = authorization(card, { jit_token: stand_in.jit_token, amount_minor: 1_000 });
+    expect(await store.decide(request)).toEqual({
+      status: 'decided',
+      outcome: 'replay',
+      stored: {
+        jit_token: request.jit_token,
+        kind: 'authorization',
+        amount_minor: 1_000,
+        outcome: 'approve',
+      },
+    });
+    expect({
+      state: await store.readState(card.user_token, card.card_token),
+      hold: await redis.get(keys.holdKey(stand_in.jit_token)),
+      outbox: await redis.xlen(keys.outbox),
+    }).toEqual(before);
+    expect(await store.readDecision(card.user_token, request.jit_token)).toEqual({ applied: 'advice' });
+    // A timeout release for that decide finds no approval of ours: the stand-in's hold stays.
+    expect(await store.releaseAfterTimeout(request)).toMatchObject({ action: 'declined_before_decision' });
+    expect(await store.readHold(card.user_token, stand_in.jit_token)).toMatchObject({ amount_minor: 1_500 });
   });
 });

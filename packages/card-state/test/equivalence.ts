@@ -21,7 +21,7 @@ import type {
   MissingPiece,
   OutboxEvent,
 } from '../src/index.ts';
-import { open_controls, outboxEvents } from './helpers.ts';
+import { open_controls, open_deadline_ms, outboxEvents, passed_deadline_ms } from './helpers.ts';
 import type { Scenario } from './sim-generators.ts';
 
 // The equivalence property's harness: runs a scenario through @afc/domain simulate and, message
@@ -47,11 +47,13 @@ function decideRequestOf(event: SimEvent, info: MethodInfo, user_token: string):
     mid: event.mid,
     merchant_country: event.merchant_country,
     now_ms: event.now_ms,
+    // A late event's script runs past its deadline (one in the past), the others well before.
+    deadline_at_ms: event.late === true ? passed_deadline_ms : open_deadline_ms,
   };
 }
 
 function applyRequestOf(event: SimEvent, info: MethodInfo, user_token: string): ApplyRequest {
-  const { amount_minor, ...rest } = decideRequestOf(event, info, user_token);
+  const { amount_minor, deadline_at_ms: _, ...rest } = decideRequestOf(event, info, user_token);
   return {
     ...rest,
     kind: info.kind as InformativeKind,

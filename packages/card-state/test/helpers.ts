@@ -128,6 +128,11 @@ export function jit(): string {
   return `jit-${process.pid}-${sequence}`;
 }
 
+// A decision deadline no test run reaches (the script compares it with the Redis clock); a late
+// script is tested with a deadline in the past, never by waiting.
+export const open_deadline_ms = Date.parse('2100-01-01T00:00:00Z');
+export const passed_deadline_ms = Date.parse('2024-01-01T00:00:00Z');
+
 export function authorization(card: CardState, overrides: Partial<DecideRequest> = {}): DecideRequest {
   return {
     kind: 'authorization',
@@ -142,6 +147,7 @@ export function authorization(card: CardState, overrides: Partial<DecideRequest>
     mid: 'merchant-1',
     merchant_country: 'USA',
     now_ms,
+    deadline_at_ms: open_deadline_ms,
     ...overrides,
   };
 }

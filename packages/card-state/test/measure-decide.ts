@@ -78,6 +78,8 @@ function decideArgs(): string[] {
       ...{ mid: 'merchant-000123', merchant_country: 'USA', merchant_name: 'Corner Grocery' },
       ...{ transaction_token: `m-txn-${sequence}`, network: 'VISA', now_ms: Date.now() },
       amount_minor: sequence % 10 === 0 ? 6_000 : 1_234,
+      // Never late: this measures the decision itself (the deadline check reads TIME either way).
+      deadline_at_ms: Number.MAX_SAFE_INTEGER,
     },
     691_200,
   );

@@ -172,7 +172,8 @@ const op_weights = {
   rev: 3,
   clear: 4,
   refund: 1,
-  advice: 1,
+  advice: 2,
+  again: 1,
   force: 1,
   inquiry: 1,
   dup: 2,
@@ -202,6 +203,8 @@ const op_arb = fc.record({
   flag: fc.boolean(),
   mcc: fc.nat(mccs.length - 1),
   odd_merchant: fc.nat(9),
+  // One decision in ten runs past its deadline (the script finds the deadline passed).
+  late: fc.nat(9),
 });
 type Op = typeof op_arb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -224,6 +227,8 @@ type Linked = { original_jit_token: string; card_token: string } | undefined;
 export function materialize(ops: readonly Op[], run: string, card_tokens: readonly string[]): SimEvent[] {
   const events: SimEvent[] = [];
   const auths: SimEvent[] = [];
+  // Tokens a stand-in or advice holds under, by card: a decide may follow for the same token.
+  const advised: Linked[] = [];
   let now = base_ms;
   ops.forEach((op, i) => {
     now += op.adv;
@@ -242,22 +247,45 @@ export function materialize(ops: readonly Op[], run: string, card_tokens: readon
     const mine = auths.filter((a) => a.card_token === card_token);
     const target = op.latest ? mine[mine.length - 1] : mine[op.ref % Math.max(1, mine.length)];
     const linked: Linked = target && { original_jit_token: target.jit_token, card_token };
-    const event = eventOf(op, common, linked, events[op.ref % Math.max(1, events.length)]);
+    const earlier = op.t === 'again' ? advised[op.ref % Math.max(1, advised.length)] : undefined;
+    const event = eventOf(op, common, linked, events[op.ref % Math.max(1, events.length)], earlier);
     if (event === undefined) return;
+    if (op.t === 'advice') {
+      advised.push({ original_jit_token: event.original_jit_token ?? event.jit_token, card_token });
+    }
     if (op.t === 'auth' && event.method !== 'pgfs.authorization.account_verification') auths.push(event);
     events.push(op.t === 'dup' ? event : { ...event, now_ms: now });
   });
   return events;
 }
 
-function eventOf(op: Op, common: Common, linked: Linked, earlier?: SimEvent): SimEvent | undefined {
+function eventOf(
+  op: Op,
+  common: Common,
+  linked: Linked,
+  earlier?: SimEvent,
+  advised?: Linked,
+): SimEvent | undefined {
+  const late = op.late === 0 ? { late: true } : {};
   switch (op.t) {
     case 'auth': {
       const method = auth_methods[op.method % auth_methods.length] ?? 'pgfs.authorization';
       // Account verifications are for zero, nearly always.
       const verification = method === 'pgfs.authorization.account_verification' && op.odd_merchant > 1;
-      return { ...common, method, ...(verification ? { amount_minor: 0 } : {}) };
+      return { ...common, method, ...late, ...(verification ? { amount_minor: 0 } : {}) };
     }
+    case 'again':
+      // The decide for a token a stand-in or advice already holds under (it arrived late, or
+      // Marqeta asked after standing in): Marqeta's approval, never counted twice.
+      return (
+        advised && {
+          ...common,
+          jit_token: advised.original_jit_token,
+          card_token: advised.card_token,
+          method: 'pgfs.authorization',
+          ...late,
+        }
+      );
     case 'incr':
       return (
         linked && {
@@ -265,6 +293,7 @@ function eventOf(op: Op, common: Common, linked: Linked, earlier?: SimEvent): Si
           ...linked,
           amount_minor: Math.floor(op.amount / 4),
           method: 'pgfs.authorization.incremental',
+          ...late,
         }
       );
     case 'rev':
@@ -292,7 +321,7 @@ function eventOf(op: Op, common: Common, linked: Linked, earlier?: SimEvent): Si
     case 'force':
       return { ...common, method: 'pgfs.authorization.clearing' };
     case 'inquiry':
-      return { ...common, method: 'pgfs.balanceinquiry' };
+      return { ...common, method: 'pgfs.balanceinquiry', ...late };
     case 'dup':
       return earlier;
     case 'odd':

@@ -101,7 +101,8 @@ describe('decision deadline', () => {
     const late = await postJit(h.app, body);
     expect(late.statusCode).toBe(402);
     expect(late.json()).toMatchObject({ jit_funding: { memo: 'timeout' } });
-    // The held script reaches Redis now and approves; the release queued behind it undoes it.
+    // The held script reaches Redis now, past its deadline_at_ms: it stores the timeout decline
+    // itself and holds nothing; the release queued behind it finds it already declined.
     proxy.release();
     await waitUntil(
       async () => (await store.readDecision(card.user_token, jit_token))?.outcome === 'decline',

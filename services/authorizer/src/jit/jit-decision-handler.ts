@@ -78,8 +78,9 @@ export class JitDecisionHandler implements JitHandler {
         ? decline(work, 'TRANSACTION_NOT_PERMITTED', 'currency_unknown')
         : decline(work, 'INVALID_AMOUNT', 'amount_invalid');
     }
-    const request = decideRequest(work, work.amount, received_at_ms);
     const deadline_at_ms = received_at_ms + this.#options.decision_deadline_ms;
+    // The script checks the deadline too: run late, it stores our timeout decline, never approves.
+    const request = decideRequest(work, work.amount, received_at_ms, deadline_at_ms);
     const result = await withDeadline(this.#decideLoading(request), deadline_at_ms);
     if (result.ok && 'decided' in result.value) return this.#verdict(work, result.value.decided);
     // Past the deadline or failed midway, the script may still have run (or run later): undo
@@ -201,6 +202,7 @@ function decideRequest(
   work: JitWork,
   amount: { minor: number; currency: string },
   now_ms: number,
+  deadline_at_ms: number,
 ): DecideRequest {
   // Only an incremental belongs to an earlier hold. Passed for any other method, it would make
   // a timeout release look for (and release) that other authorization's hold.
@@ -219,6 +221,7 @@ function decideRequest(
     ...(work.transaction_token === undefined ? {} : { transaction_token: work.transaction_token }),
     ...(work.network === undefined ? {} : { network: work.network }),
     now_ms,
+    deadline_at_ms,
   };
 }
 
