@@ -1,5 +1,6 @@
 import { type CardStateStore, createCardState } from '@afc/card-state';
 import type { Logger } from '@afc/log';
+import { MarqetaClient, type MarqetaClientOptions } from '@afc/marqeta';
 import type { Service } from '@afc/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -11,7 +12,10 @@ import { OutboxPublisher } from './outbox/outbox-publisher.ts';
 import { cardRoutes } from './routes/card-routes.ts';
 import { companyRoutes } from './routes/company-routes.ts';
 import { controlsRoutes } from './routes/controls-routes.ts';
+import { personalRoutes } from './routes/personal-routes.ts';
+import { personalWalletRoutes } from './routes/personal-wallet-routes.ts';
 import { transactionRoutes } from './routes/transaction-routes.ts';
+import { personalTransitionRoutes, transitionRoutes } from './routes/transition-routes.ts';
 import { userRoutes } from './routes/user-routes.ts';
 
 declare module 'fastify' {
@@ -19,7 +23,7 @@ declare module 'fastify' {
     principal: Principal | undefined;
   }
   interface FastifyInstance {
-    api: { readonly card_state: CardStateStore; readonly outbox: OutboxPublisher };
+    api: RouteContext;
   }
 }
 
@@ -29,11 +33,13 @@ export interface ApiOptions {
   readonly partitions: number;
   readonly outbox_batch_size: number;
   readonly publish_timeout_ms: number;
+  readonly marqeta: Omit<MarqetaClientOptions, 'logger' | 'metrics_registry'>;
 }
 
 export interface RouteContext {
   readonly card_state: CardStateStore;
   readonly outbox: OutboxPublisher;
+  readonly marqeta: MarqetaClient;
 }
 
 function registerDocumentation(app: Service): Promise<void> {
@@ -97,6 +103,10 @@ async function protectedScope(scope: Service, options: ApiOptions, context: Rout
   await cardRoutes(scope, context);
   await controlsRoutes(scope, context);
   await transactionRoutes(scope);
+  await transitionRoutes(scope, context);
+  await personalRoutes(scope, context);
+  await personalWalletRoutes(scope, context);
+  await personalTransitionRoutes(scope, context);
 }
 
 // The control plane on the infrastructure plugins registered before it.
@@ -121,7 +131,13 @@ export const apiApp = fp<ApiOptions>(
       failure_backoff_min_ms: 100,
       failure_backoff_max_ms: 10_000,
     });
-    app.decorate('api', { card_state, outbox });
+    const marqeta = new MarqetaClient({
+      ...options.marqeta,
+      logger,
+      metrics_registry: service.metrics.registry,
+    });
+    const context: RouteContext = { card_state, outbox, marqeta };
+    app.decorate('api', context);
     await service.register(swagger, {
       openapi: {
         info: { title: 'Atlanticfrewaycard control plane', version: '1.0.0' },
@@ -131,15 +147,23 @@ export const apiApp = fp<ApiOptions>(
       },
     });
     await service.register(registerDocumentation);
-    await service.register(async (scope) =>
-      protectedScope(scope as Service, options, { card_state, outbox }),
-    );
+    await service.register(async (scope) => protectedScope(scope as Service, options, context));
     app.addHook('onReady', async () => outbox.start());
     // After in-flight requests answered; what is not confirmed stays in the outbox for the next start.
-    app.addHook('onClose', async () => outbox.stop(5_000));
+    app.addHook('onClose', async () => {
+      await outbox.stop(5_000);
+      await marqeta.close();
+    });
   },
   {
     name: 'api',
-    dependencies: ['afc-readiness', 'afc-redis', 'afc-amqp', 'afc-postgres', 'afc-personal-store'],
+    dependencies: [
+      'afc-readiness',
+      'afc-metrics',
+      'afc-redis',
+      'afc-amqp',
+      'afc-postgres',
+      'afc-personal-store',
+    ],
   },
 );

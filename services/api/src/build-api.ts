@@ -51,6 +51,14 @@ export async function buildApi(config: ApiConfig, logger: Logger): Promise<Servi
     partitions: config.REDIS_PARTITIONS,
     outbox_batch_size: 100,
     publish_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
+    marqeta: {
+      base_url: config.MARQETA_BASE_URL,
+      application_token: config.MARQETA_APPLICATION_TOKEN,
+      admin_access_token: config.MARQETA_ADMIN_ACCESS_TOKEN,
+      request_timeout_ms: config.MARQETA_TIMEOUT_MS,
+      // A person waits on the answer: one quick retry, then 503 and their own retry.
+      retry: { max_attempts: 2, base_delay_ms: 100, max_delay_ms: 1_000, jitter: 'full' },
+    },
   });
   return app;
 }

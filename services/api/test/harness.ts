@@ -121,6 +121,11 @@ export async function rowCounts(app: Service): Promise<Record<string, number>> {
            (select count(*)::int from users) as users, (select count(*)::int from cards) as cards,
            (select count(*)::int from spending_controls) as spending_controls,
            (select coalesce(sum(version), 0)::int from spending_controls) as controls_versions,
-           (select count(*)::int from outbox_messages) as outbox_messages`;
+           (select count(*)::int from outbox_messages) as outbox_messages,
+           (select count(*)::int from personal.users) as personal_users,
+           (select count(*)::int from personal.cards) as personal_cards,
+           (select count(*)::int from personal.wallet_deposits) as wallet_deposits,
+           (select coalesce(sum(available_minor), 0)::bigint::text from personal.wallets) as wallet_total,
+           (select coalesce(sum(version), 0)::int from cards) as card_versions`;
   return row ?? {};
 }

@@ -25,3 +25,13 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
   const e = error as { code?: unknown; constraint_name?: unknown };
   return e.code === '23505' && e.constraint_name === constraint;
 }
+
+// The personal store's coded errors as answers; anything else is a bug or an outage (500).
+export function storeFailure(error: unknown, reply: FastifyReply) {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'AFC_PERSONAL_CONFLICT')
+    return reply.code(409).send({ error: 'conflict', message: (error as Error).message });
+  if (code === 'AFC_PERSONAL_NOT_FOUND')
+    return reply.code(404).send({ error: 'not_found', message: (error as Error).message });
+  throw error;
+}

@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transitionToken } from '../src/transitions/card-transitions.ts';
+import {
+  admin_key,
+  bearer,
+  createCard,
+  createCompany,
+  createUser,
+  type Harness,
+  rowCounts,
+  startApi,
+  type Tenant,
+} from './harness.ts';
+import {
+  apiTransitionsAt,
+  createPersonalUser,
+  issueBusinessCard,
+  issuePersonalCard,
+  type Sim,
+  simCardState,
+  startSim,
+} from './sim.ts';
+
+let s: Sim;
+let h: Harness;
+let a: Tenant;
+let b: Tenant;
+
+beforeAll(async () => {
+  s = await startSim();
+  h = await startApi(s.env);
+  a = await createCompany(h.app, 'A');
+  b = await createCompany(h.app, 'B');
+});
+afterAll(async () => {
+  await h.close();
+  await s.close();
+});
+
+async function issuedCard() {
+  const user = await createUser(h.app, a);
+  const card = await createCard(h.app, a, user.id);
+  await issueBusinessCard(h.app, s, card, user.user_token);
+  return { ...card, user_token: user.user_token };
+}
+
+function transition(card_id: string, state: string, key = a.key) {
+  return h.app.inject({
+    method: 'POST',
+    url: `/v1/cards/${card_id}/transitions`,
+    headers: bearer(key),
+    payload: { state, reason: 'cardholder reported it lost' },
+  });
+}
+
+async function localCard(card_token: string) {
+  const [row] = await h.app.postgres.sql<{ state: string; version: string }[]>`
+    select state, version from cards where card_token = ${card_token}`;
+  return { state: row?.state, version: Number(row?.version) };
+}
+
+const redisCard = async (user_token: string, card_token: string) =>
+  (await h.app.api.card_state.readState(user_token, card_token)).card;
+
+describe('business card transitions', () => {
+  it('suspend, reactivate, terminate: Marqeta, the data of record and Redis before the answer', async () => {
+    const card = await issuedCard();
+    const before = await localCard(card.card_token);
+    const steps = [
+      ['SUSPENDED', 'suspended'],
+      ['ACTIVE', 'active'],
+      ['TERMINATED', 'terminated'],
+    ] as const;
+    for (const [index, [state, local]] of steps.entries()) {
+      const response = await transition(card.id, state);
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toMatchObject({ card_token: card.card_token, state: local, changed: true });
+      expect(simCardState(s, card.card_token)).toBe(state);
+      expect(await localCard(card.card_token)).toEqual({ state: local, version: before.version + index + 1 });
+      expect(await redisCard(card.user_token, card.card_token)).toMatchObject({
+        state: local,
+        version: before.version + index + 1,
+      });
+    }
+    expect(apiTransitionsAt(s, card.card_token)).toHaveLength(3);
+  });
+
+  it('a repeat of the same target answers 200 unchanged without a second Marqeta transition', async () => {
+    const card = await issuedCard();
+    expect((await transition(card.id, 'SUSPENDED')).statusCode).toBe(200);
+    const again = await transition(card.id, 'SUSPENDED');
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ previous_state: 'suspended', state: 'suspended', changed: false });
+    expect(apiTransitionsAt(s, card.card_token)).toHaveLength(1);
+  });
+
+  it('a retry after Marqeta applied it but the answer was lost reuses the token: one transition', async () => {
+    const card = await issuedCard();
+    const { version } = await localCard(card.card_token);
+    // The first attempt reached Marqeta; nothing was written here.
+    await s.client.createCardTransition({
+      token: transitionToken(card.card_token, version, 'SUSPENDED'),
+      card_token: card.card_token,
+      channel: 'API',
+      state: 'SUSPENDED',
+      reason: 'cardholder reported it lost',
+    });
+    const retry = await transition(card.id, 'SUSPENDED');
+    expect(retry.statusCode, retry.body).toBe(200);
+    expect(retry.json()).toMatchObject({ changed: true, state: 'suspended' });
+    expect(apiTransitionsAt(s, card.card_token)).toHaveLength(1);
+    expect(await localCard(card.card_token)).toEqual({ state: 'suspended', version: version + 1 });
+  });
+
+  it('terminated never becomes active again: 409, nothing called or written', async () => {
+    const card = await issuedCard();
+    expect((await transition(card.id, 'TERMINATED')).statusCode).toBe(200);
+    const before = await rowCounts(h.app);
+    const response = await transition(card.id, 'ACTIVE');
+    expect(response.statusCode).toBe(409);
+    expect(response.json().fields).toEqual(['body.state']);
+    expect(await rowCounts(h.app)).toEqual(before);
+    expect(simCardState(s, card.card_token)).toBe('TERMINATED');
+    expect(apiTransitionsAt(s, card.card_token)).toHaveLength(1);
+  });
+
+  it('a card not yet issued cannot move (409); another company gets 404', async () => {
+    const user = await createUser(h.app, a);
+    const requested = await createCard(h.app, a, user.id);
+    expect((await transition(requested.id, 'SUSPENDED')).statusCode).toBe(409);
+    const card = await issuedCard();
+    expect((await transition(card.id, 'SUSPENDED', b.key)).statusCode).toBe(404);
+    expect((await transition(card.id, 'SUSPENDED', admin_key)).statusCode).toBe(403);
+    expect(await localCard(card.card_token)).toMatchObject({ state: 'active' });
+    expect(apiTransitionsAt(s, card.card_token)).toHaveLength(0);
+  });
+
+  it("Marqeta's 4xx is a 502 with its error_code, and nothing is written here or in Redis", async () => {
+    const card = await issuedCard();
+    expect((await transition(card.id, 'SUSPENDED')).statusCode).toBe(200);
+    // Terminated at Marqeta behind our back: suspended → active is illegal there.
+    await s.client.createCardTransition({
+      token: `outside-${card.card_token}`.slice(0, 36),
+      card_token: card.card_token,
+      channel: 'ADMIN',
+      state: 'TERMINATED',
+    });
+    const before = await localCard(card.card_token);
+    const response = await transition(card.id, 'ACTIVE');
+    expect(response.statusCode, response.body).toBe(502);
+    expect(response.json()).toMatchObject({ error: 'marqeta_rejected', marqeta_error_code: '400121' });
+    expect(await localCard(card.card_token)).toEqual(before);
+    expect(await redisCard(card.user_token, card.card_token)).toMatchObject({
+      state: 'suspended',
+      version: before.version,
+    });
+  });
+});
+
+describe('personal card transitions (admin key)', () => {
+  it('suspend and terminate reach Marqeta, the personal store and Redis; then 409', async () => {
+    const user = await createPersonalUser(h.app);
+    const created = await h.app.inject({
+      method: 'POST',
+      url: '/v1/personal/cards',
+      headers: bearer(admin_key),
+      payload: { user_token: user.user_token, card_product_token: 'product-activate' },
+    });
+    expect(created.statusCode, created.body).toBe(202);
+    const { card_token } = created.json<{ card_token: string }>();
+    await issuePersonalCard(h.app, s, card_token, user.user_token);
+    const url = `/v1/personal/cards/${card_token}/transitions`;
+    const post = (state: string, key = admin_key) =>
+      h.app.inject({ method: 'POST', url, headers: bearer(key), payload: { state, reason: 'fraud review' } });
+    expect((await post('SUSPENDED', a.key)).statusCode).toBe(403);
+    const suspended = await post('SUSPENDED');
+    expect(suspended.statusCode, suspended.body).toBe(200);
+    expect(simCardState(s, card_token)).toBe('SUSPENDED');
+    expect((await h.app.personalStore.getCard(card_token))?.state).toBe('suspended');
+    expect(await redisCard(user.user_token, card_token)).toMatchObject({
+      state: 'suspended',
+      program: 'personal',
+    });
+    expect((await post('TERMINATED')).statusCode).toBe(200);
+    expect(await redisCard(user.user_token, card_token)).toMatchObject({ state: 'terminated' });
+    const illegal = await post('ACTIVE');
+    expect(illegal.statusCode).toBe(409);
+    expect(simCardState(s, card_token)).toBe('TERMINATED');
+    expect(apiTransitionsAt(s, card_token)).toHaveLength(2);
+  });
+});
