@@ -157,4 +157,83 @@ describe('bad input: 400 naming the field, nothing written', () => {
     ];
     for (const c of cases) await expectRejected(c);
   });
+
+  it('card transitions', async () => {
+    const url = `/v1/cards/${card_id}/transitions`;
+    const cases: Case[] = [
+      { method: 'POST', url, payload: { reason: 'x' }, field: 'body.state' },
+      { method: 'POST', url, payload: { state: 'suspended', reason: 'x' }, field: 'body.state' },
+      { method: 'POST', url, payload: { state: 'CLOSED', reason: 'x' }, field: 'body.state' },
+      { method: 'POST', url, payload: { state: 'SUSPENDED' }, field: 'body.reason' },
+      { method: 'POST', url, payload: { state: 'SUSPENDED', reason: ' ' }, field: 'body.reason' },
+      { method: 'POST', url, payload: { state: 'SUSPENDED', reason: 'x'.repeat(256) }, field: 'body.reason' },
+      { method: 'POST', url, payload: { state: 'SUSPENDED', reason: 'x', at: 1 }, field: 'body.at' },
+      {
+        method: 'POST',
+        url: '/v1/cards/1/transitions',
+        payload: { state: 'ACTIVE', reason: 'x' },
+        field: 'params.id',
+      },
+      {
+        method: 'POST',
+        url: '/v1/personal/cards/a:b/transitions',
+        key: admin_key,
+        payload: { state: 'ACTIVE', reason: 'x' },
+        field: 'params.token',
+      },
+    ];
+    for (const c of cases) await expectRejected(c);
+  });
+
+  it('personal users, deposits and cards', async () => {
+    const user = { email: 'p@example.com', wallet_address: '0xabcdef0123456789', currency: 'USD' };
+    const personal = (payload: unknown, field: string): Case => ({
+      method: 'POST',
+      url: '/v1/personal/users',
+      key: admin_key,
+      payload,
+      field,
+    });
+    const created = await h.app.inject({
+      method: 'POST',
+      url: '/v1/personal/users',
+      headers: bearer(admin_key),
+      payload: user,
+    });
+    const user_token = created.json<{ user_token: string }>().user_token;
+    const good = { deposit_id: 'dep-1', crypto_currency: 'BTC', crypto_amount: '0.5', rate: '60000' };
+    const deposit = (payload: unknown, field: string): Case => ({
+      method: 'POST',
+      url: `/v1/personal/users/${user_token}/deposits`,
+      key: admin_key,
+      payload,
+      field,
+    });
+    const cases: Case[] = [
+      personal({ ...user, email: 'nope' }, 'body.email'),
+      personal({ ...user, currency: 'usd' }, 'body.currency'),
+      personal({ ...user, wallet_address: 'short' }, 'body.wallet_address'),
+      personal({ ...user, kyc_status: 'approved' }, 'body.kyc_status'),
+      deposit({ ...good, deposit_id: 'has space' }, 'body.deposit_id'),
+      deposit({ ...good, crypto_amount: 0.5 }, 'body.crypto_amount'),
+      deposit({ ...good, crypto_amount: '1e3' }, 'body.crypto_amount'),
+      deposit({ ...good, crypto_amount: '-1' }, 'body.crypto_amount'),
+      deposit({ ...good, crypto_amount: '0.0' }, 'body.crypto_amount'),
+      deposit({ ...good, rate: '1,5' }, 'body.rate'),
+      deposit({ ...good, rate: '0' }, 'body.rate'),
+      deposit({ ...good, crypto_currency: 'btc' }, 'body.crypto_currency'),
+      deposit({ ...good, credited_minor: '3000000' }, 'body.credited_minor'),
+      deposit({ ...good, credited_minor: 1.5 }, 'body.credited_minor'),
+      deposit({ deposit_id: 'dep-1', crypto_amount: '1', rate: '1' }, 'body.crypto_currency'),
+      {
+        method: 'POST',
+        url: '/v1/personal/cards',
+        key: admin_key,
+        payload: { user_token, card_product_token: '{0}' },
+        field: 'body.card_product_token',
+      },
+      { method: 'GET', url: '/v1/personal/users/a%20b', key: admin_key, field: 'params.token' },
+    ];
+    for (const c of cases) await expectRejected(c);
+  });
 });

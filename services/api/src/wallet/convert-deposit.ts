@@ -24,6 +24,7 @@ export function creditedMinor(crypto_amount: string, rate: string, currency: str
     return { ok: false, field: 'body.crypto_amount', message: 'crypto_amount must be decimal text' };
   const per_unit = exact(rate);
   if (per_unit === undefined) return { ok: false, field: 'body.rate', message: 'rate must be decimal text' };
+  if (per_unit.numerator === 0n) return { ok: false, field: 'body.rate', message: 'rate must be positive' };
   const found = currencyOf(currency);
   if (found === undefined)
     return { ok: false, field: 'currency', message: `the wallet's currency ${currency} is unknown` };
