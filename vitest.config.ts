@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // (name, include) so `pnpm --filter X test` and the root run see the same tests.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'services/*', 'tools/*'],
+    projects: ['packages/*', 'services/*', 'tools/*', 'tests/*'],
     // Two cores here: one worker per core; integration tests share the local services.
     pool: 'forks',
     maxWorkers: 2,
