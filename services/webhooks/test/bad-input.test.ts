@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { signBody } from '@afc/marqeta-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -106,6 +107,23 @@ describe('refused deliveries publish nothing', () => {
     }
   });
 
+  // Answered by the HTTP layer (Fastify's client error handler), before the route runs.
+  it('a body cut short on the wire (fewer bytes than Content-Length) is answered 400', async () => {
+    const body = JSON.stringify({ transactions: events('wire', 2) });
+    const head = [
+      'POST /v1/webhooks/marqeta HTTP/1.1',
+      'host: 127.0.0.1',
+      'content-type: application/json',
+      `authorization: ${basic_auth}`,
+      `x-marqeta-signature: ${signed(body)}`,
+      `content-length: ${body.length}`,
+      'connection: close',
+    ].join('\r\n');
+    const answer = await rawExchange(`${head}\r\n\r\n${body.slice(0, 20)}`);
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(await h.messageCount()).toBe(0);
+  });
+
   it('413 for a signed body past WEBHOOK_BODY_LIMIT_BYTES, 415 for another content type', async () => {
     const huge = JSON.stringify({ transactions: [{ token: 'big', pad: 'x'.repeat(limit_bytes) }] });
     await expectRefused(good(huge), 413);
@@ -125,7 +143,8 @@ describe('refused deliveries publish nothing', () => {
 
   it('counts refusals by reason and never logs credentials, signatures or bodies', async () => {
     const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
-    for (const reason of ['unauthorized', 'bad_signature', 'malformed_json', 'invalid_body', 'too_large']) {
+    const reasons = ['unauthorized', 'bad_signature', 'malformed_json', 'invalid_body', 'too_large'];
+    for (const reason of [...reasons, 'unsupported_media_type']) {
       expect(metricValue(metrics, 'afc_webhook_rejected_total', { reason })).toBeGreaterThan(0);
     }
     expect(metricValue(metrics, 'afc_webhook_events_total', { type: 'cardtransitions' })).toBe(2);
@@ -137,3 +156,17 @@ describe('refused deliveries publish nothing', () => {
     }
   });
 });
+
+// Writes bytes, ends our side (the body will never be completed) and reads the whole answer.
+function rawExchange(request: string): Promise<string> {
+  const url = new URL(h.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port), allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.end(request);
+  });
+}

@@ -20,7 +20,8 @@ export interface WebhookRouteOptions {
   readonly metrics: WebhookMetrics;
 }
 
-// Transport-level refusals happen before the handler runs (Fastify answers them).
+// Refusals Fastify answers before the handler runs: past the limit (413), not JSON (415). A body
+// shorter than its Content-Length never reaches the route: the HTTP layer answers it 400.
 const transport_reasons: Readonly<Record<number, RejectReason>> = {
   413: 'too_large',
   415: 'unsupported_media_type',
@@ -37,8 +38,11 @@ export async function webhookRoute(app: Service, options: WebhookRouteOptions): 
   const authenticate = basicAuthenticator(options.credentials);
   const verify = signatureVerifier(options.signature.secret, options.signature.algorithm);
   const { metrics } = options;
+  // Replies whose refusal is counted already, so the transport count skips them.
+  const counted = new WeakSet<FastifyReply>();
   const reject = (reply: FastifyReply, status: number, reason: RejectReason, message: string) => {
     metrics.rejected.inc({ reason });
+    counted.add(reply);
     return reply.code(status).send({ error: reason, message });
   };
 
@@ -61,7 +65,7 @@ export async function webhookRoute(app: Service, options: WebhookRouteOptions): 
         },
         onResponse: async (_request, reply) => {
           const reason = transport_reasons[reply.statusCode];
-          if (reason !== undefined) metrics.rejected.inc({ reason });
+          if (reason !== undefined && !counted.has(reply)) metrics.rejected.inc({ reason });
         },
       },
       async (request, reply) => {
