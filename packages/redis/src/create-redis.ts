@@ -34,6 +34,10 @@ interface CommonRedisOptions {
   // At most one error (and one reconnecting) log line per interval: an outage does not flood
   // the logs; the next line carries how many were suppressed.
   readonly error_log_interval_ms?: number;
+  // ioredis enableAutoPipelining: commands issued in the same event-loop tick leave in one
+  // socket write (on a Cluster, one per node). Same commands, same order, same timeouts; fewer
+  // syscalls under concurrency. Off unless asked for.
+  readonly enable_auto_pipelining?: boolean;
 }
 
 export type CreateRedisOptions = CommonRedisOptions &
@@ -94,7 +98,7 @@ function connectionOptions(options: CommonRedisOptions) {
     maxRetriesPerRequest: options.max_retries_per_request,
     connectTimeout: options.connect_timeout_ms,
     autoResendUnfulfilledCommands: options.resend_unanswered ?? true,
-    enableAutoPipelining: false,
+    enableAutoPipelining: options.enable_auto_pipelining ?? false,
     noDelay: true,
     ...(options.connection_name === undefined ? {} : { connectionName: options.connection_name }),
   } satisfies RedisOptions;
@@ -149,7 +153,7 @@ function createCluster(urls: readonly string[], options: CommonRedisOptions): Cl
     retryDelayOnMoved: 0,
     slotsRefreshTimeout: options.connect_timeout_ms,
     slotsRefreshInterval: 5_000,
-    enableAutoPipelining: false,
+    enableAutoPipelining: options.enable_auto_pipelining ?? false,
     redisOptions: {
       ...connectionOptions(options),
       ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),

@@ -38,7 +38,12 @@ export async function buildAuthorizer(config: AuthorizerConfig, logger: Logger):
     // The hot path never waits on retries: the decision deadline is the bound.
     // A decision we answered must not run late after an outage; the release by JIT token
     // (and the tombstone it leaves) covers a script that ran before the drop.
-    redis: redisOptions(config, 'authorizer', { max_retries_per_request: 1, resend_unanswered: false }),
+    // Auto-pipelining: concurrent decisions' scripts leave in one socket write per tick.
+    redis: redisOptions(config, 'authorizer', {
+      max_retries_per_request: 1,
+      resend_unanswered: false,
+      enable_auto_pipelining: true,
+    }),
     ready_timeout_ms: 10_000,
     readiness_critical: true,
     close_timeout_ms: 2_000,

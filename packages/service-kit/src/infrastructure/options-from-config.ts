@@ -44,7 +44,10 @@ export function postgresOptions(config: PostgresEnvironment, application_name: s
 export function redisOptions(
   config: RedisEnvironment,
   connection_name: string,
-  behaviour: Pick<CreateRedisOptions, 'max_retries_per_request' | 'resend_unanswered'>,
+  behaviour: Pick<
+    CreateRedisOptions,
+    'max_retries_per_request' | 'resend_unanswered' | 'enable_auto_pipelining'
+  >,
 ): CreateRedisOptions {
   const target =
     config.REDIS_CLUSTER_NODES === undefined || config.REDIS_CLUSTER_NODES === ''
