@@ -56,6 +56,19 @@ describe('refused deliveries publish nothing', () => {
     expect(taken.map((message) => message.message_id).sort()).toEqual(['control-0', 'control-1']);
   });
 
+  it('an unknown event type is published as unknown.<key>, not dropped; one of another shape is 400', async () => {
+    const body = JSON.stringify({ digitalwallettokentransitions: events('dwt', 1) });
+    expect((await good(body)).statusCode).toBe(200);
+    const [message] = await h.take(1);
+    expect(message).toMatchObject({
+      message_id: 'dwt-0',
+      routing_key: 'webhook.unknown.digitalwallettokentransitions',
+      payload: { type: 'unknown.digitalwallettokentransitions', event: { token: 'dwt-0', state: 'ACTIVE' } },
+    });
+    await expectRefused(good(JSON.stringify({ digitalwallettokentransitions: { token: 'x' } })), 400);
+    await expectRefused(good(JSON.stringify({ 'card.actions': events('dot', 1) })), 400);
+  });
+
   it('401 for missing or wrong credentials, even with a good signature', async () => {
     const body = JSON.stringify({ transactions: events('auth', 1) });
     const signature = signed(body);
