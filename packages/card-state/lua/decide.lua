@@ -21,21 +21,25 @@ local decision_kinds = { authorization = true, incremental = true, account_verif
 local money = { authorization = true, incremental = true }
 local with_balance = { authorization = true, incremental = true, balance_inquiry = true }
 
--- domain decline_memos, plus card_user_mismatch (service-level, see README).
-local reason_of = {
-  replay_mismatch = 'DUPLICATE_TRANSACTION', card_not_found = 'INVALID_CARD', card_user_mismatch = 'INVALID_CARD',
-  card_not_active = 'CARD_NOT_ACTIVE', card_expired = 'EXPIRED_CARD',
-  cardholder_not_found = 'CARDHOLDER_NOT_ACTIVE', cardholder_not_active = 'CARDHOLDER_NOT_ACTIVE',
-  amount_invalid = 'INVALID_AMOUNT', amount_zero = 'INVALID_AMOUNT', verification_amount_not_zero = 'INVALID_AMOUNT',
-  original_not_found = 'TRANSACTION_NOT_PERMITTED', too_many_increments = 'TRANSACTION_NOT_PERMITTED',
-  currency_mismatch = 'TRANSACTION_NOT_PERMITTED', mcc_blocked = 'INVALID_MERCHANT', mcc_not_allowed = 'INVALID_MERCHANT',
-  merchant_blocked = 'INVALID_MERCHANT', country_blocked = 'TRANSACTION_NOT_PERMITTED',
-  per_transaction_limit = 'AMOUNT_LIMIT_EXCEEDED', daily_amount_limit = 'AMOUNT_LIMIT_EXCEEDED',
-  weekly_amount_limit = 'AMOUNT_LIMIT_EXCEEDED', monthly_amount_limit = 'AMOUNT_LIMIT_EXCEEDED',
-  daily_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED', weekly_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED',
-  monthly_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED', balance_not_found = 'INSUFFICIENT_FUNDS',
-  insufficient_funds = 'INSUFFICIENT_FUNDS', timeout = 'TRANSACTION_NOT_PERMITTED',
-}
+-- domain decline_memos, plus card_user_mismatch (service-level, see README). A function, not a
+-- table: the table is built only for a decline (a script defines everything anew on each call).
+local function reason_of(memo)
+  local reasons = {
+    replay_mismatch = 'DUPLICATE_TRANSACTION', card_not_found = 'INVALID_CARD', card_user_mismatch = 'INVALID_CARD',
+    card_not_active = 'CARD_NOT_ACTIVE', card_expired = 'EXPIRED_CARD',
+    cardholder_not_found = 'CARDHOLDER_NOT_ACTIVE', cardholder_not_active = 'CARDHOLDER_NOT_ACTIVE',
+    amount_invalid = 'INVALID_AMOUNT', amount_zero = 'INVALID_AMOUNT', verification_amount_not_zero = 'INVALID_AMOUNT',
+    original_not_found = 'TRANSACTION_NOT_PERMITTED', too_many_increments = 'TRANSACTION_NOT_PERMITTED',
+    currency_mismatch = 'TRANSACTION_NOT_PERMITTED', mcc_blocked = 'INVALID_MERCHANT', mcc_not_allowed = 'INVALID_MERCHANT',
+    merchant_blocked = 'INVALID_MERCHANT', country_blocked = 'TRANSACTION_NOT_PERMITTED',
+    per_transaction_limit = 'AMOUNT_LIMIT_EXCEEDED', daily_amount_limit = 'AMOUNT_LIMIT_EXCEEDED',
+    weekly_amount_limit = 'AMOUNT_LIMIT_EXCEEDED', monthly_amount_limit = 'AMOUNT_LIMIT_EXCEEDED',
+    daily_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED', weekly_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED',
+    monthly_count_limit = 'TRANSACTION_COUNT_LIMIT_EXCEEDED', balance_not_found = 'INSUFFICIENT_FUNDS',
+    insufficient_funds = 'INSUFFICIENT_FUNDS', timeout = 'TRANSACTION_NOT_PERMITTED',
+  }
+  return reasons[memo]
+end
 
 local function read_decide_request()
   local req = read_request()
@@ -132,7 +136,7 @@ local function replay_reply(m, stored)
   if stored.kind == m.kind and stored.amount_minor == m.amount_minor then
     return reply_decided('replay', enc_record(stored, nil), {})
   end
-  return reply_decided('decline', nil, { decline_reason = reason_of.replay_mismatch, memo = 'replay_mismatch' })
+  return reply_decided('decline', nil, { decline_reason = reason_of('replay_mismatch'), memo = 'replay_mismatch' })
 end
 
 -- The pieces the service must load before the rules can run. A tombstone counts as loaded.
@@ -296,7 +300,7 @@ end
 local function to_stored(m, d)
   local stored = { jit_token = m.jit_token, kind = m.kind, amount_minor = m.amount_minor, outcome = d.outcome }
   if d.outcome == 'decline' then
-    stored.decline_reason = reason_of[d.memo]
+    stored.decline_reason = reason_of(d.memo)
     stored.memo = d.memo
   elseif d.outcome == 'balance' then
     stored.available_minor = d.available_minor

@@ -20,8 +20,10 @@ local function fail(code, message)
   error({ err = code .. ' ' .. message })
 end
 
+-- n % 1 is NaN for NaN and infinities, 0 only for integers (no call to math.floor: this runs
+-- for every number read or written).
 local function is_int(n)
-  return type(n) == 'number' and n == n and n == math.floor(n) and n >= -max_exact and n <= max_exact
+  return type(n) == 'number' and n % 1 == 0 and n >= -max_exact and n <= max_exact
 end
 
 local function is_natural(n)
@@ -51,7 +53,7 @@ end
 local concat, find, format = table.concat, string.find, string.format
 
 local function json_int(n)
-  invariant(is_int(n), 'a number to encode is not an exact integer')
+  if not is_int(n) then fail('AFC_CARD_STATE_INVARIANT', 'a number to encode is not an exact integer') end
   return format('%d', n)
 end
 
@@ -59,7 +61,7 @@ end
 -- bytes past ASCII to it too: a string holding none of them encodes as itself in quotes, which
 -- is what cjson would write; any other string is encoded by cjson.
 local function json_str(s)
-  invariant(type(s) == 'string', 'a string to encode is not a string')
+  if type(s) ~= 'string' then fail('AFC_CARD_STATE_INVARIANT', 'a string to encode is not a string') end
   if find(s, '[%z\1-\31"/\\\127-\255]') then return cjson.encode(s) end
   return '"' .. s .. '"'
 end
