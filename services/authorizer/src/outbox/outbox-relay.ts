@@ -64,6 +64,11 @@ export class OutboxRelay {
   #wake: AbortController = new AbortController();
   #published = 0;
   readonly #poison: { key: string; id: string; fields: string[] }[] = [];
+  // Own pending entries exist only after a start or a failed round (a round either acknowledges
+  // all it read or fails), and dead relays' entries only matter once claim_idle_ms old: both
+  // are looked for then, not on every round (each look is one command per partition).
+  #check_pending = true;
+  #next_claim_at_ms = 0;
 
   constructor(options: OutboxRelayOptions) {
     assert.ok(
@@ -124,6 +129,8 @@ export class OutboxRelay {
         idle_ms = moved > 0 ? idle_min_ms : Math.min(idle_max_ms, idle_ms * 2);
         if (moved === 0) await this.#pause(idle_ms);
       } catch (error) {
+        // Whatever was read and not acknowledged is pending again: read it first next round.
+        this.#check_pending = true;
         // The streams were lost and rebuilt (Redis restore): the groups must be made again.
         if (error instanceof Error && error.message.includes('NOGROUP')) groups_ready = false;
         failures += 1;
@@ -140,10 +147,11 @@ export class OutboxRelay {
   }
 
   // One round: this relay's own pending entries first (published before, unconfirmed when the
-  // broker dropped), then entries of dead relays, then new ones.
+  // broker dropped), then entries of dead relays (every claim_idle_ms / 4 at most), then new ones.
   async #round(): Promise<number> {
-    const pending = await this.#read('0');
-    const claimed = pending.length > 0 ? [] : await this.#claim();
+    const pending = this.#check_pending ? await this.#read('0') : [];
+    this.#check_pending = pending.length > 0;
+    const claimed = pending.length > 0 ? [] : await this.#claimWhenDue();
     const fresh = pending.length + claimed.length > 0 ? [] : await this.#read('>');
     const entries = [...pending, ...claimed, ...fresh];
     await this.#setPoisonAside();
@@ -174,6 +182,14 @@ export class OutboxRelay {
       ),
     );
     return replies.flatMap((reply, index) => this.#entriesOf(stream_keys[index] ?? '', reply));
+  }
+
+  async #claimWhenDue(): Promise<OutboxEntry[]> {
+    if (Date.now() < this.#next_claim_at_ms) return [];
+    const claimed = await this.#claim();
+    // More may wait behind a full batch: look again next round.
+    this.#next_claim_at_ms = claimed.length > 0 ? 0 : Date.now() + this.#options.claim_idle_ms / 4;
+    return claimed;
   }
 
   async #claim(): Promise<OutboxEntry[]> {
@@ -225,12 +241,19 @@ export class OutboxRelay {
     });
   }
 
+  // One XACK and one XDEL per partition for the whole round, not two commands per entry.
   async #acknowledge(entries: readonly OutboxEntry[]): Promise<void> {
     const { redis, group } = this.#options;
+    const ids_by_key = new Map<string, string[]>();
+    for (const entry of entries) {
+      const ids = ids_by_key.get(entry.key);
+      if (ids === undefined) ids_by_key.set(entry.key, [entry.id]);
+      else ids.push(entry.id);
+    }
     await Promise.all(
-      entries.map(async (entry) => {
-        await redis.xack(entry.key, group, entry.id);
-        await redis.xdel(entry.key, entry.id);
+      [...ids_by_key].map(async ([key, ids]) => {
+        await redis.xack(key, group, ...ids);
+        await redis.xdel(key, ...ids);
       }),
     );
     this.#published += entries.length;
