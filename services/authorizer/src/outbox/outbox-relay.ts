@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { AmqpClient, JsonPayload } from '@afc/amqp';
 import type { Logger } from '@afc/log';
 import type { RedisClient } from '@afc/redis';
@@ -52,6 +52,9 @@ function parseEntry(key: string, id: string, fields: string[]): OutboxEntry | un
 }
 
 type StreamReply = [string, [string, string[]][]][] | null;
+
+// Publishes sent in one turn of the event loop (see #publishInSlices).
+const publish_slice = 16;
 
 // Moves decision events from the partitions' Redis streams to RabbitMQ. An entry is acknowledged
 // (XACK) and deleted only after the broker confirmed it, so a RabbitMQ outage or a crash loses
@@ -156,7 +159,7 @@ export class OutboxRelay {
     const entries = [...pending, ...claimed, ...fresh];
     await this.#setPoisonAside();
     if (entries.length === 0) return 0;
-    const results = await Promise.allSettled(entries.map((entry) => this.#publish(entry)));
+    const results = await Promise.allSettled(await this.#publishInSlices(entries));
     const confirmed = entries.filter((_entry, index) => results[index]?.status === 'fulfilled');
     await this.#acknowledge(confirmed);
     const failed = results.find((result) => result.status === 'rejected');
@@ -231,6 +234,24 @@ export class OutboxRelay {
       await redis.xdel(key, id);
       logger.error({ stream: key, id }, 'unreadable outbox entry moved to the dead stream');
     }
+  }
+
+  // Publishes are sent slice by slice, letting the event loop turn between slices: a round of
+  // hundreds of events (each one socket write) would otherwise hold up the decisions queued
+  // behind it. Confirms are still awaited together.
+  async #publishInSlices(entries: readonly OutboxEntry[]): Promise<Promise<void>[]> {
+    const sent: Promise<void>[] = [];
+    for (let start = 0; start < entries.length; start += publish_slice) {
+      if (start > 0) await nextTurn();
+      for (const entry of entries.slice(start, start + publish_slice)) {
+        const published = this.#publish(entry);
+        // Handled now, settled later by the caller's allSettled: a rejection before the next
+        // slice must not count as unhandled (which would end the process).
+        published.catch(() => undefined);
+        sent.push(published);
+      }
+    }
+    return sent;
   }
 
   async #publish(entry: OutboxEntry): Promise<void> {
