@@ -82,9 +82,11 @@ function fastifyOptions(options: ServiceOptions) {
   };
 }
 
+// Hooks on every request are callback-style: an async hook costs a promise per request.
 function echoRequestId(app: Service): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(request_id_header, request.id);
+    done();
   });
 }
 
@@ -96,8 +98,9 @@ function closeConnectionsWhileClosing(app: Service): void {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 }
 

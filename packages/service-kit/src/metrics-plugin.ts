@@ -47,13 +47,15 @@ export const metricsPlugin = fp<MetricsOptions>(
     });
     app.decorate('metrics', { registry });
 
-    app.addHook('onResponse', async (request, reply) => {
+    // Callback-style: an async hook costs a promise per request.
+    app.addHook('onResponse', (request, reply, done) => {
       const labels = {
         method: request.method,
         route: routeLabel(request.routeOptions.url),
         status_code: String(reply.statusCode),
       };
       http_duration.observe(labels, reply.elapsedTime / 1_000);
+      done();
     });
 
     app.get('/metrics', { config: { pressureHandler: ignorePressure } }, async (_request, reply) => {

@@ -42,13 +42,16 @@ export async function jitRoute(app: Service, options: JitRouteOptions): Promise<
       // serializer picks the first type of the union and would turn "1.00" into 1.
       serializerCompiler: () => (data) => JSON.stringify(data),
       // Before the body is parsed: an unauthenticated caller costs no parsing and changes nothing.
-      onRequest: async (request, reply) => {
+      // Callback-style (an async hook costs a promise per request): answering without `done`
+      // ends the request here.
+      onRequest: (request, reply, done) => {
         const header_value = custom_header === undefined ? undefined : request.headers[custom_header];
         if (!authenticate(request.headers.authorization, header_value)) {
           reply.header('www-authenticate', 'Basic realm="jit"');
-          return reply.code(401).send({ error: 'unauthorized' });
+          reply.code(401).send({ error: 'unauthorized' });
+          return;
         }
-        return undefined;
+        done();
       },
     },
     async (request, reply) => {
