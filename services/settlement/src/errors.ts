@@ -1,0 +1,20 @@
+export const settlement_error_codes = [
+  'AFC_SETTLEMENT_INVALID_EVENT',
+  'AFC_SETTLEMENT_CARD_NOT_FOUND',
+  'AFC_SETTLEMENT_CARD_MISMATCH',
+  'AFC_SETTLEMENT_CONCURRENT_COPY',
+  'AFC_SETTLEMENT_PERSONAL_NOT_SUPPORTED',
+] as const;
+export type SettlementErrorCode = (typeof settlement_error_codes)[number];
+
+// Every one of them fails the delivery: the queue retries it and parks it after the last
+// attempt, where it waits for a fix and a replay instead of being lost.
+export class SettlementError extends Error {
+  readonly code: SettlementErrorCode;
+
+  constructor(code: SettlementErrorCode, detail: string) {
+    super(`${code}: ${detail}`);
+    this.name = 'SettlementError';
+    this.code = code;
+  }
+}

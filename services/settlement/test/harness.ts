@@ -1,0 +1,116 @@
+import { Writable } from 'node:stream';
+import {
+  AmqpClient,
+  deleteTopology,
+  exchange_names,
+  product_topology,
+  queue_names,
+  type TopologyDescription,
+} from '@afc/amqp';
+import type { OutboxEvent } from '@afc/card-state';
+import { loadConfig, type SettlementConfig, settlementConfigSchema } from '@afc/config';
+import { createLogger } from '@afc/log';
+import type { Service } from '@afc/service-kit';
+import { createTestDatabase, localServiceUrls, uniqueTestId, waitUntil } from '@afc/testkit';
+import { buildSettlement } from '../src/build-settlement.ts';
+
+export interface Harness {
+  readonly app: Service;
+  readonly config: SettlementConfig;
+  readonly client: AmqpClient;
+  readonly log_lines: string[];
+  publish(event: OutboxEvent | Record<string, unknown>, message_id?: string): Promise<void>;
+  // Deliveries the handler finished (applied or duplicate), counted from the logs.
+  settled(): number;
+  waitSettled(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+// Only the settlement queue, with short retry delays: quorum queues are costly on a shared broker.
+function testTopology(namespace: string): TopologyDescription {
+  const settlement = product_topology.queues.find((queue) => queue.name === queue_names.settlement);
+  if (settlement === undefined) throw new Error('no settlement queue in the product topology');
+  return {
+    exchanges: product_topology.exchanges,
+    queues: [{ ...settlement, retry_delays_ms: [200, 400] }],
+    namespace,
+  };
+}
+
+function capture(): { lines: string[]; destination: Writable } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, destination };
+}
+
+// The real settlement service (real config path, PostgreSQL, RabbitMQ) isolated per test file:
+// its own database and broker namespace, both deleted on close, also after a failed start.
+export async function startSettlement(): Promise<Harness> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    return await start(cleanups, cleanUp);
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promise<void>): Promise<Harness> {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const namespace = uniqueTestId('st');
+  const topology = testTopology(namespace);
+  cleanups.push(() => deleteTopology(localServiceUrls.amqp, topology));
+  const loaded = loadConfig(settlementConfigSchema, {
+    DATABASE_URL: database.url,
+    REDIS_URL: localServiceUrls.redis,
+    AMQP_URL: localServiceUrls.amqp,
+    AMQP_NAMESPACE: namespace,
+    PG_POOL_MAX: '6',
+    AMQP_PREFETCH: '8',
+  });
+  if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
+  const { lines: log_lines, destination } = capture();
+  const logger = createLogger({ name: 'settlement', level: 'info', destination });
+  const app = await buildSettlement(loaded.config, logger, { topology });
+  cleanups.push(() => app.close());
+  await app.ready();
+  const client = new AmqpClient({
+    url: localServiceUrls.amqp,
+    connection_name: 'test-authorizer-relay',
+    topology,
+    logger: createLogger({ name: 'test-relay', level: 'silent' }),
+  });
+  cleanups.push(() => client.close(5_000));
+  await client.start(5_000);
+  const settled = () => log_lines.filter((line) => line.includes('"settlement.event"')).length;
+  return {
+    app,
+    config: loaded.config,
+    client,
+    log_lines,
+    // As the authorizer's relay does: routing key = type, message id = event_id.
+    async publish(event, message_id) {
+      const type = typeof event.type === 'string' ? event.type : 'authorization.approved';
+      const id = message_id ?? String(event.event_id);
+      await client.publish(exchange_names.transactions, type, event as Record<string, unknown>, {
+        message_id: id,
+        type,
+        confirm_timeout_ms: 5_000,
+      });
+    },
+    settled,
+    async waitSettled(count) {
+      await waitUntil(() => settled() >= count, { timeout_ms: 20_000, message: `${count} settled` });
+    },
+    close: cleanUp,
+  };
+}

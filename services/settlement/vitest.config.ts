@@ -1,0 +1,3 @@
+import { afcProject } from '../../vitest.project.ts';
+
+export default afcProject('settlement');
