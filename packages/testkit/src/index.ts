@@ -1,3 +1,4 @@
+export { type CapturedLogs, captureLogs } from './capture-logs.ts';
 export { localServiceUrls } from './local-service-urls.ts';
 export { TcpProxy, type TcpProxyOptions } from './tcp-proxy.ts';
 export { createTestDatabase, type TestDatabase } from './test-database.ts';

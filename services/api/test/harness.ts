@@ -1,9 +1,9 @@
-import { Writable } from 'node:stream';
 import { deleteTopology, product_topology } from '@afc/amqp';
 import { type ApiConfig, apiConfigSchema, loadConfig } from '@afc/config';
 import { createLogger } from '@afc/log';
 import type { Service } from '@afc/service-kit';
 import {
+  captureLogs,
   createTestDatabase,
   createTestRedisPrefix,
   localServiceUrls,
@@ -42,13 +42,7 @@ export async function startApi(env: Readonly<Record<string, string>> = {}): Prom
     ...env,
   });
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
-  const log_lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      log_lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines: log_lines, destination } = captureLogs();
   const logger = createLogger({ name: 'api', level: 'info', destination });
   const app = await buildApi(loaded.config, logger);
   await app.ready();

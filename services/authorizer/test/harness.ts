@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream';
 import { deleteTopology, product_topology } from '@afc/amqp';
 import { type AuthorizerConfig, authorizerConfigSchema, loadConfig } from '@afc/config';
 import { createLogger } from '@afc/log';
 import { buildJitRequest, type JitRequestOptions } from '@afc/marqeta';
 import type { Service } from '@afc/service-kit';
 import {
+  captureLogs,
   createTestDatabase,
   createTestRedisPrefix,
   localServiceUrls,
@@ -59,13 +59,7 @@ export async function startAuthorizer(options: HarnessOptions = {}): Promise<Har
     ...options.env,
   });
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
-  const log_lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      log_lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines: log_lines, destination } = captureLogs();
   const logger = createLogger({ name: 'authorizer', level: 'info', destination });
   const app = await buildAuthorizer(loaded.config, logger);
   await app.ready();

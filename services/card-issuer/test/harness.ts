@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import {
   AmqpClient,
   deleteTopology,
@@ -15,6 +14,7 @@ import { MarqetaClient } from '@afc/marqeta';
 import { buildMarqetaSim, type MarqetaSim } from '@afc/marqeta-sim';
 import type { Service } from '@afc/service-kit';
 import {
+  captureLogs,
   createTestDatabase,
   createTestRedisPrefix,
   localServiceUrls,
@@ -87,17 +87,6 @@ async function startSim(): Promise<{ sim: MarqetaSim; origin: string }> {
   return { sim, origin };
 }
 
-function capture(): { lines: string[]; destination: Writable } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { lines, destination };
-}
-
 // The real card issuer (real config path, PostgreSQL, Redis, RabbitMQ) isolated per test file:
 // its own database, key prefix and broker namespace; Marqeta is the in-process simulator.
 export async function startCardIssuer(): Promise<Harness> {
@@ -139,7 +128,7 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
     PG_POOL_MAX: '4',
   });
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
-  const { lines: log_lines, destination } = capture();
+  const { lines: log_lines, destination } = captureLogs();
   const logger = createLogger({ name: 'card-issuer', level: 'info', destination });
   const app = await buildCardIssuer(loaded.config, logger, {
     topology,

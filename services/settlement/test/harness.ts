@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import {
   AmqpClient,
   deleteTopology,
@@ -11,7 +10,7 @@ import type { OutboxEvent } from '@afc/card-state';
 import { loadConfig, type SettlementConfig, settlementConfigSchema } from '@afc/config';
 import { createLogger } from '@afc/log';
 import type { Service } from '@afc/service-kit';
-import { createTestDatabase, localServiceUrls, uniqueTestId, waitUntil } from '@afc/testkit';
+import { captureLogs, createTestDatabase, localServiceUrls, uniqueTestId, waitUntil } from '@afc/testkit';
 import { buildSettlement } from '../src/build-settlement.ts';
 
 export interface Harness {
@@ -35,17 +34,6 @@ function testTopology(namespace: string): TopologyDescription {
     queues: [{ ...settlement, retry_delays_ms: [200, 400] }],
     namespace,
   };
-}
-
-function capture(): { lines: string[]; destination: Writable } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { lines, destination };
 }
 
 // The real settlement service (real config path, PostgreSQL, RabbitMQ) isolated per test file:
@@ -78,7 +66,7 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
     AMQP_PREFETCH: '8',
   });
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
-  const { lines: log_lines, destination } = capture();
+  const { lines: log_lines, destination } = captureLogs();
   const logger = createLogger({ name: 'settlement', level: 'info', destination });
   const app = await buildSettlement(loaded.config, logger, { topology });
   cleanups.push(() => app.close());

@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
 import { deleteTopology, product_topology, queue_names, type TopologyDescription } from '@afc/amqp';
 import { loadConfig, type WebhooksConfig, webhooksConfigSchema } from '@afc/config';
 import { createLogger } from '@afc/log';
 import type { Service } from '@afc/service-kit';
-import { localServiceUrls, uniqueTestId, waitUntil } from '@afc/testkit';
+import { captureLogs, localServiceUrls, uniqueTestId, waitUntil } from '@afc/testkit';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
 import { buildWebhooks } from '../src/build-webhooks.ts';
 import { webhook_path } from '../src/routes/webhook-route.ts';
@@ -53,17 +52,6 @@ export interface HarnessOptions {
   readonly amqp_url?: string;
 }
 
-function capture(): { lines: string[]; destination: Writable } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { lines, destination };
-}
-
 // The real receiver (real config path, real RabbitMQ) isolated per test file by its broker
 // namespace, listening on 127.0.0.1:0 so the simulator can deliver to it.
 export async function startWebhooks(options: HarnessOptions = {}): Promise<Harness> {
@@ -78,7 +66,7 @@ export async function startWebhooks(options: HarnessOptions = {}): Promise<Harne
     ...options.env,
   });
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
-  const { lines: log_lines, destination } = capture();
+  const { lines: log_lines, destination } = captureLogs();
   const logger = createLogger({ name: 'webhooks', level: 'info', destination });
   const cleanups: (() => Promise<unknown>)[] = [() => deleteTopology(localServiceUrls.amqp, topology)];
   const cleanUp = async () => {
