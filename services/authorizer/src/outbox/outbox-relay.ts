@@ -3,6 +3,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import type { AmqpClient, JsonPayload } from '@afc/amqp';
 import type { Logger } from '@afc/log';
 import type { RedisClient } from '@afc/redis';
+import { Cluster } from 'ioredis';
 
 export interface OutboxRelayOptions {
   readonly redis: RedisClient;
@@ -130,7 +131,9 @@ export class OutboxRelay {
         const moved = await this.#round();
         failures = 0;
         idle_ms = moved > 0 ? idle_min_ms : Math.min(idle_max_ms, idle_ms * 2);
-        if (moved === 0) await this.#pause(idle_ms);
+        // A round short of a batch: no backlog, so wait idle_min_ms and move more per round.
+        // Back-to-back rounds of a few entries cost reads and acknowledgements per event.
+        if (moved < this.#options.batch_size) await this.#pause(idle_ms);
       } catch (error) {
         // Whatever was read and not acknowledged is pending again: read it first next round.
         this.#check_pending = true;
@@ -169,6 +172,8 @@ export class OutboxRelay {
 
   async #read(from: '0' | '>'): Promise<OutboxEntry[]> {
     const { redis, group, consumer, batch_size, stream_keys } = this.#options;
+    if (!(redis instanceof Cluster)) return this.#readAllAtOnce(from);
+    // A Cluster refuses keys of several slots in one command: one read per partition.
     const replies = await Promise.all(
       stream_keys.map(
         (key) =>
@@ -185,6 +190,27 @@ export class OutboxRelay {
       ),
     );
     return replies.flatMap((reply, index) => this.#entriesOf(stream_keys[index] ?? '', reply));
+  }
+
+  // One Redis: every partition in one XREADGROUP (COUNT applies per stream), not one command per
+  // partition per round. Replies name the streams with the client's key prefix.
+  async #readAllAtOnce(from: '0' | '>'): Promise<OutboxEntry[]> {
+    const { redis, group, consumer, batch_size, stream_keys } = this.#options;
+    const prefix = typeof redis.options.keyPrefix === 'string' ? redis.options.keyPrefix : '';
+    const reply = (await redis.xreadgroup(
+      'GROUP',
+      group,
+      consumer,
+      'COUNT',
+      batch_size,
+      'STREAMS',
+      ...stream_keys,
+      ...stream_keys.map(() => from),
+    )) as StreamReply;
+    return (reply ?? []).flatMap(([key, messages]) => {
+      const unprefixed = key.startsWith(prefix) ? key.slice(prefix.length) : key;
+      return this.#entriesOf(unprefixed, [[unprefixed, messages]]);
+    });
   }
 
   async #claimWhenDue(): Promise<OutboxEntry[]> {
