@@ -43,6 +43,9 @@ case "${1:-}" in
     pnpm run lint
     pnpm run typecheck
     docker_compose_config
+    # The container path of the hot path: dist/ built, deployed as the Dockerfile does, started
+    # with plain node and healthy (docs/decisions/0001).
+    bash tools/dev/check-deploy.sh authorizer
     exec pnpm exec vitest run
     ;;
   *)
