@@ -4,7 +4,6 @@ import { MarqetaClient, type MarqetaClientOptions } from '@afc/marqeta';
 import type { Service } from '@afc/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import { Ajv } from 'ajv';
 import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import { hashKey, KeyAuthenticator, type Principal, presentedKey } from './auth/api-keys.ts';
@@ -47,16 +46,9 @@ function registerDocumentation(app: Service): Promise<void> {
   return Promise.resolve();
 }
 
-// Bodies are JSON and keep their types: the kit's validator coerces ("100" would pass as an
-// amount of 100, 3 as a name). Params and query strings arrive as text and are coerced.
-const ajv_options = { removeAdditional: false, useDefaults: true, allErrors: false } as const;
-const body_ajv = new Ajv({ ...ajv_options, coerceTypes: false });
-const text_ajv = new Ajv({ ...ajv_options, coerceTypes: 'array' });
-
-function strictValidation(scope: Service): void {
-  scope.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? body_ajv : text_ajv).compile(schema),
-  );
+// Bodies are validated without coercion by the service kit; here a body that is not JSON
+// names the body like every other 400 of the API.
+function namedBodyParseErrors(scope: Service): void {
   // A body that is not JSON names the body; every other error goes to the kit's handler.
   scope.setErrorHandler<FastifyError>((error, _request, reply) => {
     if (error.code?.startsWith('FST_ERR_CTP_') && error.statusCode === 400) {
@@ -84,7 +76,7 @@ async function protectedScope(scope: Service, options: ApiOptions, context: Rout
       return key === undefined ? `ip:${request.ip}` : `key:${hashKey(key)}`;
     },
   });
-  strictValidation(scope);
+  namedBodyParseErrors(scope);
   const authenticator = new KeyAuthenticator(scope.postgres.sql, options.admin_key);
   scope.decorateRequest('principal', undefined);
   scope.addHook('onRequest', async (request, reply) => {

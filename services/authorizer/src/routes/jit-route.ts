@@ -1,7 +1,6 @@
 import { JitFundingRequest, JitFundingResponse } from '@afc/marqeta';
 import type { Service } from '@afc/service-kit';
 import { Type } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 import { type JitCredentials, jitAuthenticator } from '../jit/authenticate.ts';
 import type { JitAnswer } from '../jit/jit-answer.ts';
 import { type JitWork, parseJitRequest } from '../jit/jit-request.ts';
@@ -14,15 +13,6 @@ export interface JitRouteOptions {
   readonly credentials: JitCredentials;
   readonly handler: JitHandler;
 }
-
-// JSON bodies need no type coercion, and the JIT body must not have any: Fastify's default
-// validator coerces within unions, turning an amount of "1.00" into 1 before we could echo it.
-const jit_ajv = new Ajv({
-  coerceTypes: false,
-  useDefaults: false,
-  removeAdditional: false,
-  allErrors: false,
-});
 
 const ErrorBody = Type.Object({ error: Type.String(), message: Type.Optional(Type.String()) });
 
@@ -37,7 +27,6 @@ export async function jitRoute(app: Service, options: JitRouteOptions): Promise<
         body: JitFundingRequest,
         response: { 200: JitFundingResponse, 400: ErrorBody, 401: ErrorBody, 402: JitFundingResponse },
       },
-      validatorCompiler: ({ schema }) => jit_ajv.compile(schema),
       // The echo must keep the amount's JSON type (number or string) exactly: a schema-driven
       // serializer picks the first type of the union and would turn "1.00" into 1.
       serializerCompiler: () => (data) => JSON.stringify(data),
