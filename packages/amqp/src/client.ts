@@ -4,7 +4,14 @@ import { type Logger, redactUrl } from '@afc/log';
 import { type ChannelModel, connect } from 'amqplib';
 import { type ConsumeOptions, type MessageHandler, ResilientConsumer } from './consumer.ts';
 import { ClosedError, NotConnectedError, PublishTimeoutError, UnroutableError } from './errors.ts';
-import { listParked, type ParkedMessage, type ReplayReport, replayParked } from './parked.ts';
+import {
+  listParked,
+  type ParkedMessage,
+  type QueueBacklog,
+  queueBacklog,
+  type ReplayReport,
+  replayParked,
+} from './parked.ts';
 import { ConfirmPublisher, type WirePublish } from './publisher.ts';
 import {
   declareTopology,
@@ -205,6 +212,19 @@ export class AmqpClient extends EventEmitter<{ state: [ConnectionState] }> {
       listParked(model, queue, max, this.#settings.logger),
       budget_ms,
       () => new PublishTimeoutError(`listing ${queue_name}.parked took over ${budget_ms} ms`),
+    );
+  }
+
+  // Messages waiting in a topology queue (ready: not those a consumer holds unacknowledged), in
+  // its retry queues and in its parking queue: how far behind its consumers are.
+  async backlog(queue_name: string, timeout_ms?: number): Promise<QueueBacklog> {
+    const model = this.#connectedModel();
+    const queue = resolvedQueue(this.#topology, queue_name);
+    const budget_ms = timeout_ms ?? this.#settings.confirm_timeout_ms;
+    return withTimeout(
+      queueBacklog(model, queue, this.#settings.logger),
+      budget_ms,
+      () => new PublishTimeoutError(`reading the backlog of ${queue_name} took over ${budget_ms} ms`),
     );
   }
 

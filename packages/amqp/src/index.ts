@@ -26,7 +26,7 @@ export {
   UnroutableError,
 } from './errors.ts';
 export { header_names, max_reason_length } from './headers.ts';
-export type { ParkedMessage, ReplayReport } from './parked.ts';
+export type { ParkedMessage, QueueBacklog, ReplayReport } from './parked.ts';
 export {
   type ExchangeName,
   exchange_names,

@@ -139,3 +139,23 @@ export async function replayParked(
     return { replayed, kept };
   });
 }
+
+export interface QueueBacklog {
+  readonly ready: number;
+  readonly retrying: number;
+  readonly parked: number;
+}
+
+// checkQueue on each of the queue's queues (declared with the topology): passive, changes nothing.
+export async function queueBacklog(
+  model: ChannelModel,
+  queue: ResolvedQueue,
+  logger: Logger,
+): Promise<QueueBacklog> {
+  return withChannel(model, logger, async (channel) => {
+    const count = async (name: string) => (await channel.checkQueue(name)).messageCount;
+    let retrying = 0;
+    for (const tier of queue.retry_tiers) retrying += await count(tier.queue);
+    return { ready: await count(queue.work_queue), retrying, parked: await count(queue.parked_queue) };
+  });
+}

@@ -18,8 +18,14 @@ export const routing_keys = {
   authorization_reversed: 'authorization.reversed',
   transaction_cleared: 'transaction.cleared',
   transaction_refunded: 'transaction.refunded',
-  webhook_received: 'webhook.received',
+  // Marqeta webhooks, `webhook.<body key>` (services/webhooks publishes one message per event,
+  // message type `webhook.received`); keys the receiver does not know are `webhook.unknown.<key>`.
+  webhook_transactions: 'webhook.transactions',
+  webhook_card_transitions: 'webhook.cardtransitions',
+  webhook_user_transitions: 'webhook.usertransitions',
+  webhook_business_transitions: 'webhook.businesstransitions',
   card_issue_requested: 'card.issue.requested',
+  // Outcomes of issuance, published by the card-issuer (CardIssued, CardIssueFailed).
   card_issued: 'card.issued',
   card_issue_failed: 'card.issue.failed',
 } as const;
@@ -35,7 +41,10 @@ export const exchange_of: Readonly<Record<RoutingKey, ExchangeName>> = {
   'authorization.reversed': exchange_names.transactions,
   'transaction.cleared': exchange_names.transactions,
   'transaction.refunded': exchange_names.transactions,
-  'webhook.received': exchange_names.events,
+  'webhook.transactions': exchange_names.events,
+  'webhook.cardtransitions': exchange_names.events,
+  'webhook.usertransitions': exchange_names.events,
+  'webhook.businesstransitions': exchange_names.events,
   'card.issue.requested': exchange_names.events,
   'card.issued': exchange_names.events,
   'card.issue.failed': exchange_names.events,
@@ -45,9 +54,9 @@ export const queue_names = {
   settlement: 'settlement',
   webhook_events: 'webhook-events',
   card_issuance: 'card-issuance',
-  // The outcome of issuance (card.issued / card.issue.failed) goes back to the control plane,
-  // which records the Marqeta card token or the failure. It needs a queue of its own: we publish
-  // with `mandatory`, so a routing key no queue binds would be rejected as unroutable.
+  // card.issued / card.issue.failed, consumed by the api into each card's lifecycle history
+  // (card_lifecycle_events). Its own queue: the issuer publishes with `mandatory`, so a routing
+  // key no queue binds would be refused as unroutable.
   card_events: 'card-events',
 } as const;
 
@@ -61,11 +70,26 @@ export const product_topology: TopologyDescription = {
       name: queue_names.settlement,
       bindings: [
         { exchange: exchange_names.transactions, routing_keys: ['authorization.#', 'transaction.#'] },
+        // Marqeta's transaction webhooks (clearings, reversals, refunds, gateway timeouts).
+        { exchange: exchange_names.events, routing_keys: [routing_keys.webhook_transactions] },
       ],
     },
     {
+      // Every other webhook the receiver publishes, and only those: transactions go to settlement
+      // alone. The receiver publishes with `mandatory`, so each key it can publish must be bound
+      // somewhere or the webhook fails 5xx; `webhook.unknown.#` catches types added later.
       name: queue_names.webhook_events,
-      bindings: [{ exchange: exchange_names.events, routing_keys: ['webhook.#'] }],
+      bindings: [
+        {
+          exchange: exchange_names.events,
+          routing_keys: [
+            routing_keys.webhook_card_transitions,
+            routing_keys.webhook_user_transitions,
+            routing_keys.webhook_business_transitions,
+            'webhook.unknown.#',
+          ],
+        },
+      ],
     },
     {
       name: queue_names.card_issuance,

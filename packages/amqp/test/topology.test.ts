@@ -2,6 +2,7 @@ import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   declareTopology,
+  exchange_names,
   exchange_of,
   product_topology,
   queue_names,
@@ -74,11 +75,16 @@ describe('declareTopology against the broker', () => {
       const exchange = resolved.exchanges.get(exchange_of[routing_key]) ?? '';
       channel.publish(exchange, routing_key, Buffer.from('{}'), { mandatory: true, messageId: routing_key });
     }
+    // A webhook type the receiver does not know yet (it publishes it as `webhook.unknown.<key>`).
+    const events = resolved.exchanges.get(exchange_names.events) ?? '';
+    channel.publish(events, 'webhook.unknown.chargebacktransitions', Buffer.from('{}'), { mandatory: true });
     await channel.waitForConfirms();
     expect(returned).toEqual([]);
     const count = (name: string) => messageCount(model, resolved.queues.get(name)?.work_queue ?? '');
-    expect(await count(queue_names.settlement)).toBe(6);
-    expect(await count(queue_names.webhook_events)).toBe(1);
+    // Six transaction events and Marqeta's transaction webhooks: those go to settlement only.
+    expect(await count(queue_names.settlement)).toBe(7);
+    // Card, user and business transitions, and the unknown type.
+    expect(await count(queue_names.webhook_events)).toBe(4);
     expect(await count(queue_names.card_issuance)).toBe(1);
     expect(await count(queue_names.card_events)).toBe(2);
   });

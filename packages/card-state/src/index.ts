@@ -1,6 +1,7 @@
 export {
   type CardRecord,
   type RecordSources,
+  readCardholderRecord,
   readCardRecord,
 } from './data-of-record/read-card-record.ts';
 export { writeCardRecord } from './data-of-record/write-card-record.ts';
@@ -13,6 +14,12 @@ export {
   CardStateReplyError,
   card_state_error_codes,
 } from './errors.ts';
+export {
+  defineHoldScripts,
+  type ExpiryResult,
+  expiry_marker_ttl_s,
+  type HoldScripts,
+} from './hold-expiry.ts';
 export { type CardStateKeys, cardStateKeys, type UserStateKeys, userStateKeys } from './keys.ts';
 export type { ApplyRequest, DecideRequest, MessageFields, ReleaseRequest } from './requests.ts';
 export {

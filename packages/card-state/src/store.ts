@@ -177,7 +177,9 @@ async function decide(
   decision_ttl_s: number,
 ): Promise<DecideResult> {
   const argument = decideArgument(request, decision_ttl_s);
-  const original = k.holdKey(request.original_jit_token ?? request.jit_token);
+  // Most messages carry no original token: their hold key is the original's, built once.
+  const hold = k.holdKey(request.jit_token);
+  const original = request.original_jit_token === undefined ? hold : k.holdKey(request.original_jit_token);
   return scripts.decide(
     [
       k.cardState,
@@ -186,7 +188,7 @@ async function decide(
       k.cardCounters,
       k.userBalance,
       k.decisionKey(request.jit_token),
-      k.holdKey(request.jit_token),
+      hold,
       original,
       k.outbox,
     ],

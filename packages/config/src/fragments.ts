@@ -203,11 +203,7 @@ export function authorizerProperties() {
       'Deadline of one JIT decision; past it the answer is a decline with memo timeout.',
     ),
     JIT_BODY_LIMIT_BYTES: integer(1_024, 1_048_576, 65_536, 'Largest JIT request body accepted.'),
-    REFUND_BUSINESS_MODE: oneOf(
-      ['counters_unchanged', 'restore_counters'],
-      'counters_unchanged',
-      'Whether a business-card refund gives back velocity counters.',
-    ),
+    ...refundModeProperty(),
     OUTBOX_RELAY_BATCH: integer(1, 10_000, 100, 'Outbox stream entries the relay reads per batch.'),
   };
 }
@@ -239,9 +235,29 @@ export function webhooksProperties() {
   };
 }
 
+// The authorizer applies refunds it sees; settlement applies the ones only Marqeta reported:
+// both must treat a business refund the same way.
+function refundModeProperty() {
+  return {
+    REFUND_BUSINESS_MODE: oneOf(
+      ['counters_unchanged', 'restore_counters'],
+      'counters_unchanged',
+      'Whether a business-card refund gives back velocity counters.',
+    ),
+  };
+}
+
 export function settlementProperties() {
   return {
+    ...refundModeProperty(),
     HOLD_EXPIRY_HOURS: integer(1, 8_760, 168, 'Age after which an uncleared authorization hold expires.'),
+    HOLD_EXPIRY_SWEEP_INTERVAL_MS: integer(
+      0,
+      86_400_000,
+      60_000,
+      'Time between two expiry sweeps of one settlement process (jittered); 0 runs none.',
+    ),
+    HOLD_EXPIRY_SWEEP_BATCH: integer(1, 10_000, 100, 'Expired holds one sweep ends at most.'),
   };
 }
 

@@ -56,6 +56,15 @@ export {
   simulate,
 } from './simulate.ts';
 export {
+  type CardTransitionState,
+  card_transition_states,
+  cardholderRestrictionOf,
+  cardTransitionCheck,
+  effectiveCardholderStatus,
+  isCardTransitionState,
+  local_card_state_of,
+} from './transitions.ts';
+export {
   type Balance,
   type BalanceDelta,
   type Cardholder,

@@ -21,10 +21,16 @@ export const CardIssueRequested = Type.Object({
 });
 export type CardIssueRequested = Static<typeof CardIssueRequested>;
 
-// The card is active at Marqeta and in the data of record, and written through to Redis.
-// Routing key card.issued; message_id = `${card_token}:issued`.
+// The outcomes of issuance, published by the card-issuer on the events exchange after the data
+// of record and Redis hold them (the outcome is durable before it is announced). Published again
+// when a redelivered command finds the outcome already recorded, with the same message_id:
+// consumers deduplicate by it. The api consumes them (card-events queue) into each card's
+// lifecycle history. Never a card number or CVV.
+
+// The card was issued at Marqeta, is recorded issued in the data of record and written through
+// to Redis. Routing key card.issued; message_id = event_id = `${card_token}:issued`.
 export const CardIssued = Type.Object({
-  event_id: Type.String(),
+  event_id: Type.String({ minLength: 1, maxLength: 200 }),
   program: Program,
   card_token: Token,
   user_token: Token,
@@ -35,15 +41,19 @@ export const CardIssued = Type.Object({
 });
 export type CardIssued = Static<typeof CardIssued>;
 
-// Issuance failed for good (a 4xx Marqeta will never accept, or retries exhausted): the card is
-// marked failed with the reason. Routing key card.issue.failed; message_id = `${card_token}:failed`.
+// Issuance failed for good (a 4xx Marqeta will never accept, or the queue's attempts exhausted):
+// the card is recorded failed with the reason. Routing key card.issue.failed;
+// message_id = event_id = `${card_token}:issue_failed:${command_id}` (each command that failed
+// is one entry; a redelivery or a replay of the same command is the same entry).
 export const CardIssueFailed = Type.Object({
-  event_id: Type.String(),
+  event_id: Type.String({ minLength: 1, maxLength: 200 }),
   program: Program,
   card_token: Token,
   user_token: Token,
-  reason: Type.String({ maxLength: 500 }),
-  marqeta_error_code: Type.Optional(Type.String({ maxLength: 20 })),
+  command_id: Uuid,
+  reason: Type.String({ minLength: 1, maxLength: 500 }),
+  marqeta_error_code: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })),
+  attempts: Type.Integer({ minimum: 1, maximum: 100 }),
   failed_at: Timestamp,
 });
 export type CardIssueFailed = Static<typeof CardIssueFailed>;

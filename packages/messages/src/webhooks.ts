@@ -12,7 +12,8 @@ export const webhook_type_pattern = '^(unknown\\.)?[a-z][a-z0-9_]{0,63}$';
 const Timestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?Z$' });
 
 // One Marqeta webhook event as received, published by the webhooks service on the events
-// exchange with routing key `webhook.<type>` (bound by the webhook-events queue as webhook.#).
+// exchange with routing key `webhook.<type>` (settlement binds webhook.transactions, the
+// webhook-events queue the other types).
 // message_id = event.token: Marqeta delivers at least once and a 503 makes it send the whole
 // batch again, so consumers deduplicate on it. The event is Marqeta's object untouched.
 export const WebhookReceived = Type.Object({

@@ -2,6 +2,8 @@ import { PersonalConflictError, PersonalInvalidInputError } from './errors.ts';
 import type {
   BalanceChangeInput,
   CreditDepositInput,
+  LedgerEntry,
+  LedgerEventInput,
   Merchant,
   PingResult,
   TransactionEventInput,
@@ -63,7 +65,7 @@ export function assertSameChange(stored: StoredChangeIdentity, input: BalanceCha
 
 export function assertSameTransactionOwner(
   stored: { readonly jit_token: string; readonly card_token: string; readonly user_token: string },
-  input: TransactionEventInput,
+  input: Pick<TransactionEventInput, 'event_id' | 'jit_token' | 'card_token' | 'user_token'>,
 ): void {
   if (
     stored.jit_token !== input.jit_token ||
@@ -97,4 +99,15 @@ export async function timedPing(probe: () => Promise<unknown>, timeout_ms: numbe
   } finally {
     clearTimeout(timer);
   }
+}
+
+// A ledger row's state_at: when the latest of its events occurred (a function of the set, so
+// the same whatever order the events arrived in).
+export function latestOf(entries: readonly LedgerEntry[], input: LedgerEventInput): Date {
+  let latest = input.occurred_at.getTime();
+  for (const entry of entries) {
+    const at = entry.details.occurred_at_ms;
+    if (typeof at === 'number' && at > latest) latest = at;
+  }
+  return new Date(latest);
 }

@@ -7,8 +7,10 @@ import {
   type CreateUserInput,
   type CreditDepositInput,
   card_states,
+  type IssuedCardDetails,
   type KycStatus,
   kyc_statuses,
+  type LedgerEventInput,
   type PageRequest,
   type TransactionEventInput,
   transaction_states,
@@ -116,6 +118,13 @@ export function validateCreateCard(input: CreateCardInput): void {
   checkToken('user_token', input.user_token);
   checkCardState(input.state);
   checkCurrency('currency', input.currency);
+  checkIssuedDetails(input);
+  if (input.card_product_token !== undefined) checkToken('card_product_token', input.card_product_token);
+  // A failed card always carries its reason: only recordCardIssueFailed makes one.
+  if (input.state === 'failed') fail("a card is created in a state other than 'failed'");
+}
+
+export function checkIssuedDetails(input: IssuedCardDetails): void {
   if (
     !Number.isInteger(input.expiration_month) ||
     input.expiration_month < 1 ||
@@ -130,7 +139,43 @@ export function validateCreateCard(input: CreateCardInput): void {
   ) {
     fail('expiration_year must be 2000-2200');
   }
-  if (!/^[0-9]{4}$/.test(input.last_four)) fail('last_four must be four digits');
+  if (typeof input.last_four !== 'string' || !/^[0-9]{4}$/.test(input.last_four))
+    fail('last_four must be four digits');
+}
+
+export function checkSettableCardState(value: CardState): void {
+  checkCardState(value);
+  if (value === 'failed') fail("'failed' is recorded with recordCardIssueFailed (it needs a reason)");
+}
+
+export function checkFailureReason(reason: string): void {
+  checkText('reason', reason, 500);
+}
+
+export function checkAwaitingIssueQuery(created_before: Date, limit: number): void {
+  if (!(created_before instanceof Date) || Number.isNaN(created_before.getTime()))
+    fail('created_before must be a valid Date');
+  if (!Number.isInteger(limit) || limit < 1 || limit > max_page_limit)
+    fail(`limit must be 1-${max_page_limit}`);
+}
+
+// Internal scans (settlement's sweep and rebuild) read bigger pages than the public listings.
+export const max_scan_limit = 1_000;
+
+function checkScanLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > max_scan_limit)
+    fail(`limit must be 1-${max_scan_limit}`);
+}
+
+export function checkExpiredHoldsQuery(now: Date, limit: number): void {
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) fail('now must be a valid Date');
+  checkScanLimit(limit);
+}
+
+// '' starts the scan; anything else is a token the previous page ended on.
+export function checkScanPage(name: string, after: string, limit: number): void {
+  if (after !== '') checkToken(name, after);
+  checkScanLimit(limit);
 }
 
 export function validateTransactionEvent(input: TransactionEventInput): void {
@@ -150,6 +195,32 @@ export function validateTransactionEvent(input: TransactionEventInput): void {
   for (const [key, value] of Object.entries(input.merchant ?? {})) {
     if (value !== null && value !== undefined) checkText(`merchant.${key}`, value, 200);
   }
+}
+
+export function validateLedgerEvent(input: LedgerEventInput): void {
+  checkToken('event_id', input.event_id);
+  checkToken('jit_token', input.jit_token);
+  checkToken('card_token', input.card_token);
+  checkToken('user_token', input.user_token);
+  checkCurrency('currency', input.currency);
+  if (!(input.occurred_at instanceof Date) || Number.isNaN(input.occurred_at.getTime())) {
+    fail('occurred_at must be a valid Date');
+  }
+  if (typeof input.kind !== 'string' || !/^[a-z][a-z0-9_.]{0,99}$/.test(input.kind)) fail('kind');
+  for (const key of [
+    'amount_minor',
+    'authorized_minor',
+    'cleared_minor',
+    'reversed_minor',
+    'refunded_minor',
+  ] as const) {
+    checkMinor(key, input[key], 0);
+  }
+  if (typeof input.details !== 'object' || input.details === null || Array.isArray(input.details)) {
+    fail('details must be an object');
+  }
+  checkMinor('balance_delta.available_minor', input.balance_delta.available_minor, -Number.MAX_SAFE_INTEGER);
+  checkMinor('balance_delta.held_minor', input.balance_delta.held_minor, -Number.MAX_SAFE_INTEGER);
 }
 
 export function pageLimit(page: PageRequest | undefined): number {

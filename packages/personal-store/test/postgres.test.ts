@@ -2,7 +2,7 @@ import { createLogger } from '@afc/log';
 import { createPostgres, type PostgresClient, runMigrations, type Sql } from '@afc/postgres';
 import { createTestDatabase, type TestDatabase } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPersonalStore } from '../src/index.ts';
+import { createPersonalStore, PostgresPersonalStore } from '../src/index.ts';
 import { newUser } from './contract/helpers.ts';
 import { personalStoreContract } from './contract/index.ts';
 
@@ -54,5 +54,47 @@ describe('PostgreSQL personal schema', () => {
     ).rejects.toMatchObject({ code: '23514' });
     expect(await store.getWallet(user.user_token)).toMatchObject({ available_minor: 100, held_minor: 0 });
     await store.close();
+  });
+
+  it("creates a card inside the caller's transaction: it commits or rolls back with it", async () => {
+    const store = new PostgresPersonalStore({ sql, logger });
+    const user = await newUser(store);
+    const input = (card_token: string) => ({
+      card_token,
+      user_token: user.user_token,
+      state: 'unactivated' as const,
+      currency: 'USD',
+      expiration_month: 12,
+      expiration_year: 2099,
+      last_four: '0000',
+    });
+    const rolled_back = `${user.user_token}-rb`;
+    await expect(
+      sql.begin(async (tx) => {
+        await store.createCardInTransaction(tx, input(rolled_back));
+        throw new Error('what the caller wrote beside it failed');
+      }),
+    ).rejects.toThrow('beside it failed');
+    expect(await store.getCard(rolled_back)).toBeNull();
+    const committed = `${user.user_token}-ok`;
+    const created = await sql.begin((tx) => store.createCardInTransaction(tx, input(committed)));
+    expect(await store.getCard(committed)).toEqual(created);
+    await store.close();
+  });
+
+  it('finds expired open holds and pages open holds through indexes, not a scan of the ledger', async () => {
+    const plans = await sql.begin(async (tx) => {
+      await tx`set local enable_seqscan = off`;
+      const expired = await tx`explain select jit_token from personal.transactions
+        where state in ('pending', 'partially_cleared') and expires_at <= ${new Date()}
+        order by expires_at, jit_token limit 100`;
+      const open = await tx`explain select jit_token from personal.transactions
+        where state in ('pending', 'partially_cleared') and jit_token > ${''}
+        order by jit_token limit 100`;
+      return { expired: JSON.stringify(expired), open: JSON.stringify(open) };
+    });
+    expect(plans.expired).toContain('personal_transactions_open_expiry_idx');
+    expect(plans.expired).not.toContain('Sort');
+    expect(plans.open).toContain('personal_transactions_open_token_idx');
   });
 });

@@ -22,6 +22,11 @@ export {
 } from './infrastructure/personal-store-plugin.ts';
 export { type PostgresPluginOptions, postgresPlugin } from './infrastructure/postgres-plugin.ts';
 export { type RedisPluginOptions, redisPlugin } from './infrastructure/redis-plugin.ts';
+export {
+  type InfrastructureEnvironment,
+  type InfrastructureOptions,
+  registerInfrastructure,
+} from './infrastructure/register-infrastructure.ts';
 export { ServiceLogController } from './log-controller.ts';
 export {
   http_duration_buckets_s,

@@ -1,4 +1,16 @@
 export { type CapturedLogs, captureLogs } from './capture-logs.ts';
+export {
+  card_number_arbitrary,
+  deeplyNested,
+  type HostileBody,
+  hostileBody,
+  hostileJsonText,
+  hostileValue,
+  type JsonPath,
+  jsonPaths,
+  luhnNumber,
+  withField,
+} from './hostile.ts';
 export { localServiceUrls } from './local-service-urls.ts';
 export { TcpProxy, type TcpProxyOptions } from './tcp-proxy.ts';
 export { createTestDatabase, type TestDatabase } from './test-database.ts';

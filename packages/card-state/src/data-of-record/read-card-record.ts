@@ -1,5 +1,5 @@
 import type { Cardholder, CardState, SpendingControls, WindowCounters } from '@afc/domain';
-import { dayToIsoDate, windowStarts } from '@afc/domain';
+import { dayToIsoDate, effectiveCardholderStatus, windowStarts } from '@afc/domain';
 import type { PersonalStore } from '@afc/personal-store';
 import type { Sql } from '@afc/postgres';
 
@@ -33,6 +33,8 @@ interface BusinessRow {
   version: number;
   user_token: string;
   user_status: Cardholder['status'];
+  // Marqeta's user status from usertransitions webhooks (null until one arrived).
+  marqeta_state: string | null;
   user_version: number;
   per_transaction_limit_minor: number | null;
   daily_limit_minor: number | null;
@@ -66,7 +68,7 @@ async function readBusinessCard(
 ): Promise<CardRecord | undefined> {
   const [row] = await sql<BusinessRow[]>`
     select c.card_token, c.state, c.expiration_year, c.expiration_month, c.currency_code, c.version,
-           u.user_token, u.status as user_status, u.version as user_version,
+           u.user_token, u.status as user_status, u.marqeta_state, u.version as user_version,
            sc.per_transaction_limit_minor, sc.daily_limit_minor, sc.weekly_limit_minor,
            sc.monthly_limit_minor, sc.daily_count_limit, sc.weekly_count_limit, sc.monthly_count_limit,
            sc.mcc_allow, sc.mcc_block, sc.blocked_merchant_ids, sc.blocked_countries,
@@ -93,7 +95,8 @@ async function readBusinessCard(
     cardholder: {
       user_token: row.user_token,
       program: 'business',
-      status: row.user_status,
+      // Ours and Marqeta's: a cardholder Marqeta suspended is suspended here too.
+      status: effectiveCardholderStatus(row.user_status, row.marqeta_state),
       version: row.user_version,
     },
     counters,
@@ -185,4 +188,26 @@ async function readPersonalCard(
       wallet_version: wallet.version,
     },
   };
+}
+
+// A cardholder alone (a user transition changes no card): as readCardRecord reads it, so the
+// versions written to Redis are the same whichever reader wrote them.
+export async function readCardholderRecord(
+  sources: RecordSources,
+  user_token: string,
+): Promise<CardRecord['cardholder'] | undefined> {
+  const [row] = await sources.sql<
+    { user_token: string; status: Cardholder['status']; marqeta_state: string | null; version: number }[]
+  >`select user_token, status, marqeta_state, version from users where user_token = ${user_token}`;
+  if (row !== undefined) {
+    return {
+      user_token: row.user_token,
+      program: 'business',
+      status: effectiveCardholderStatus(row.status, row.marqeta_state),
+      version: row.version,
+    };
+  }
+  const user = await sources.personal_store.getUser(user_token);
+  if (user === null) return undefined;
+  return { user_token, program: 'personal', status: user.status, version: user.updated_at.getTime() };
 }

@@ -1,6 +1,7 @@
+import { card_transition_states } from '@afc/domain';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { MarqetaToken, Tolerant, token_pattern } from '../schemas/common.ts';
+import { literals, MarqetaToken, Tolerant, token_pattern } from '../schemas/common.ts';
 
 // Core API requests carry what we send (checked before sending: a misfit is our bug) and
 // answers carry what we read (tolerant of every field Marqeta adds).
@@ -12,37 +13,21 @@ const Url = Type.String({ pattern: '^https?://', maxLength: 2000 });
 const ReasonCode = Type.String({ pattern: '^[0-9]{2}$' });
 const Reason = Type.String({ maxLength: 255 });
 
-export const Channel = Type.Union([
-  Type.Literal('API'),
-  Type.Literal('IVR'),
-  Type.Literal('FRAUD'),
-  Type.Literal('ADMIN'),
-  Type.Literal('SYSTEM'),
-]);
+export const Channel = literals(['API', 'IVR', 'FRAUD', 'ADMIN', 'SYSTEM']);
 export type Channel = Static<typeof Channel>;
-export const UserStatus = Type.Union([
-  Type.Literal('UNVERIFIED'),
-  Type.Literal('LIMITED'),
-  Type.Literal('ACTIVE'),
-  Type.Literal('SUSPENDED'),
-  Type.Literal('CLOSED'),
-  Type.Literal('TERMINATED'),
-]);
+export const UserStatus = literals(['UNVERIFIED', 'LIMITED', 'ACTIVE', 'SUSPENDED', 'CLOSED', 'TERMINATED']);
 export type UserStatus = Static<typeof UserStatus>;
-export const CardState = Type.Union([
-  Type.Literal('UNACTIVATED'),
-  Type.Literal('ACTIVE'),
-  Type.Literal('SUSPENDED'),
-  Type.Literal('TERMINATED'),
-  Type.Literal('LIMITED'),
-  Type.Literal('UNSUPPORTED'),
+export const CardState = literals([
+  'UNACTIVATED',
+  'ACTIVE',
+  'SUSPENDED',
+  'TERMINATED',
+  'LIMITED',
+  'UNSUPPORTED',
 ]);
 export type CardState = Static<typeof CardState>;
-export const CardTransitionState = Type.Union([
-  Type.Literal('ACTIVE'),
-  Type.Literal('SUSPENDED'),
-  Type.Literal('TERMINATED'),
-]);
+// The states a transition we request may ask for: the domain's list, so the two cannot drift.
+export const CardTransitionState = literals(card_transition_states);
 const CustomHeader = Type.Record(Type.String({ maxLength: 500 }), Type.String({ maxLength: 500 }), {
   maxProperties: 3,
 });
@@ -199,7 +184,7 @@ export const ProgramGatewayFundingSource = Tolerant({
 });
 export type ProgramGatewayFundingSource = Static<typeof ProgramGatewayFundingSource>;
 
-export const SignatureAlgorithm = Type.Union([Type.Literal('HMAC_SHA_256'), Type.Literal('HMAC_SHA_1')]);
+export const SignatureAlgorithm = literals(['HMAC_SHA_256', 'HMAC_SHA_1']);
 export const CreateWebhookRequest = Type.Object({
   token: RequestToken,
   name: Type.String({ minLength: 1, maxLength: 64 }),

@@ -1,4 +1,4 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 
 // Tokens become parts of Redis keys and database keys: a safe charset keeps a hostile token
 // from forging a hash tag (`{`), a key separator or a log line. Marqeta's own tokens and the
@@ -19,6 +19,11 @@ export const CurrencyCode = Type.String({ pattern: '^([A-Za-z]{3}|[0-9]{3})$' })
 // Marqeta adds fields over time; we name what we read and tolerate the rest.
 export function Tolerant<T extends Parameters<typeof Type.Object>[0]>(properties: T) {
   return Type.Object(properties, { additionalProperties: true });
+}
+
+// A union of string literals, named once each (Static gives the same union of string types).
+export function literals<const T extends readonly string[]>(values: T): TUnion<TLiteral<T[number]>[]> {
+  return Type.Union(values.map((value) => Type.Literal(value)));
 }
 
 export type { TSchema };

@@ -33,6 +33,9 @@ export interface WalletDoc {
   currency: string;
   available_minor: number;
   held_minor: number;
+  // What a ledger movement that arrived early could not take yet (see recordLedgerEvent).
+  available_shortfall_minor?: number;
+  held_shortfall_minor?: number;
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -77,6 +80,9 @@ export interface CardDoc {
   expiration_month: number;
   expiration_year: number;
   last_four: string;
+  // Absent on documents written before these fields existed: read as null.
+  failure_reason?: string | null;
+  card_product_token?: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -90,6 +96,10 @@ export interface HistoryDoc {
   reversed_minor: number;
   refunded_minor: number;
   recorded_at: Date;
+  // Ledger events (recordLedgerEvent) only.
+  kind?: string;
+  amount_minor?: number;
+  details?: Record<string, unknown>;
 }
 
 export interface TransactionDoc {
@@ -103,6 +113,15 @@ export interface TransactionDoc {
   cleared_minor: number;
   reversed_minor: number;
   refunded_minor: number;
+  // Ledger rows (recordLedgerEvent) only.
+  requested_minor?: number;
+  decline_reason?: string | null;
+  memo?: string | null;
+  method?: string | null;
+  network?: string | null;
+  marqeta_transaction_token?: string | null;
+  original_jit_token?: string | null;
+  expires_at?: Date | null;
   merchant: Merchant;
   history: HistoryDoc[];
   created_at: Date;
@@ -146,6 +165,12 @@ export const personal_indexes: Record<keyof PersonalCollections, IndexDescriptio
   cards: [
     { key: { card_token: 1 }, name: 'card_token_unique', unique: true },
     { key: { user_token: 1, created_at: 1, card_token: 1 }, name: 'user_created' },
+    // listCardsAwaitingIssue: the few cards still waiting for issuance, oldest first.
+    {
+      key: { created_at: 1, card_token: 1 },
+      name: 'awaiting_issue',
+      partialFilterExpression: { state: 'unactivated' },
+    },
   ],
   transactions: [
     { key: { jit_token: 1 }, name: 'jit_token_unique', unique: true },
@@ -154,6 +179,11 @@ export const personal_indexes: Record<keyof PersonalCollections, IndexDescriptio
     { key: { 'history.event_id': 1 }, name: 'event_id_unique', unique: true },
     { key: { card_token: 1, created_at: -1, jit_token: -1 }, name: 'card_page' },
     { key: { user_token: 1, created_at: -1, jit_token: -1 }, name: 'user_page' },
+    // listExpiredOpenHolds (settlement's expiry sweep) and listOpenHoldsAfter (Redis rebuild):
+    // state first, so each open state is one range in the order asked (no partial filter with
+    // $in: it needs MongoDB 6.0, and the store does not require it).
+    { key: { state: 1, expires_at: 1, jit_token: 1 }, name: 'open_expiry' },
+    { key: { state: 1, jit_token: 1 }, name: 'open_token' },
   ],
 };
 

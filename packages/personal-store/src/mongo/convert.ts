@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type {
   BalanceChangeResult,
   PersonalCard,
+  PersonalOpenHold,
   PersonalTransaction,
   PersonalUser,
   Wallet,
@@ -85,6 +86,8 @@ export function cardFromDoc(doc: CardDoc): PersonalCard {
     expiration_month: doc.expiration_month,
     expiration_year: doc.expiration_year,
     last_four: doc.last_four,
+    failure_reason: doc.failure_reason ?? null,
+    card_product_token: doc.card_product_token ?? null,
     created_at: doc.created_at,
     updated_at: doc.updated_at,
   };
@@ -102,6 +105,14 @@ export function transactionFromDoc(doc: TransactionDoc): PersonalTransaction {
     cleared_minor: minor(doc.cleared_minor),
     reversed_minor: minor(doc.reversed_minor),
     refunded_minor: minor(doc.refunded_minor),
+    requested_minor: minor(doc.requested_minor ?? 0),
+    decline_reason: doc.decline_reason ?? null,
+    memo: doc.memo ?? null,
+    method: doc.method ?? null,
+    network: doc.network ?? null,
+    marqeta_transaction_token: doc.marqeta_transaction_token ?? null,
+    original_jit_token: doc.original_jit_token ?? null,
+    expires_at: doc.expires_at ?? null,
     merchant: {
       mid: doc.merchant.mid ?? null,
       name: doc.merchant.name ?? null,
@@ -117,8 +128,30 @@ export function transactionFromDoc(doc: TransactionDoc): PersonalTransaction {
       cleared_minor: minor(entry.cleared_minor),
       reversed_minor: minor(entry.reversed_minor),
       refunded_minor: minor(entry.refunded_minor),
+      kind: entry.kind ?? null,
+      details: entry.details ?? null,
     })),
     created_at: doc.created_at,
     updated_at: doc.updated_at,
+  };
+}
+
+// A document projected to the open-hold fields (listExpiredOpenHolds, listOpenHoldsAfter).
+export function openHoldFromDoc(doc: Partial<TransactionDoc>): PersonalOpenHold {
+  const { state } = doc;
+  assert.ok(state === 'pending' || state === 'partially_cleared', `open hold state: ${state}`);
+  assert.ok(doc.jit_token && doc.card_token && doc.user_token && doc.currency && doc.created_at);
+  return {
+    jit_token: doc.jit_token,
+    card_token: doc.card_token,
+    user_token: doc.user_token,
+    currency: doc.currency,
+    state,
+    method: doc.method ?? null,
+    authorized_minor: minor(doc.authorized_minor ?? Number.NaN),
+    cleared_minor: minor(doc.cleared_minor ?? Number.NaN),
+    reversed_minor: minor(doc.reversed_minor ?? Number.NaN),
+    created_at: doc.created_at,
+    expires_at: doc.expires_at ?? null,
   };
 }

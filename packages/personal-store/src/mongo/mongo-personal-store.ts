@@ -5,36 +5,50 @@ import { PersonalClosedError } from '../errors.ts';
 import type {
   BalanceChangeInput,
   BalanceChangeResult,
+  CardIssueOutcome,
   CardState,
   CreateCardInput,
   CreateUserInput,
   CreditDepositInput,
   CreditDepositResult,
+  IssuedCardDetails,
+  LedgerDerive,
+  LedgerEventInput,
   Page,
   PageRequest,
   PersonalCard,
+  PersonalOpenHold,
   PersonalStore,
   PersonalTransaction,
   PersonalUser,
   PingResult,
+  RecordLedgerEventResult,
   RecordTransactionEventResult,
   TransactionEventInput,
   UpdateUserInput,
   Wallet,
 } from '../types.ts';
 import {
-  checkCardState,
+  checkAwaitingIssueQuery,
+  checkExpiredHoldsQuery,
+  checkFailureReason,
+  checkIssuedDetails,
+  checkScanPage,
+  checkSettableCardState,
   checkToken,
   pageLimit,
   validateBalanceChange,
   validateCreateCard,
   validateCreateUser,
   validateDeposit,
+  validateLedgerEvent,
   validateTransactionEvent,
   validateUpdateUser,
 } from '../validate.ts';
 import { type PersonalCollections, personalCollections } from './collections.ts';
 import { walletFromDoc } from './convert.ts';
+import * as ledger from './ledger-ops.ts';
+import * as holds from './open-hold-ops.ts';
 import { inTransaction } from './transaction.ts';
 import * as transactions from './transaction-ops.ts';
 import * as users from './user-card-ops.ts';
@@ -130,8 +144,25 @@ export class MongoPersonalStore implements PersonalStore {
 
   async setCardState(card_token: string, state: CardState): Promise<PersonalCard> {
     checkToken('card_token', card_token);
-    checkCardState(state);
+    checkSettableCardState(state);
     return users.setCardState(this.#open(), this.#now(), card_token, state);
+  }
+
+  async recordCardIssued(card_token: string, details: IssuedCardDetails): Promise<CardIssueOutcome> {
+    checkToken('card_token', card_token);
+    checkIssuedDetails(details);
+    return users.recordCardIssued(this.#open(), this.#now(), card_token, details);
+  }
+
+  async recordCardIssueFailed(card_token: string, reason: string): Promise<CardIssueOutcome> {
+    checkToken('card_token', card_token);
+    checkFailureReason(reason);
+    return users.recordCardIssueFailed(this.#open(), this.#now(), card_token, reason);
+  }
+
+  async listCardsAwaitingIssue(created_before: Date, limit: number): Promise<readonly PersonalCard[]> {
+    checkAwaitingIssueQuery(created_before, limit);
+    return users.listCardsAwaitingIssue(this.#open(), created_before, limit);
   }
 
   async listCards(user_token: string): Promise<readonly PersonalCard[]> {
@@ -139,14 +170,37 @@ export class MongoPersonalStore implements PersonalStore {
     return users.listCards(this.#open(), user_token);
   }
 
+  async listCardsAfter(after_card_token: string, limit: number): Promise<readonly PersonalCard[]> {
+    checkScanPage('after_card_token', after_card_token, limit);
+    return holds.listCardsAfter(this.#open(), after_card_token, limit);
+  }
+
   async recordTransactionEvent(input: TransactionEventInput): Promise<RecordTransactionEventResult> {
     validateTransactionEvent(input);
     return transactions.recordTransactionEvent(this.#open(), this.#now, input);
   }
 
+  async recordLedgerEvent(input: LedgerEventInput, derive: LedgerDerive): Promise<RecordLedgerEventResult> {
+    validateLedgerEvent(input);
+    const c = this.#open();
+    return inTransaction(this.#transaction(true), (session) =>
+      ledger.recordLedgerEventIn(c, session, this.#now(), input, derive),
+    );
+  }
+
   async getTransaction(jit_token: string): Promise<PersonalTransaction | null> {
     checkToken('jit_token', jit_token);
     return transactions.getTransaction(this.#open(), jit_token);
+  }
+
+  async listExpiredOpenHolds(now: Date, limit: number): Promise<readonly PersonalOpenHold[]> {
+    checkExpiredHoldsQuery(now, limit);
+    return holds.listExpiredOpenHolds(this.#open(), now, limit);
+  }
+
+  async listOpenHoldsAfter(after_jit_token: string, limit: number): Promise<readonly PersonalOpenHold[]> {
+    checkScanPage('after_jit_token', after_jit_token, limit);
+    return holds.listOpenHoldsAfter(this.#open(), after_jit_token, limit);
   }
 
   async listTransactionsByCard(card_token: string, page?: PageRequest): Promise<Page<PersonalTransaction>> {

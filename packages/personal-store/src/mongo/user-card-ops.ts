@@ -1,9 +1,11 @@
-import type { ClientSession, Filter } from 'mongodb';
+import type { ClientSession, Document, Filter } from 'mongodb';
 import { PersonalConflictError, PersonalNotFoundError } from '../errors.ts';
 import type {
+  CardIssueOutcome,
   CardState,
   CreateCardInput,
   CreateUserInput,
+  IssuedCardDetails,
   PersonalCard,
   PersonalUser,
   UpdateUserInput,
@@ -90,6 +92,8 @@ export async function createCard(
     expiration_month: input.expiration_month,
     expiration_year: input.expiration_year,
     last_four: input.last_four,
+    failure_reason: null,
+    card_product_token: input.card_product_token ?? null,
     created_at: at,
     updated_at: at,
   };
@@ -107,7 +111,8 @@ export async function getCard(c: PersonalCollections, card_token: string): Promi
   return doc === null ? null : cardFromDoc(doc);
 }
 
-// Terminated is final at Marqeta too: a terminated card is never brought back.
+// Terminated is final at Marqeta too: a terminated card is never brought back. Leaving 'failed'
+// (Marqeta says the card exists after all) drops the failure's reason.
 export async function setCardState(
   c: PersonalCollections,
   at: Date,
@@ -116,14 +121,78 @@ export async function setCardState(
 ): Promise<PersonalCard> {
   const filter: Filter<CardDoc> = { card_token };
   if (state !== 'terminated') filter.state = { $ne: 'terminated' };
-  const doc = await c.cards.findOneAndUpdate(
-    filter,
-    { $set: { state, updated_at: at } },
-    { returnDocument: 'after' },
-  );
+  const doc = await c.cards.findOneAndUpdate(filter, cardUpdate({ state, failure_reason: null }, at), {
+    returnDocument: 'after',
+  });
   if (doc !== null) return cardFromDoc(doc);
   if ((await getCard(c, card_token)) === null) throw new PersonalNotFoundError(`no card ${card_token}`);
   throw new PersonalConflictError(`card ${card_token} is terminated`);
+}
+
+// An update pipeline: updated_at is the card's version in Redis and must be strictly later than
+// before, even within one millisecond (the twin of PostgreSQL's greatest(at, updated_at + 1 ms)).
+function cardUpdate(fields: Partial<CardDoc>, at: Date): Document[] {
+  return [{ $set: { ...literalFields(fields), updated_at: { $max: [at, { $add: ['$updated_at', 1] }] } } }];
+}
+
+// In a pipeline a string starting with $ would be read as a field path: values go in $literal.
+function literalFields(fields: Partial<CardDoc>): Document {
+  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, { $literal: value }]));
+}
+
+const awaiting_or_failed: readonly CardState[] = ['unactivated', 'failed'];
+
+export async function recordCardIssued(
+  c: PersonalCollections,
+  at: Date,
+  card_token: string,
+  details: IssuedCardDetails,
+): Promise<CardIssueOutcome> {
+  const { last_four, expiration_month, expiration_year } = details;
+  const doc = await c.cards.findOneAndUpdate(
+    { card_token, state: { $in: [...awaiting_or_failed] } },
+    cardUpdate({ state: 'active', failure_reason: null, last_four, expiration_month, expiration_year }, at),
+    { returnDocument: 'after' },
+  );
+  return issueOutcome(c, card_token, doc);
+}
+
+export async function recordCardIssueFailed(
+  c: PersonalCollections,
+  at: Date,
+  card_token: string,
+  reason: string,
+): Promise<CardIssueOutcome> {
+  const doc = await c.cards.findOneAndUpdate(
+    { card_token, state: { $in: [...awaiting_or_failed] } },
+    cardUpdate({ state: 'failed', failure_reason: reason }, at),
+    { returnDocument: 'after' },
+  );
+  return issueOutcome(c, card_token, doc);
+}
+
+async function issueOutcome(
+  c: PersonalCollections,
+  card_token: string,
+  doc: CardDoc | null,
+): Promise<CardIssueOutcome> {
+  if (doc !== null) return { card: cardFromDoc(doc), changed: true };
+  const card = await getCard(c, card_token);
+  if (card === null) throw new PersonalNotFoundError(`no card ${card_token}`);
+  return { card, changed: false };
+}
+
+export async function listCardsAwaitingIssue(
+  c: PersonalCollections,
+  created_before: Date,
+  limit: number,
+): Promise<PersonalCard[]> {
+  const docs = await c.cards
+    .find({ state: 'unactivated', created_at: { $lt: created_before } })
+    .sort({ created_at: 1, card_token: 1 })
+    .limit(limit)
+    .toArray();
+  return docs.map(cardFromDoc);
 }
 
 export async function listCards(c: PersonalCollections, user_token: string): Promise<PersonalCard[]> {

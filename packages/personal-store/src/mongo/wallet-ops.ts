@@ -12,6 +12,7 @@ import type {
 } from '../types.ts';
 import type { BalanceChangeDoc, PersonalCollections, WalletDoc } from './collections.ts';
 import { changeResultFromDoc, depositFromDoc, walletAfter, walletFromDoc } from './convert.ts';
+import { shortfallPipeline } from './ledger-ops.ts';
 
 // A deposit or balance change touches two documents (its record and the wallet) and both
 // must commit together: the record is the idempotency guard and the ledger line, the wallet
@@ -48,7 +49,8 @@ export async function creditDepositIn(
   }
   const updated = await c.wallets.findOneAndUpdate(
     { user_token: input.user_token, currency: input.currency },
-    { $inc: { available_minor: input.credited_minor, version: 1 }, $set: { updated_at: at } },
+    // A shortfall left by a ledger movement that arrived early is paid back first.
+    shortfallPipeline(input.credited_minor, 0, at),
     { session, returnDocument: 'after' },
   );
   if (updated === null) return walletMismatch(c, session, input.user_token, input.currency);

@@ -1,38 +1,52 @@
 import type { Logger } from '@afc/log';
-import type { Sql } from '@afc/postgres';
+import type { Sql, TransactionSql } from '@afc/postgres';
 import { timedPing } from '../common.ts';
 import { PersonalClosedError } from '../errors.ts';
 import type {
   BalanceChangeInput,
   BalanceChangeResult,
+  CardIssueOutcome,
   CardState,
   CreateCardInput,
   CreateUserInput,
   CreditDepositInput,
   CreditDepositResult,
+  IssuedCardDetails,
+  LedgerDerive,
+  LedgerEventInput,
   Page,
   PageRequest,
   PersonalCard,
+  PersonalOpenHold,
   PersonalStore,
   PersonalTransaction,
   PersonalUser,
   PingResult,
+  RecordLedgerEventResult,
   RecordTransactionEventResult,
   TransactionEventInput,
   UpdateUserInput,
   Wallet,
 } from '../types.ts';
 import {
-  checkCardState,
+  checkAwaitingIssueQuery,
+  checkExpiredHoldsQuery,
+  checkFailureReason,
+  checkIssuedDetails,
+  checkScanPage,
+  checkSettableCardState,
   checkToken,
   pageLimit,
   validateBalanceChange,
   validateCreateCard,
   validateCreateUser,
   validateDeposit,
+  validateLedgerEvent,
   validateTransactionEvent,
   validateUpdateUser,
 } from '../validate.ts';
+import * as ledger from './ledger-ops.ts';
+import * as holds from './open-hold-ops.ts';
 import * as transactions from './transaction-ops.ts';
 import * as users from './user-card-ops.ts';
 import * as wallets from './wallet-ops.ts';
@@ -98,6 +112,14 @@ export class PostgresPersonalStore implements PersonalStore {
     return users.createCard(this.#open(), this.#now(), input);
   }
 
+  // PostgreSQL only: the card inside the caller's transaction on the same database, so that
+  // what the caller writes beside it (the api's issue command in its outbox) commits with it.
+  async createCardInTransaction(tx: TransactionSql, input: CreateCardInput): Promise<PersonalCard> {
+    validateCreateCard(input);
+    this.#open();
+    return users.createCard(tx, this.#now(), input);
+  }
+
   async getCard(card_token: string): Promise<PersonalCard | null> {
     checkToken('card_token', card_token);
     return users.getCard(this.#open(), card_token);
@@ -105,8 +127,25 @@ export class PostgresPersonalStore implements PersonalStore {
 
   async setCardState(card_token: string, state: CardState): Promise<PersonalCard> {
     checkToken('card_token', card_token);
-    checkCardState(state);
+    checkSettableCardState(state);
     return users.setCardState(this.#open(), this.#now(), card_token, state);
+  }
+
+  async recordCardIssued(card_token: string, details: IssuedCardDetails): Promise<CardIssueOutcome> {
+    checkToken('card_token', card_token);
+    checkIssuedDetails(details);
+    return users.recordCardIssued(this.#open(), this.#now(), card_token, details);
+  }
+
+  async recordCardIssueFailed(card_token: string, reason: string): Promise<CardIssueOutcome> {
+    checkToken('card_token', card_token);
+    checkFailureReason(reason);
+    return users.recordCardIssueFailed(this.#open(), this.#now(), card_token, reason);
+  }
+
+  async listCardsAwaitingIssue(created_before: Date, limit: number): Promise<readonly PersonalCard[]> {
+    checkAwaitingIssueQuery(created_before, limit);
+    return users.listCardsAwaitingIssue(this.#open(), created_before, limit);
   }
 
   async listCards(user_token: string): Promise<readonly PersonalCard[]> {
@@ -114,14 +153,34 @@ export class PostgresPersonalStore implements PersonalStore {
     return users.listCards(this.#open(), user_token);
   }
 
+  async listCardsAfter(after_card_token: string, limit: number): Promise<readonly PersonalCard[]> {
+    checkScanPage('after_card_token', after_card_token, limit);
+    return holds.listCardsAfter(this.#open(), after_card_token, limit);
+  }
+
   async recordTransactionEvent(input: TransactionEventInput): Promise<RecordTransactionEventResult> {
     validateTransactionEvent(input);
     return transactions.recordTransactionEvent(this.#open(), this.#now, input);
   }
 
+  async recordLedgerEvent(input: LedgerEventInput, derive: LedgerDerive): Promise<RecordLedgerEventResult> {
+    validateLedgerEvent(input);
+    return ledger.recordLedgerEvent(this.#open(), this.#now, input, derive);
+  }
+
   async getTransaction(jit_token: string): Promise<PersonalTransaction | null> {
     checkToken('jit_token', jit_token);
     return transactions.getTransaction(this.#open(), jit_token);
+  }
+
+  async listExpiredOpenHolds(now: Date, limit: number): Promise<readonly PersonalOpenHold[]> {
+    checkExpiredHoldsQuery(now, limit);
+    return holds.listExpiredOpenHolds(this.#open(), now, limit);
+  }
+
+  async listOpenHoldsAfter(after_jit_token: string, limit: number): Promise<readonly PersonalOpenHold[]> {
+    checkScanPage('after_jit_token', after_jit_token, limit);
+    return holds.listOpenHoldsAfter(this.#open(), after_jit_token, limit);
   }
 
   async listTransactionsByCard(card_token: string, page?: PageRequest): Promise<Page<PersonalTransaction>> {

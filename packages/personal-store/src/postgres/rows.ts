@@ -4,6 +4,7 @@ import type {
   CardState,
   KycStatus,
   PersonalCard,
+  PersonalOpenHold,
   PersonalTransaction,
   PersonalUser,
   TransactionHistoryEntry,
@@ -98,6 +99,8 @@ export function cardFromRow(row: Row): PersonalCard {
     expiration_month: Number(row.expiration_month),
     expiration_year: Number(row.expiration_year),
     last_four: toText(row.last_four),
+    failure_reason: toNullableText(row.failure_reason),
+    card_product_token: toNullableText(row.card_product_token),
     created_at: toDate(row.created_at),
     updated_at: toDate(row.updated_at),
   };
@@ -112,7 +115,14 @@ export function historyFromRow(row: Row): TransactionHistoryEntry {
     cleared_minor: toMinor(row.cleared_minor),
     reversed_minor: toMinor(row.reversed_minor),
     refunded_minor: toMinor(row.refunded_minor),
+    kind: row.kind === null || row.kind === undefined ? null : toText(row.kind),
+    details:
+      row.details === null || row.details === undefined ? null : (row.details as Record<string, unknown>),
   };
+}
+
+function toNullableDate(value: unknown): Date | null {
+  return value === null || value === undefined ? null : toDate(value);
 }
 
 export function transactionFromRow(
@@ -130,6 +140,14 @@ export function transactionFromRow(
     cleared_minor: toMinor(row.cleared_minor),
     reversed_minor: toMinor(row.reversed_minor),
     refunded_minor: toMinor(row.refunded_minor),
+    requested_minor: toMinor(row.requested_minor),
+    decline_reason: toNullableText(row.decline_reason),
+    memo: toNullableText(row.memo),
+    method: toNullableText(row.method),
+    network: toNullableText(row.network),
+    marqeta_transaction_token: toNullableText(row.marqeta_transaction_token),
+    original_jit_token: toNullableText(row.original_jit_token),
+    expires_at: toNullableDate(row.expires_at),
     merchant: {
       mid: toNullableText(row.merchant_mid),
       name: toNullableText(row.merchant_name),
@@ -140,6 +158,24 @@ export function transactionFromRow(
     history,
     created_at: toDate(row.created_at),
     updated_at: toDate(row.updated_at),
+  };
+}
+
+export function openHoldFromRow(row: Row): PersonalOpenHold {
+  const state = toText(row.state);
+  assert.ok(state === 'pending' || state === 'partially_cleared', `open hold state: ${state}`);
+  return {
+    jit_token: toText(row.jit_token),
+    card_token: toText(row.card_token),
+    user_token: toText(row.user_token),
+    currency: toCurrency(row.currency),
+    state,
+    method: toNullableText(row.method),
+    authorized_minor: toMinor(row.authorized_minor),
+    cleared_minor: toMinor(row.cleared_minor),
+    reversed_minor: toMinor(row.reversed_minor),
+    created_at: toDate(row.created_at),
+    expires_at: toNullableDate(row.expires_at),
   };
 }
 

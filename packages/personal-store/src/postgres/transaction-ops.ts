@@ -27,7 +27,7 @@ async function withHistory(sql: Sql | TransactionSql, rows: readonly Row[]): Pro
   return rows.map((row) => transactionFromRow(row, by_token.get(row.jit_token as string) ?? []));
 }
 
-async function loadTransaction(
+export async function loadTransaction(
   sql: Sql | TransactionSql,
   jit_token: string,
 ): Promise<PersonalTransaction | null> {

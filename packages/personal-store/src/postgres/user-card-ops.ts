@@ -1,9 +1,12 @@
-import type { Sql } from '@afc/postgres';
+import type { Sql, TransactionSql } from '@afc/postgres';
+import type { Row } from 'postgres';
 import { PersonalConflictError, PersonalNotFoundError } from '../errors.ts';
 import type {
+  CardIssueOutcome,
   CardState,
   CreateCardInput,
   CreateUserInput,
+  IssuedCardDetails,
   PersonalCard,
   PersonalUser,
   UpdateUserInput,
@@ -55,20 +58,26 @@ export async function updateUser(
   throw new PersonalConflictError(`user ${user_token} is closed`);
 }
 
-export async function createCard(sql: Sql, at: Date, input: CreateCardInput): Promise<PersonalCard> {
+// Also inside a caller's transaction (the api writes the card and its issue command together).
+export async function createCard(
+  sql: Sql | TransactionSql,
+  at: Date,
+  input: CreateCardInput,
+): Promise<PersonalCard> {
   // Insert only if the user exists, in one statement, so that "no such user" and "token taken"
   // are told apart without a race.
-  const [row] = await sql`
+  const [row] = await (sql as Sql)`
     insert into personal.cards (
-      card_token, user_token, state, currency, expiration_month, expiration_year, last_four, created_at, updated_at
+      card_token, user_token, state, currency, expiration_month, expiration_year, last_four,
+      card_product_token, created_at, updated_at
     )
     select ${input.card_token}, user_token, ${input.state}, ${input.currency}, ${input.expiration_month},
-           ${input.expiration_year}, ${input.last_four}, ${at}, ${at}
+           ${input.expiration_year}, ${input.last_four}, ${input.card_product_token ?? null}, ${at}, ${at}
     from personal.users where user_token = ${input.user_token}
     on conflict (card_token) do nothing
     returning *`;
   if (row !== undefined) return cardFromRow(row);
-  if ((await getUser(sql, input.user_token)) === null)
+  if ((await getUser(sql as Sql, input.user_token)) === null)
     throw new PersonalNotFoundError(`no user ${input.user_token}`);
   throw new PersonalConflictError(`card ${input.card_token} exists`);
 }
@@ -84,14 +93,70 @@ export async function setCardState(
   card_token: string,
   state: CardState,
 ): Promise<PersonalCard> {
-  // Terminated is final at Marqeta too: a terminated card is never brought back.
+  // Terminated is final at Marqeta too: a terminated card is never brought back. Leaving 'failed'
+  // (Marqeta says the card exists after all) drops the failure's reason.
   const [row] = await sql`
-    update personal.cards set state = ${state}, updated_at = ${at}
+    update personal.cards set state = ${state}, failure_reason = null, updated_at = ${nextVersion(sql, at)}
     where card_token = ${card_token} and (state <> 'terminated' or ${state}::text = 'terminated')
     returning *`;
   if (row !== undefined) return cardFromRow(row);
   if ((await getCard(sql, card_token)) === null) throw new PersonalNotFoundError(`no card ${card_token}`);
   throw new PersonalConflictError(`card ${card_token} is terminated`);
+}
+
+// updated_at is the card's version in Redis: strictly later than before, even in the same ms.
+function nextVersion(sql: Sql, at: Date) {
+  return sql`greatest(${at}::timestamptz, updated_at + interval '1 millisecond')`;
+}
+
+// From 'unactivated' or 'failed' only (a parked command replayed after a failure may still
+// succeed); an active, suspended or terminated card keeps its state and details.
+export async function recordCardIssued(
+  sql: Sql,
+  at: Date,
+  card_token: string,
+  details: IssuedCardDetails,
+): Promise<CardIssueOutcome> {
+  const [row] = await sql`
+    update personal.cards
+    set state = 'active', failure_reason = null, last_four = ${details.last_four},
+        expiration_month = ${details.expiration_month}, expiration_year = ${details.expiration_year},
+        updated_at = ${nextVersion(sql, at)}
+    where card_token = ${card_token} and state in ('unactivated', 'failed')
+    returning *`;
+  return issueOutcome(sql, card_token, row);
+}
+
+export async function recordCardIssueFailed(
+  sql: Sql,
+  at: Date,
+  card_token: string,
+  reason: string,
+): Promise<CardIssueOutcome> {
+  const [row] = await sql`
+    update personal.cards set state = 'failed', failure_reason = ${reason}, updated_at = ${nextVersion(sql, at)}
+    where card_token = ${card_token} and state in ('unactivated', 'failed')
+    returning *`;
+  return issueOutcome(sql, card_token, row);
+}
+
+async function issueOutcome(sql: Sql, card_token: string, row: Row | undefined): Promise<CardIssueOutcome> {
+  if (row !== undefined) return { card: cardFromRow(row), changed: true };
+  const card = await getCard(sql, card_token);
+  if (card === null) throw new PersonalNotFoundError(`no card ${card_token}`);
+  return { card, changed: false };
+}
+
+export async function listCardsAwaitingIssue(
+  sql: Sql,
+  created_before: Date,
+  limit: number,
+): Promise<PersonalCard[]> {
+  const rows = await sql`
+    select * from personal.cards
+    where state = 'unactivated' and created_at < ${created_before}
+    order by created_at, card_token limit ${limit}`;
+  return rows.map(cardFromRow);
 }
 
 export async function listCards(sql: Sql, user_token: string): Promise<PersonalCard[]> {

@@ -62,10 +62,13 @@ async function creditDepositOnce(
   if (wallet.currency !== input.currency) {
     throw new PersonalConflictError(`deposit in ${input.currency} to a ${wallet.currency} wallet`);
   }
+  // A shortfall left by a ledger movement that arrived early is paid back first (see 0006).
   const updated = one(
     await tx`
     update personal.wallets
-    set available_minor = available_minor + ${input.credited_minor}, version = version + 1, updated_at = ${at}
+    set available_minor = greatest(0, available_minor - available_shortfall_minor + ${input.credited_minor}::int8),
+        available_shortfall_minor = greatest(0, available_shortfall_minor - available_minor - ${input.credited_minor}::int8),
+        version = version + 1, updated_at = ${at}
     where user_token = ${input.user_token}
     returning *`,
   );

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { PersonalStore } from '../../src/index.ts';
+import { cardIssuanceContract } from './card-issuance.ts';
 import type { StoreFactory } from './helpers.ts';
+import { ledgerContract } from './ledger.ts';
+import { openHoldsContract } from './open-holds.ts';
 import { lifecycleContract, paginationContract, transactionEventsContract } from './transactions.ts';
 import { cardsContract, usersContract } from './users-cards.ts';
 import { balanceChangesContract, concurrencyContract, depositsContract, propertyContract } from './wallet.ts';
@@ -25,11 +28,14 @@ export function personalStoreContract(backend: string, open: StoreFactory): void
 
     usersContract(current);
     cardsContract(current);
+    cardIssuanceContract(current, open);
     depositsContract(current);
     balanceChangesContract(current);
     concurrencyContract(current);
     propertyContract(current);
     transactionEventsContract(current);
+    ledgerContract(current);
+    openHoldsContract(current);
     paginationContract(open);
     lifecycleContract(open);
   });
