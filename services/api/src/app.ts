@@ -1,3 +1,4 @@
+import { queue_names } from '@afc/amqp';
 import { type CardStateStore, createCardState } from '@afc/card-state';
 import type { Logger } from '@afc/log';
 import { MarqetaClient, type MarqetaClientOptions } from '@afc/marqeta';
@@ -7,15 +8,20 @@ import swagger from '@fastify/swagger';
 import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import { hashKey, KeyAuthenticator, type Principal, presentedKey } from './auth/api-keys.ts';
+import { createCardEventsHandler } from './lifecycle/card-lifecycle.ts';
 import { OutboxPublisher } from './outbox/outbox-publisher.ts';
+import { PersonalIssueSweep } from './outbox/personal-issue-sweep.ts';
+import { cardEventRoutes } from './routes/card-event-routes.ts';
 import { cardRoutes } from './routes/card-routes.ts';
 import { companyRoutes } from './routes/company-routes.ts';
 import { controlsRoutes } from './routes/controls-routes.ts';
 import { personalRoutes } from './routes/personal-routes.ts';
+import { personalTransactionRoutes } from './routes/personal-transaction-routes.ts';
 import { personalWalletRoutes } from './routes/personal-wallet-routes.ts';
 import { transactionRoutes } from './routes/transaction-routes.ts';
 import { personalTransitionRoutes, transitionRoutes } from './routes/transition-routes.ts';
 import { userRoutes } from './routes/user-routes.ts';
+import type { CardLockOptions } from './transitions/card-lock.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,12 +39,23 @@ export interface ApiOptions {
   readonly outbox_batch_size: number;
   readonly publish_timeout_ms: number;
   readonly marqeta: Omit<MarqetaClientOptions, 'logger' | 'metrics_registry'>;
+  // Re-sending issue commands of personal cards stuck 'unactivated' (see PersonalIssueSweep).
+  readonly personal_issue_sweep: { readonly stuck_after_ms: number; readonly interval_ms: number };
+  // The card-events consumer (card.issued / card.issue.failed into the lifecycle history).
+  readonly card_events: {
+    readonly prefetch_count: number;
+    readonly handler_timeout_ms: number;
+    // Bounds the wait for in-flight events at shutdown (they are redelivered past it).
+    readonly drain_timeout_ms: number;
+  };
 }
 
 export interface RouteContext {
   readonly card_state: CardStateStore;
   readonly outbox: OutboxPublisher;
+  readonly personal_issue_sweep: PersonalIssueSweep;
   readonly marqeta: MarqetaClient;
+  readonly personal_card_lock: CardLockOptions;
 }
 
 function registerDocumentation(app: Service): Promise<void> {
@@ -95,10 +112,24 @@ async function protectedScope(scope: Service, options: ApiOptions, context: Rout
   await cardRoutes(scope, context);
   await controlsRoutes(scope, context);
   await transactionRoutes(scope);
+  await cardEventRoutes(scope);
   await transitionRoutes(scope, context);
   await personalRoutes(scope, context);
   await personalWalletRoutes(scope, context);
   await personalTransitionRoutes(scope, context);
+  await personalTransactionRoutes(scope);
+}
+
+// card.issued / card.issue.failed from the card-issuer into each card's lifecycle history.
+// Registered now, started by the AMQP client once connected (it may start without the broker).
+// Each outcome is logged (api.card_event); the queue's depth and parked messages are the
+// AMQP client's metrics.
+async function consumeCardEvents(service: Service, options: ApiOptions): Promise<void> {
+  const handler = createCardEventsHandler({ sql: service.postgres.sql });
+  await service.amqp.consume(queue_names.card_events, handler, {
+    prefetch_count: options.card_events.prefetch_count,
+    handler_timeout_ms: options.card_events.handler_timeout_ms,
+  });
 }
 
 // The control plane on the infrastructure plugins registered before it.
@@ -128,7 +159,18 @@ export const apiApp = fp<ApiOptions>(
       logger,
       metrics_registry: service.metrics.registry,
     });
-    const context: RouteContext = { card_state, outbox, marqeta };
+    const personal_issue_sweep = new PersonalIssueSweep({
+      store: service.personalStore,
+      sql: service.postgres.sql,
+      logger: logger.child({ component: 'personal-issue-sweep' }),
+      ...options.personal_issue_sweep,
+      batch_size: 100,
+      on_resent: () => outbox.wake(),
+    });
+    // The guarded work holds at most two Marqeta attempts (the client's retry bound here).
+    const marqeta_bound_ms = 2 * (options.marqeta.request_timeout_ms ?? 20_000) + 5_000;
+    const personal_card_lock = { ttl_ms: marqeta_bound_ms, wait_timeout_ms: marqeta_bound_ms };
+    const context: RouteContext = { card_state, outbox, personal_issue_sweep, marqeta, personal_card_lock };
     app.decorate('api', context);
     await service.register(swagger, {
       openapi: {
@@ -140,10 +182,19 @@ export const apiApp = fp<ApiOptions>(
     });
     await service.register(registerDocumentation);
     await service.register(async (scope) => protectedScope(scope as Service, options, context));
-    app.addHook('onReady', async () => outbox.start());
+    await consumeCardEvents(service, options);
+    app.addHook('onReady', async () => {
+      outbox.start();
+      personal_issue_sweep.start();
+    });
     // After in-flight requests answered; what is not confirmed stays in the outbox for the next start.
     app.addHook('onClose', async () => {
+      await personal_issue_sweep.stop(5_000);
       await outbox.stop(5_000);
+      // Drains the card-events consumer while PostgreSQL is still open (close is idempotent; the
+      // AMQP plugin's own close runs after).
+      const report = await service.amqp.close(options.card_events.drain_timeout_ms);
+      logger.info({ event: 'api.amqp_drained', ...report }, 'consumers drained');
       await marqeta.close();
     });
   },

@@ -1,3 +1,3 @@
 export { type ApiOptions, apiApp } from './app.ts';
-export { buildApi } from './build-api.ts';
+export { type ApiOverrides, buildApi } from './build-api.ts';
 export { OutboxPublisher, type OutboxPublisherOptions } from './outbox/outbox-publisher.ts';

@@ -34,9 +34,10 @@ describe('API keys', () => {
       headers: bearer(body.api_key.key),
     });
     expect(own.statusCode).toBe(200);
-    // The key itself is never logged; its prefix is.
+    // The key itself is never logged; its prefix is. Of the configured admin key, not even that.
     expect(h.log_lines.join('')).not.toContain(body.api_key.key);
     expect(h.log_lines.join('')).toContain(body.api_key.key_prefix);
+    expect(h.log_lines.join('')).not.toContain(admin_key.slice(0, 12));
   });
 
   it('401 without a key, with a wrong one, or with a malformed header', async () => {
@@ -106,16 +107,21 @@ describe('API keys', () => {
       '/v1/cards',
       '/v1/cards/{id}',
       '/v1/cards/{id}/controls',
+      '/v1/cards/{id}/events',
       '/v1/cards/{id}/transactions',
       '/v1/cards/{id}/transitions',
       '/v1/companies',
       '/v1/companies/{id}',
       '/v1/companies/{id}/api-keys',
       '/v1/personal/cards',
+      '/v1/personal/cards/{token}',
+      '/v1/personal/cards/{token}/events',
+      '/v1/personal/cards/{token}/transactions',
       '/v1/personal/cards/{token}/transitions',
       '/v1/personal/users',
       '/v1/personal/users/{token}',
       '/v1/personal/users/{token}/deposits',
+      '/v1/personal/users/{token}/transactions',
       '/v1/users',
       '/v1/users/{id}',
       '/v1/users/{id}/transactions',

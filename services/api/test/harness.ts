@@ -1,4 +1,4 @@
-import { deleteTopology, product_topology } from '@afc/amqp';
+import { deleteTopology, product_topology, queue_names, type TopologyDescription } from '@afc/amqp';
 import { type ApiConfig, apiConfigSchema, loadConfig } from '@afc/config';
 import { createLogger } from '@afc/log';
 import type { Service } from '@afc/service-kit';
@@ -21,13 +21,20 @@ export interface Harness {
   readonly database: TestDatabase;
   readonly redis_prefix: TestRedisPrefix;
   readonly namespace: string;
+  // The broker layout the api declared, with its namespace (another client must declare the same).
+  readonly topology: TopologyDescription;
   readonly log_lines: string[];
   close(): Promise<void>;
 }
 
 // The real API (real config path, PostgreSQL, Redis and RabbitMQ) isolated per test file: its
 // own database, key prefix and broker namespace.
-export async function startApi(env: Readonly<Record<string, string>> = {}): Promise<Harness> {
+// `card_events_retry_delays_ms`: the card-events queue's retry delays, for a test that waits for
+// a message to be parked.
+export async function startApi(
+  env: Readonly<Record<string, string>> = {},
+  options: { readonly card_events_retry_delays_ms?: readonly number[] } = {},
+): Promise<Harness> {
   const database = await createTestDatabase();
   const redis_prefix = createTestRedisPrefix();
   const namespace = uniqueTestId('api');
@@ -44,7 +51,22 @@ export async function startApi(env: Readonly<Record<string, string>> = {}): Prom
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
   const { lines: log_lines, destination } = captureLogs();
   const logger = createLogger({ name: 'api', level: 'info', destination });
-  const app = await buildApi(loaded.config, logger);
+  // Shedding by event-loop delay is the service kit's (tested there); on a busy shared test
+  // machine it would answer 503 to requests these tests are about.
+  const delays = options.card_events_retry_delays_ms;
+  const topology =
+    delays === undefined
+      ? product_topology
+      : {
+          ...product_topology,
+          queues: product_topology.queues.map((queue) =>
+            queue.name === queue_names.card_events ? { ...queue, retry_delays_ms: delays } : queue,
+          ),
+        };
+  const app = await buildApi(loaded.config, logger, {
+    under_pressure: { max_event_loop_delay_ms: 5_000 },
+    topology,
+  });
   await app.ready();
   return {
     app,
@@ -52,12 +74,13 @@ export async function startApi(env: Readonly<Record<string, string>> = {}): Prom
     database,
     redis_prefix,
     namespace,
+    topology: { ...topology, namespace },
     log_lines,
     async close() {
       await app.close();
       await redis_prefix.cleanup();
       // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
-      await deleteTopology(localServiceUrls.amqp, { ...product_topology, namespace });
+      await deleteTopology(localServiceUrls.amqp, { ...topology, namespace });
       await database.drop();
     },
   };
@@ -120,6 +143,7 @@ export async function rowCounts(app: Service): Promise<Record<string, number>> {
            (select count(*)::int from personal.cards) as personal_cards,
            (select count(*)::int from personal.wallet_deposits) as wallet_deposits,
            (select coalesce(sum(available_minor), 0)::bigint::text from personal.wallets) as wallet_total,
-           (select coalesce(sum(version), 0)::int from cards) as card_versions`;
+           (select coalesce(sum(version), 0)::int from cards) as card_versions,
+           (select count(*)::int from card_lifecycle_events) as card_lifecycle_events`;
   return row ?? {};
 }

@@ -167,4 +167,196 @@ describe('personal cards', () => {
     expect(Value.Check(CardIssueRequested, command)).toBe(true);
     expect(command).toMatchObject({ program: 'personal', user_token: user.user_token, currency: 'USD' });
   });
+
+  it("reads the card while it is being issued, once issued with Marqeta's details, and failed with its reason", async () => {
+    const user = await createPersonalUser(h.app, 'verified');
+    const created = await h.app.inject({
+      method: 'POST',
+      url: '/v1/personal/cards',
+      headers: bearer(admin_key),
+      payload: { user_token: user.user_token, card_product_token: 'product-1' },
+    });
+    const { card_token } = created.json<{ card_token: string }>();
+    const read = (key = admin_key, token = card_token) =>
+      h.app.inject({ url: `/v1/personal/cards/${token}`, headers: bearer(key) });
+    const issuing = await read();
+    expect(issuing.statusCode, issuing.body).toBe(200);
+    // The store's placeholders are not shown as the card's details.
+    expect(issuing.json()).toMatchObject({
+      card_token,
+      user_token: user.user_token,
+      state: 'unactivated',
+      failure_reason: null,
+      last_four: null,
+      expiration_month: null,
+      currency: 'USD',
+      card_product_token: 'product-1',
+    });
+    await h.app.personalStore.recordCardIssued(card_token, {
+      last_four: '4321',
+      expiration_month: 7,
+      expiration_year: 2031,
+    });
+    expect((await read()).json()).toMatchObject({
+      state: 'active',
+      last_four: '4321',
+      expiration_month: 7,
+      expiration_year: 2031,
+    });
+    const other = await h.app.personalStore.createCard({
+      card_token: `pf-${user.user_token}`.slice(0, 36),
+      user_token: user.user_token,
+      state: 'unactivated',
+      currency: 'USD',
+      expiration_month: 12,
+      expiration_year: 2099,
+      last_four: '0000',
+    });
+    await h.app.personalStore.recordCardIssueFailed(other.card_token, 'marqeta 404: no such product');
+    expect((await read(admin_key, other.card_token)).json()).toMatchObject({
+      state: 'failed',
+      failure_reason: 'marqeta 404: no such product',
+      last_four: null,
+    });
+    expect((await read(a.key)).statusCode).toBe(403);
+    expect((await read(admin_key, 'pc-nobody')).statusCode).toBe(404);
+  });
+});
+
+describe('a personal card always gets its issue command', () => {
+  const post = (user_token: string, card_product_token = 'product-1') =>
+    h.app.inject({
+      method: 'POST',
+      url: '/v1/personal/cards',
+      headers: bearer(admin_key),
+      payload: { user_token, card_product_token },
+    });
+  const commandsFor = (card_token: string) =>
+    commands.filter((c) => (c as { card_token?: string }).card_token === card_token);
+
+  it('on the PostgreSQL twin the card and its command commit together: a failed command leaves no card', async () => {
+    const user = await createPersonalUser(h.app, 'verified');
+    const sql = h.app.postgres.sql;
+    // A real failure of the second write, inside PostgreSQL.
+    await sql.unsafe(`
+      create function fail_personal_command() returns trigger language plpgsql as $$
+      begin raise exception 'outbox refused'; end $$;
+      create trigger fail_personal_command before insert on outbox_messages
+        for each row when (new.payload->>'program' = 'personal') execute function fail_personal_command();`);
+    try {
+      const before = await rowCounts(h.app);
+      const refused = await post(user.user_token);
+      expect(refused.statusCode).toBe(500);
+      expect(await rowCounts(h.app)).toEqual(before);
+      expect(await h.app.personalStore.listCards(user.user_token)).toEqual([]);
+    } finally {
+      await sql.unsafe(`drop trigger fail_personal_command on outbox_messages;
+        drop function fail_personal_command();`);
+    }
+    const created = await post(user.user_token);
+    expect(created.statusCode, created.body).toBe(202);
+    const { card_token } = created.json<{ card_token: string }>();
+    await waitUntil(() => commandsFor(card_token).length === 1, { message: 'the command' });
+    expect(await h.app.personalStore.getCard(card_token)).toMatchObject({
+      state: 'unactivated',
+      card_product_token: 'product-1',
+    });
+  });
+
+  it('a card left without its command (MongoDB: a crash between the two writes) gets it again from the sweep, once per window', async () => {
+    const user = await createPersonalUser(h.app, 'verified');
+    // The first of the two writes MongoDB makes, and the crash: no command.
+    const card = await h.app.personalStore.createCard({
+      card_token: `pc-crash-${user.user_token}`.slice(0, 36),
+      user_token: user.user_token,
+      state: 'unactivated',
+      currency: 'USD',
+      expiration_month: 12,
+      expiration_year: 2099,
+      last_four: '0000',
+      card_product_token: 'product-crash',
+    });
+    const sweep = h.app.api.personal_issue_sweep;
+    const { stuck_after_ms } = sweep;
+    const created_ms = card.created_at.getTime();
+    // Not stuck yet: nothing is sent.
+    expect(await sweep.sweepOnce(created_ms + 1_000)).toBe(0);
+    // The start of a window (plus a second) past the bound: the rounds below share the window.
+    const later_ms =
+      (Math.floor((created_ms + stuck_after_ms) / stuck_after_ms) + 1) * stuck_after_ms + 1_000;
+    expect(await sweep.sweepOnce(later_ms)).toBeGreaterThanOrEqual(1);
+    await waitUntil(() => commandsFor(card.card_token).length === 1, { message: 'the command again' });
+    const [command] = commandsFor(card.card_token);
+    expect(Value.Check(CardIssueRequested, command)).toBe(true);
+    expect(command).toMatchObject({
+      program: 'personal',
+      user_token: user.user_token,
+      card_product_token: 'product-crash',
+      currency: 'USD',
+    });
+    // Every round (and every API instance) of the same window inserts it at most once.
+    const [outbox] = await h.app.postgres.sql<{ count: number }[]>`
+      select count(*)::int as count from outbox_messages where payload->>'card_token' = ${card.card_token}`;
+    await sweep.sweepOnce(later_ms + 1_000);
+    const [again] = await h.app.postgres.sql<{ count: number }[]>`
+      select count(*)::int as count from outbox_messages where payload->>'card_token' = ${card.card_token}`;
+    expect(again?.count).toBe(outbox?.count);
+    expect(outbox?.count).toBe(1);
+  });
+});
+
+describe('personal transactions', () => {
+  it('lists a card and a cardholder newest first with a cursor, from the personal store', async () => {
+    const user = await createPersonalUser(h.app, 'verified');
+    const store = h.app.personalStore;
+    const card_token = `pt-${user.user_token}`.slice(0, 36);
+    await store.createCard({
+      card_token,
+      user_token: user.user_token,
+      state: 'active',
+      currency: 'USD',
+      expiration_month: 1,
+      expiration_year: 2030,
+      last_four: '1111',
+    });
+    const jit_tokens: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const jit_token = `jit-${i}-${card_token}`.slice(0, 60);
+      jit_tokens.push(jit_token);
+      await store.recordTransactionEvent({
+        event_id: `ev-${jit_token}`,
+        jit_token,
+        card_token,
+        user_token: user.user_token,
+        currency: 'USD',
+        state: 'pending',
+        occurred_at: new Date(),
+        authorized_minor: 100 * (i + 1),
+        merchant: { name: 'Corner Grocer', mcc: '5411', country_code: 'USA' },
+      });
+    }
+    const list = (url: string, key = admin_key) => h.app.inject({ url, headers: bearer(key) });
+    for (const base of [`/v1/personal/cards/${card_token}`, `/v1/personal/users/${user.user_token}`]) {
+      const first = await list(`${base}/transactions?limit=2`);
+      expect(first.statusCode, first.body).toBe(200);
+      const page = first.json<{ data: { jit_token: string }[]; next_cursor: string | null }>();
+      expect(page.data).toHaveLength(2);
+      expect(page.next_cursor).not.toBeNull();
+      const second = await list(`${base}/transactions?limit=2&cursor=${page.next_cursor}`);
+      const rest = second.json<{ data: { jit_token: string }[]; next_cursor: string | null }>();
+      expect(rest.next_cursor).toBeNull();
+      // Newest first: every transaction once, the last recorded first.
+      const seen = [...page.data, ...rest.data].map((t) => t.jit_token);
+      expect([...seen].sort()).toEqual([...jit_tokens].sort());
+      expect(seen[0]).toBe(jit_tokens[2]);
+      expect(rest.data[0]).toMatchObject({ merchant_mcc: '5411', currency: 'USD', state: 'pending' });
+      const forged = Buffer.from('["yesterday"]').toString('base64url');
+      const bad = await list(`${base}/transactions?cursor=${forged}`);
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().fields).toEqual(['querystring.cursor']);
+      expect((await list(`${base}/transactions`, a.key)).statusCode).toBe(403);
+    }
+    expect((await list('/v1/personal/cards/pc-nobody/transactions')).statusCode).toBe(404);
+    expect((await list('/v1/personal/users/p-nobody/transactions')).statusCode).toBe(404);
+  });
 });

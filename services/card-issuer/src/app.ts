@@ -13,6 +13,7 @@ export interface CardIssuerOptions {
   readonly partitions: number;
   readonly prefetch_count: number;
   readonly handler_timeout_ms: number;
+  // Bounds the broker's confirm of each card.issued / card.issue.failed.
   readonly publish_timeout_ms: number;
   // Bounds the wait for in-flight issuances at shutdown (they are redelivered past it).
   readonly drain_timeout_ms: number;
@@ -50,8 +51,8 @@ export const cardIssuerApp = fp<CardIssuerOptions>(
       card_state,
       marqeta,
       amqp: app.amqp,
-      max_attempts: queue.max_attempts,
       publish_timeout_ms: options.publish_timeout_ms,
+      max_attempts: queue.max_attempts,
       on_outcome: (outcome) => outcomes.inc({ outcome }),
     });
     await app.amqp.consume(queue_names.card_issuance, handler, {

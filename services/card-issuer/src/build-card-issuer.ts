@@ -1,18 +1,8 @@
-import { product_topology, type TopologyDescription } from '@afc/amqp';
+import type { TopologyDescription } from '@afc/amqp';
 import type { CardIssuerConfig } from '@afc/config';
 import type { Logger } from '@afc/log';
 import type { MarqetaClientOptions } from '@afc/marqeta';
-import {
-  amqpOptions,
-  amqpPlugin,
-  createService,
-  personalStorePlugin,
-  postgresOptions,
-  postgresPlugin,
-  redisOptions,
-  redisPlugin,
-  type Service,
-} from '@afc/service-kit';
+import { createService, registerInfrastructure, type Service } from '@afc/service-kit';
 import { cardIssuerApp } from './app.ts';
 
 // What tests (and drills) change beyond the environment: shorter retry delays on the queues,
@@ -33,33 +23,13 @@ export async function buildCardIssuer(
   overrides: BuildOverrides = {},
 ): Promise<Service> {
   const app = await createService({ name: 'card-issuer', logger, body_limit_bytes: 16_384 });
-  await app.register(postgresPlugin, {
-    postgres: postgresOptions(config, 'card-issuer'),
-    connect_attempts: config.PG_CONNECT_ATTEMPTS,
-    migrate: true,
-    readiness_critical: true,
-    close_timeout_ms: 5_000,
-  });
-  await app.register(personalStorePlugin, {
-    mongodb_uri: config.MONGODB_URI,
-    mongodb_db: config.MONGODB_DB,
-    readiness_critical: true,
-  });
-  await app.register(redisPlugin, {
-    // A failed write-through fails the attempt, which the queue retries.
-    redis: redisOptions(config, 'card-issuer', { max_retries_per_request: 2 }),
-    ready_timeout_ms: 10_000,
-    readiness_critical: true,
-    close_timeout_ms: 2_000,
-  });
-  const topology = overrides.topology ?? product_topology;
-  await app.register(amqpPlugin, {
-    amqp: amqpOptions(config, 'card-issuer', topology),
-    start_timeout_ms: 5_000,
+  await registerInfrastructure(app, config, {
+    name: 'card-issuer',
     // Without the broker there is no work: reconnects in the background, reported not ready.
-    required_at_start: false,
-    readiness_critical: true,
-    close_timeout_ms: 5_000,
+    readiness_critical: { postgres: true, personal_store: true, redis: true, amqp: true },
+    // A failed write-through fails the attempt, which the queue retries.
+    redis: { max_retries_per_request: 2 },
+    topology: overrides.topology,
   });
   await app.register(cardIssuerApp, {
     marqeta: {

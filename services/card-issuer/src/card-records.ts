@@ -10,21 +10,27 @@ export interface IssuedDetails {
   readonly expiration_year: number;
 }
 
-// A card as the issuer needs it: enough to create the Marqeta user, and, once issued, enough to
-// publish card.issued again from the data of record alone.
+// A card as the issuer needs it: enough to create the Marqeta user, whether it is past issuance
+// already, and once issued enough to announce card.issued from the data of record alone.
 export interface IssuableCard {
   readonly program: Program;
   readonly card_token: string;
   readonly user_token: string;
-  readonly active: boolean;
+  // Active, suspended or terminated: issued before. A command for it only heals Redis; it never
+  // goes to Marqeta again (where it could only fail, or undo a suspension).
+  readonly issued: boolean;
   readonly holder: { readonly email: string; readonly first_name?: string; readonly last_name?: string };
-  // Set when active: the details and when the card became active (issued_at of card.issued).
-  readonly issued?: IssuedDetails & { readonly issued_at: Date };
+  // Set when issued: Marqeta's details, and the card record's last change as issued_at (the
+  // activation itself when card.issued is first published right after it; a later republish of
+  // a card moved on since carries the later time, and consumers keep the first copy by its id).
+  readonly details?: IssuedDetails & { readonly issued_at: Date };
 }
+
+const issued_states = ['active', 'suspended', 'terminated'];
 
 export interface CardRecords {
   load(program: Program, card_token: string): Promise<IssuableCard | undefined>;
-  // Idempotent: a card already active keeps its details and issued_at.
+  // Idempotent: a card already issued keeps its state and details.
   activate(card: IssuableCard, details: IssuedDetails): Promise<IssuableCard>;
   // Marks a card not yet active as failed; false when there was nothing to mark.
   fail(card: IssuableCard, reason: string): Promise<boolean>;
@@ -51,9 +57,9 @@ function splitName(full_name: string): { first_name?: string; last_name?: string
 }
 
 function fromBusinessRow(row: BusinessRow): IssuableCard {
-  const active = row.state === 'active';
-  const issued =
-    active && row.last_four !== null && row.expiration_month !== null && row.expiration_year !== null
+  const issued = issued_states.includes(row.state);
+  const details =
+    issued && row.last_four !== null && row.expiration_month !== null && row.expiration_year !== null
       ? {
           last_four: row.last_four,
           expiration_month: row.expiration_month,
@@ -65,9 +71,9 @@ function fromBusinessRow(row: BusinessRow): IssuableCard {
     program: 'business',
     card_token: row.card_token,
     user_token: row.user_token,
-    active,
+    issued,
     holder: { email: row.email, ...splitName(row.full_name) },
-    ...(issued === undefined ? {} : { issued }),
+    ...(details === undefined ? {} : { details }),
   };
 }
 
@@ -109,16 +115,16 @@ async function loadPersonal(store: PersonalStore, card_token: string): Promise<I
   if (card === null) return undefined;
   const user = await store.getUser(card.user_token);
   if (user === null) return undefined;
-  const active = card.state === 'active';
+  const issued = issued_states.includes(card.state);
   return {
     program: 'personal',
     card_token,
     user_token: card.user_token,
-    active,
+    issued,
     holder: { email: user.email },
-    ...(active
+    ...(issued
       ? {
-          issued: {
+          details: {
             last_four: card.last_four,
             expiration_month: card.expiration_month,
             expiration_year: card.expiration_year,
@@ -135,19 +141,17 @@ export function createCardRecords(sql: Sql, store: PersonalStore): CardRecords {
       program === 'business' ? loadBusiness(sql, card_token) : loadPersonal(store, card_token),
     async activate(card, details) {
       if (card.program === 'business') return activateBusiness(sql, card, details);
-      // The personal store has no update of card details: the control plane records the card
-      // 'unactivated' and the issuer activates it. Its last four and expiry are the ones Marqeta
-      // gave (published in card.issued); see the README's open points.
-      if (!card.active) await store.setCardState(card.card_token, 'active');
+      // Like a business card: from 'unactivated' or 'failed' only, with Marqeta's last four and
+      // expiry; a card already past issuance keeps its state and details.
+      await store.recordCardIssued(card.card_token, details);
       const reloaded = await loadPersonal(store, card.card_token);
       if (reloaded === undefined) throw new Error(`card ${card.card_token} vanished while being issued`);
       return reloaded;
     },
     async fail(card, reason) {
       if (card.program === 'business') return failBusiness(sql, card, reason);
-      // The personal store knows no 'failed' state: the card stays unactivated (it cannot spend)
-      // and card.issue.failed carries the reason to the control plane.
-      return !card.active;
+      const outcome = await store.recordCardIssueFailed(card.card_token, reason);
+      return outcome.changed;
     },
   };
 }

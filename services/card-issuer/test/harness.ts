@@ -36,6 +36,9 @@ export interface ReceivedEvent {
   readonly payload: Record<string, unknown>;
 }
 
+// What the issuer logged about one card's issuance (its outcome log lines, parsed).
+export type IssuerEvent = 'card_issuer.issued' | 'card_issuer.already_issued' | 'card_issuer.failed';
+
 export interface Harness {
   readonly app: Service;
   readonly config: CardIssuerConfig;
@@ -43,8 +46,11 @@ export interface Harness {
   readonly card_state: CardStateStore;
   readonly namespace: string;
   readonly log_lines: string[];
-  // card.issued and card.issue.failed, as the control plane receives them (card-events queue).
+  // card.issued and card.issue.failed as a consumer of the card-events queue receives them
+  // (every delivery, duplicates included), oldest first.
   readonly events: ReceivedEvent[];
+  // Outcome log lines of one card, oldest first.
+  outcomesOf(card_token: string, event: IssuerEvent): Record<string, unknown>[];
   publishCommand(command: unknown, message_id: string): Promise<void>;
   // Handler attempts logged for one command (by message_id).
   attemptsOf(message_id: string): number;
@@ -146,7 +152,6 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
   });
   cleanups.push(() => app.close());
   await app.ready();
-  const events: ReceivedEvent[] = [];
   const silent = createLogger({ name: 'test-events', level: 'silent' });
   const control_plane = new AmqpClient({
     url: localServiceUrls.amqp,
@@ -156,6 +161,7 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
   });
   cleanups.push(() => control_plane.close(5_000));
   await control_plane.start(5_000);
+  const events: ReceivedEvent[] = [];
   await control_plane.consume(
     queue_names.card_events,
     async (message) => {
@@ -181,6 +187,12 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
     namespace,
     log_lines,
     events,
+    outcomesOf(card_token, event) {
+      return log_lines
+        .filter((line) => line.includes(`"${event}"`) && line.includes(card_token))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry.event === event && entry.card_token === card_token);
+    },
     async publishCommand(command, message_id) {
       await control_plane.publish(
         exchange_names.events,

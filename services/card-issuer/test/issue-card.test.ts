@@ -39,7 +39,12 @@ async function cardRow(card_token: string): Promise<CardRow | undefined> {
   return row;
 }
 
-function eventsOf(card_token: string, routing_key: string) {
+const issued = (card_token: string) => h.outcomesOf(card_token, 'card_issuer.issued');
+const already_issued = (card_token: string) => h.outcomesOf(card_token, 'card_issuer.already_issued');
+const failed = (card_token: string) => h.outcomesOf(card_token, 'card_issuer.failed');
+
+// card.issued / card.issue.failed deliveries of one card on the card-events queue.
+function eventsOf(card_token: string, routing_key: 'card.issued' | 'card.issue.failed') {
   return h.events.filter(
     (event) => event.routing_key === routing_key && event.payload.card_token === card_token,
   );
@@ -62,12 +67,12 @@ function consumerFailures(message_id: string): number {
 async function issueAndWait(card: RequestedCard) {
   const command = issueCommand(card);
   await h.publishCommand(command, command.command_id);
-  await waitUntil(() => eventsOf(card.card_token, 'card.issued').length > 0, { message: 'card.issued' });
+  await waitUntil(() => issued(card.card_token).length > 0, { message: 'issued' });
   return command;
 }
 
 describe('card issuance', () => {
-  it('issues a business card: Marqeta card, active row with its details, Redis state, card.issued once', async () => {
+  it('issues a business card: Marqeta card, active row with its details, Redis state', async () => {
     const card = await seedRequestedBusinessCard(h.app.postgres.sql);
     const command = await issueAndWait(card);
 
@@ -92,41 +97,92 @@ describe('card issuance', () => {
     expect(state.controls).toMatchObject({ per_transaction_limit_minor: 50000, mcc_block: ['7995'] });
     expect(state.cardholder).toMatchObject({ user_token: card.user_token, status: 'active' });
 
-    const issued = eventsOf(card.card_token, 'card.issued');
-    expect(issued).toHaveLength(1);
-    expect(issued[0]?.message_id).toBe(`${card.card_token}:issued`);
-    expect(issued[0]?.payload).toMatchObject({
+    expect(issued(card.card_token)).toHaveLength(1);
+    expect(h.attemptsOf(command.command_id)).toBe(1);
+    expect(failed(card.card_token)).toHaveLength(0);
+
+    // Announced after the data of record and Redis, with Marqeta's details and never the PAN.
+    await waitUntil(() => eventsOf(card.card_token, 'card.issued').length === 1, { message: 'card.issued' });
+    const [event] = eventsOf(card.card_token, 'card.issued');
+    expect(event?.message_id).toBe(`${card.card_token}:issued`);
+    expect(event?.payload).toEqual({
       event_id: `${card.card_token}:issued`,
       program: 'business',
+      card_token: card.card_token,
       user_token: card.user_token,
       last_four: row?.last_four,
       expiration_month: row?.expiration_month,
       expiration_year: row?.expiration_year,
+      issued_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     });
-    expect(h.attemptsOf(command.command_id)).toBe(1);
     expect(eventsOf(card.card_token, 'card.issue.failed')).toHaveLength(0);
   });
 
-  it('handles the same command twice and a second command for the card: one Marqeta card, same card.issued', async () => {
+  it('handles the same command twice and a second command for the card: one Marqeta card, the duplicates only written through again', async () => {
     const card = await seedRequestedBusinessCard(h.app.postgres.sql);
     const command = await issueAndWait(card);
     const again = { ...command, command_id: randomUUID() };
     await h.publishCommand(command, command.command_id);
     await h.publishCommand(again, again.command_id);
 
-    await waitUntil(() => eventsOf(card.card_token, 'card.issued').length === 3, {
-      message: 'three card.issued',
+    await waitUntil(() => already_issued(card.card_token).length === 2, {
+      message: 'two duplicates handled',
     });
     expect(h.attemptsOf(command.command_id)).toBe(2);
     expect(h.attemptsOf(again.command_id)).toBe(1);
     expect(marqetaCardsOf(card.user_token)).toHaveLength(1);
+    expect(issued(card.card_token)).toHaveLength(1);
+    // Activated once: duplicates do not touch the row.
+    expect(await cardRow(card.card_token)).toMatchObject({ state: 'active', version: 2 });
+    // Each duplicate announces the recorded outcome again, under the same id and payload.
+    await waitUntil(() => eventsOf(card.card_token, 'card.issued').length === 3, {
+      message: 'three card.issued deliveries',
+    });
     const [first, ...rest] = eventsOf(card.card_token, 'card.issued');
     for (const event of rest) {
       expect(event.message_id).toBe(first?.message_id);
       expect(event.payload).toEqual(first?.payload);
     }
-    // Activated once: duplicates do not touch the row.
-    expect(await cardRow(card.card_token)).toMatchObject({ state: 'active', version: 2 });
+  });
+
+  it('a command for a card recorded issued but never announced (crash before the publish) announces it, Marqeta untouched', async () => {
+    const card = await seedRequestedBusinessCard(h.app.postgres.sql);
+    await h.app.postgres.sql`
+      update cards set state = 'active', last_four = '4242', expiration_month = 11, expiration_year = 2030,
+        version = version + 1
+      where card_token = ${card.card_token}`;
+    const command = issueCommand(card);
+    await h.publishCommand(command, command.command_id);
+
+    await waitUntil(() => eventsOf(card.card_token, 'card.issued').length === 1, { message: 'card.issued' });
+    expect(eventsOf(card.card_token, 'card.issued')[0]?.payload).toMatchObject({
+      last_four: '4242',
+      expiration_month: 11,
+      expiration_year: 2030,
+    });
+    expect(marqetaCardsOf(card.user_token)).toHaveLength(0);
+    expect(already_issued(card.card_token)).toHaveLength(1);
+  });
+
+  it('a late duplicate for a card suspended since is only written through: Marqeta untouched, still suspended', async () => {
+    const card = await seedRequestedBusinessCard(h.app.postgres.sql);
+    const command = await issueAndWait(card);
+    await h.app.postgres
+      .sql`update cards set state = 'suspended', version = version + 1 where card_token = ${card.card_token}`;
+    const marqeta_requests = h.sim.state.card_transitions.size;
+    const late = { ...command, command_id: randomUUID() };
+    await h.publishCommand(late, late.command_id);
+
+    await waitUntil(() => already_issued(card.card_token).length === 1, { message: 'duplicate handled' });
+    expect(await cardRow(card.card_token)).toMatchObject({ state: 'suspended', version: 3 });
+    expect(h.sim.state.card_transitions.size).toBe(marqeta_requests);
+    expect(failed(card.card_token)).toHaveLength(0);
+    const state = await h.card_state.readState(card.user_token, card.card_token);
+    expect(state.card).toMatchObject({ state: 'suspended' });
+    await waitUntil(() => eventsOf(card.card_token, 'card.issued').length === 2, {
+      message: 'card.issued again',
+    });
+    expect(new Set(eventsOf(card.card_token, 'card.issued').map((event) => event.message_id)).size).toBe(1);
   });
 
   it('retries through the queue while Marqeta answers 500, then issues', async () => {
@@ -137,11 +193,11 @@ describe('card issuance', () => {
     await waitUntil(() => consumerFailures(command.command_id) >= 1, { message: 'a failed attempt' });
     h.sim.setFaults({ core_error_rate: 0 });
 
-    await waitUntil(() => eventsOf(card.card_token, 'card.issued').length === 1, { message: 'card.issued' });
+    await waitUntil(() => issued(card.card_token).length === 1, { message: 'issued' });
     expect(h.attemptsOf(command.command_id)).toBeGreaterThanOrEqual(2);
     expect(await cardRow(card.card_token)).toMatchObject({ state: 'active', failure_reason: null });
     expect(marqetaCardsOf(card.user_token)).toHaveLength(1);
-    expect(eventsOf(card.card_token, 'card.issue.failed')).toHaveLength(0);
+    expect(failed(card.card_token)).toHaveLength(0);
   });
 
   it('parks after 3 attempts of a persistent 500 and marks the card failed with the reason', async () => {
@@ -155,19 +211,26 @@ describe('card issuance', () => {
     const row = await cardRow(card.card_token);
     expect(row?.state).toBe('failed');
     expect(row?.failure_reason).toMatch(/^retries exhausted: Marqeta answered 500/);
+    const [logged] = failed(card.card_token);
+    expect(failed(card.card_token)).toHaveLength(1);
+    expect(logged).toMatchObject({ marked: true, reason: row?.failure_reason });
+    expect(String(logged?.marqeta_error_code)).toMatch(/^500/);
+    expect(issued(card.card_token)).toHaveLength(0);
+    expect(await h.card_state.readState(card.user_token, card.card_token)).toMatchObject({ card: null });
     await waitUntil(() => eventsOf(card.card_token, 'card.issue.failed').length === 1, {
-      message: 'failed event',
+      message: 'card.issue.failed',
     });
-    const [failed] = eventsOf(card.card_token, 'card.issue.failed');
-    expect(failed?.message_id).toBe(`${card.card_token}:failed`);
-    expect(failed?.payload).toMatchObject({
+    const [event] = eventsOf(card.card_token, 'card.issue.failed');
+    expect(event?.message_id).toBe(`${card.card_token}:issue_failed:${command.command_id}`);
+    expect(event?.payload).toMatchObject({
       program: 'business',
       user_token: card.user_token,
+      command_id: command.command_id,
       reason: row?.failure_reason,
+      attempts: 3,
     });
-    expect(String(failed?.payload.marqeta_error_code)).toMatch(/^500/);
+    expect(String(event?.payload.marqeta_error_code)).toMatch(/^500/);
     expect(eventsOf(card.card_token, 'card.issued')).toHaveLength(0);
-    expect(await h.card_state.readState(card.user_token, card.card_token)).toMatchObject({ card: null });
   });
 
   it('fails at once, without retrying, on a 4xx Marqeta will never accept (unknown card product)', async () => {
@@ -175,11 +238,8 @@ describe('card issuance', () => {
     const command = issueCommand(card, { card_product_token: 'no-such-product' });
     await h.publishCommand(command, command.command_id);
 
-    await waitUntil(() => eventsOf(card.card_token, 'card.issue.failed').length === 1, {
-      message: 'failed event',
-    });
-    const [failed] = eventsOf(card.card_token, 'card.issue.failed');
-    expect(String(failed?.payload.marqeta_error_code)).toMatch(/^404/);
+    await waitUntil(() => failed(card.card_token).length === 1, { message: 'failed' });
+    expect(String(failed(card.card_token)[0]?.marqeta_error_code)).toMatch(/^404/);
     const row = await cardRow(card.card_token);
     expect(row?.state).toBe('failed');
     expect(row?.failure_reason).toContain('404');
@@ -187,6 +247,14 @@ describe('card issuance', () => {
     expect(consumerFailures(command.command_id)).toBe(0);
     expect(await parkedIds()).not.toContain(command.command_id);
     expect(marqetaCardsOf(card.user_token)).toHaveLength(0);
+    await waitUntil(() => eventsOf(card.card_token, 'card.issue.failed').length === 1, {
+      message: 'card.issue.failed',
+    });
+    expect(eventsOf(card.card_token, 'card.issue.failed')[0]?.payload).toMatchObject({
+      reason: row?.failure_reason,
+      marqeta_error_code: expect.stringMatching(/^404/),
+      attempts: 1,
+    });
   });
 
   it('parks a malformed command and writes nothing', async () => {
@@ -199,8 +267,26 @@ describe('card issuance', () => {
     expect(h.attemptsOf(message_id)).toBe(3);
     expect(await cardRow(card.card_token)).toMatchObject({ state: 'requested', version: 1, last_four: null });
     expect(h.sim.state.users.has(card.user_token)).toBe(false);
+    expect([...issued(card.card_token), ...failed(card.card_token)]).toHaveLength(0);
     expect(h.events.filter((event) => event.payload.card_token === card.card_token)).toHaveLength(0);
     expect(await h.card_state.readState(card.user_token, card.card_token)).toMatchObject({ card: null });
+  });
+
+  it('parks a command naming another owner than the card and leaves the card as it was', async () => {
+    const card = await seedRequestedBusinessCard(h.app.postgres.sql);
+    const command = { ...issueCommand(card), user_token: `${card.user_token}-other` };
+    await h.publishCommand(command, command.command_id);
+
+    await waitUntil(async () => (await parkedIds()).includes(command.command_id), { message: 'parked' });
+    expect(h.attemptsOf(command.command_id)).toBe(3);
+    expect(await cardRow(card.card_token)).toMatchObject({
+      state: 'requested',
+      version: 1,
+      failure_reason: null,
+    });
+    expect(h.sim.state.users.has(card.user_token)).toBe(false);
+    expect([...issued(card.card_token), ...failed(card.card_token)]).toHaveLength(0);
+    expect(h.events.filter((event) => event.payload.card_token === card.card_token)).toHaveLength(0);
   });
 
   it('activates the card at Marqeta when its product does not activate on issue', async () => {
@@ -208,22 +294,72 @@ describe('card issuance', () => {
     const command = issueCommand(card, { card_product_token: unactivated_product_token });
     await h.publishCommand(command, command.command_id);
 
-    await waitUntil(() => eventsOf(card.card_token, 'card.issued').length === 1, { message: 'card.issued' });
+    await waitUntil(() => issued(card.card_token).length === 1, { message: 'issued' });
     expect(h.sim.state.cards.get(card.card_token)?.object.state).toBe('ACTIVE');
     expect(await cardRow(card.card_token)).toMatchObject({ state: 'active' });
   });
 
-  it('issues a personal card: active in the personal store and in Redis, card.issued', async () => {
+  it("issues a personal card: active with Marqeta's details in the personal store and in Redis", async () => {
     const card = await seedRequestedPersonalCard(h.app.personalStore);
     const command = issueCommand(card, { program: 'personal' });
     await h.publishCommand(command, command.command_id);
 
-    await waitUntil(() => eventsOf(card.card_token, 'card.issued').length === 1, { message: 'card.issued' });
-    expect((await h.app.personalStore.getCard(card.card_token))?.state).toBe('active');
+    await waitUntil(() => issued(card.card_token).length === 1, { message: 'issued' });
+    const [marqeta] = marqetaCardsOf(card.user_token);
     expect(marqetaCardsOf(card.user_token)).toHaveLength(1);
+    const expiration = String(marqeta?.object.expiration);
+    const stored = await h.app.personalStore.getCard(card.card_token);
+    // The placeholders the control plane recorded (0000, 12/2099) are replaced by Marqeta's.
+    expect(stored).toMatchObject({
+      state: 'active',
+      failure_reason: null,
+      last_four: marqeta?.object.last_four,
+      expiration_month: Number(expiration.slice(0, 2)),
+      expiration_year: 2000 + Number(expiration.slice(2, 4)),
+    });
     const state = await h.card_state.readState(card.user_token, card.card_token);
-    expect(state.card).toMatchObject({ state: 'active', program: 'personal' });
-    expect(eventsOf(card.card_token, 'card.issued')[0]?.payload).toMatchObject({ program: 'personal' });
+    expect(state.card).toMatchObject({
+      state: 'active',
+      program: 'personal',
+      expiration_month: stored?.expiration_month,
+      expiration_year: stored?.expiration_year,
+      version: stored?.updated_at.getTime(),
+    });
+    await waitUntil(() => eventsOf(card.card_token, 'card.issued').length === 1, { message: 'card.issued' });
+    expect(eventsOf(card.card_token, 'card.issued')[0]?.payload).toMatchObject({
+      program: 'personal',
+      user_token: card.user_token,
+      last_four: stored?.last_four,
+    });
+  });
+
+  it('marks a personal card failed with the reason on a 4xx Marqeta will never accept', async () => {
+    const card = await seedRequestedPersonalCard(h.app.personalStore);
+    const command = issueCommand(card, { program: 'personal', card_product_token: 'no-such-product' });
+    await h.publishCommand(command, command.command_id);
+
+    await waitUntil(() => failed(card.card_token).length === 1, { message: 'failed' });
+    const stored = await h.app.personalStore.getCard(card.card_token);
+    expect(stored?.state).toBe('failed');
+    expect(stored?.failure_reason).toContain('404');
+    expect(failed(card.card_token)[0]).toMatchObject({ marked: true, reason: stored?.failure_reason });
+    expect(h.attemptsOf(command.command_id)).toBe(1);
+    expect(marqetaCardsOf(card.user_token)).toHaveLength(0);
+    expect(await h.card_state.readState(card.user_token, card.card_token)).toMatchObject({ card: null });
+
+    // The same card issued later (a fixed product, a parked command replayed) becomes active.
+    const retried = issueCommand(card, { program: 'personal' });
+    await h.publishCommand(retried, retried.command_id);
+    await waitUntil(() => issued(card.card_token).length === 1, { message: 'issued' });
+    expect(await h.app.personalStore.getCard(card.card_token)).toMatchObject({
+      state: 'active',
+      failure_reason: null,
+    });
+    // Both outcomes announced, in order: the failure of the first command, then the issuance.
+    await waitUntil(() => eventsOf(card.card_token, 'card.issued').length === 1, { message: 'card.issued' });
+    expect(eventsOf(card.card_token, 'card.issue.failed').map((event) => event.payload)).toEqual([
+      expect.objectContaining({ program: 'personal', command_id: command.command_id, attempts: 1 }),
+    ]);
   });
 
   it('serves health, readiness and metrics', async () => {

@@ -2,12 +2,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Sql } from '@afc/postgres';
 
 // Who is calling: the platform administrator (API_ADMIN_KEY, or an api_keys row without a
-// company) or one company. Only the key's prefix is ever logged.
+// company) or one company. Only the key's prefix is ever logged; for API_ADMIN_KEY a fixed label
+// instead: it is an operator's text of 20 characters or more, and 12 of them would be most of it.
 export type Principal =
   | { readonly kind: 'admin'; readonly key_prefix: string }
   | { readonly kind: 'company'; readonly company_id: string; readonly key_prefix: string };
 
 const key_prefix_length = 12;
+const configured_admin_label = 'API_ADMIN_KEY';
 
 export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -46,7 +48,7 @@ export class KeyAuthenticator {
     const key_hash = hashKey(key);
     // Comparing hashes of equal length in constant time: the admin key's length leaks nothing.
     if (timingSafeEqual(Buffer.from(key_hash, 'hex'), this.#admin_hash)) {
-      return { kind: 'admin', key_prefix: keyPrefix(key) };
+      return { kind: 'admin', key_prefix: configured_admin_label };
     }
     // A lookup by a sha256 of a high-entropy key needs no constant-time comparison: the index
     // reveals nothing usable about other keys' hashes.

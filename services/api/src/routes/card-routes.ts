@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { exchange_names, routing_keys } from '@afc/amqp';
 import type { CardIssueRequested } from '@afc/messages';
 import type { Service } from '@afc/service-kit';
 import { Type } from '@sinclair/typebox';
 import type { RouteContext } from '../app.ts';
+import { insertIssueCommand } from '../outbox/issue-command.ts';
 import { Currency, error_responses, IdParams, security, Timestamp, Token, toIso, Uuid } from '../schemas.ts';
 import { companyOf, notFound } from './access.ts';
 
@@ -83,9 +83,7 @@ export async function cardRoutes(app: Service, context: RouteContext): Promise<v
           requested_at: new Date().toISOString(),
         };
         // In the card's transaction: the command exists exactly when the card does.
-        await tx`
-          insert into outbox_messages (message_id, exchange, routing_key, payload)
-          values (${command_id}, ${exchange_names.events}, ${routing_keys.card_issue_requested}, ${tx.json(command)})`;
+        await insertIssueCommand(tx, command);
         return { id: card.id, card_token, state: card.state };
       });
       if (created === undefined) return notFound(reply, 'user');

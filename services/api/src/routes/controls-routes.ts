@@ -1,9 +1,9 @@
-import { readCardRecord, writeCardRecord } from '@afc/card-state';
 import type { Service } from '@afc/service-kit';
 import { type Static, Type } from '@sinclair/typebox';
 import type { RouteContext } from '../app.ts';
 import { error_responses, IdParams, security, Timestamp } from '../schemas.ts';
 import { companyOf, notFound } from './access.ts';
+import { writeThrough } from './transition-routes.ts';
 
 // Null or absent: no limit of that kind. Amounts in the card's currency, integer minor units.
 const Amount = Type.Union([Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()]);
@@ -105,13 +105,7 @@ export async function controlsRoutes(app: Service, context: RouteContext): Promi
       if (saved === undefined) return notFound(reply, 'card');
       // Write-through before answering: the next decision sees these controls. The record is
       // read back whole so Redis gets the versions PostgreSQL assigned (it keeps the higher one).
-      const record = await readCardRecord(
-        { sql, personal_store: app.personalStore },
-        saved.card_token,
-        Date.now(),
-      );
-      if (record === undefined) throw new Error('card vanished between write and read-back');
-      await writeCardRecord(context.card_state, record);
+      await writeThrough(app, context, saved.card_token);
       return controlsBody(saved.row);
     },
   );

@@ -1,10 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { exchange_names, routing_keys } from '@afc/amqp';
 import type { CardIssueRequested } from '@afc/messages';
-import { kyc_statuses, type PersonalUser, type Wallet } from '@afc/personal-store';
+import {
+  type CreateCardInput,
+  kyc_statuses,
+  type PersonalCard,
+  type PersonalStore,
+  type PersonalUser,
+  PostgresPersonalStore,
+  type Wallet,
+} from '@afc/personal-store';
+import type { Sql } from '@afc/postgres';
 import type { Service } from '@afc/service-kit';
 import { Type } from '@sinclair/typebox';
 import type { RouteContext } from '../app.ts';
+import { insertIssueCommand } from '../outbox/issue-command.ts';
 import { Currency, Email, error_responses, security, Timestamp, Token, toIso } from '../schemas.ts';
 import { requireAdmin, storeFailure } from './access.ts';
 
@@ -30,6 +39,40 @@ const PersonalCardBody = Type.Object({
   user_token: Type.String(),
   state: Type.String(),
 });
+const PersonalCardDetails = Type.Object({
+  card_token: Type.String(),
+  user_token: Type.String(),
+  // unactivated while being issued, then active (suspended, terminated), or failed.
+  state: Type.String(),
+  failure_reason: Type.Union([Type.String(), Type.Null()]),
+  currency: Type.String(),
+  // Marqeta's, once issued (null before).
+  last_four: Type.Union([Type.String(), Type.Null()]),
+  expiration_month: Type.Union([Type.Integer(), Type.Null()]),
+  expiration_year: Type.Union([Type.Integer(), Type.Null()]),
+  card_product_token: Type.Union([Type.String(), Type.Null()]),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
+// The store keeps placeholders (0000, 12/2099) until Marqeta's details are recorded: they are
+// not shown as the card's.
+function cardDetails(card: PersonalCard) {
+  const issued = card.state !== 'unactivated' && card.state !== 'failed';
+  return {
+    card_token: card.card_token,
+    user_token: card.user_token,
+    state: card.state,
+    failure_reason: card.failure_reason,
+    currency: card.currency,
+    last_four: issued ? card.last_four : null,
+    expiration_month: issued ? card.expiration_month : null,
+    expiration_year: issued ? card.expiration_year : null,
+    card_product_token: card.card_product_token,
+    created_at: toIso(card.created_at),
+    updated_at: toIso(card.updated_at),
+  };
+}
 
 function userBody(user: PersonalUser, wallet: Wallet) {
   const { user_token, email, kyc_status, status, wallet_address } = user;
@@ -137,36 +180,74 @@ export async function personalRoutes(app: Service, context: RouteContext): Promi
         });
       }
       const card_token = `pc-${randomUUID()}`.slice(0, 36);
-      // The store needs expiry and last four now; Marqeta's arrive in card.issued (see README).
-      await store.createCard({
+      const currency = wallet.currency;
+      const command: CardIssueRequested = {
+        command_id: randomUUID(),
+        program: 'personal',
+        card_token,
+        user_token,
+        card_product_token,
+        currency,
+        requested_at: new Date().toISOString(),
+      };
+      // Placeholders for expiry and last four: the card-issuer records Marqeta's.
+      const card: CreateCardInput = {
         card_token,
         user_token,
         state: 'unactivated',
-        currency: wallet.currency,
+        currency,
         expiration_month: 12,
         expiration_year: 2099,
         last_four: '0000',
-      });
-      await enqueueIssue(app, { card_token, user_token, card_product_token, currency: wallet.currency });
+        card_product_token,
+      };
+      try {
+        await recordCardAndCommand(store, app.postgres.sql, card, command);
+      } catch (error) {
+        return storeFailure(error, reply);
+      }
       context.outbox.wake();
       return reply.code(202).send({ card_token, user_token, state: 'unactivated' });
     },
   );
+
+  app.get(
+    '/v1/personal/cards/:token',
+    {
+      schema: {
+        tags: ['personal cardholders'],
+        security,
+        description: "The card's state, also while it is being issued (and the reason if it failed).",
+        params: PersonalTokenParams,
+        response: { 200: PersonalCardDetails, ...error_responses },
+      },
+    },
+    async (request, reply) => {
+      if (!requireAdmin(request, reply)) return reply;
+      const card = await store.getCard(request.params.token);
+      if (card === null) return reply.code(404).send({ error: 'not_found', message: 'no such card' });
+      return cardDetails(card);
+    },
+  );
 }
 
-async function enqueueIssue(
-  app: Service,
-  card: { card_token: string; user_token: string; card_product_token: string; currency: string },
-) {
-  const command_id = randomUUID();
-  const command: CardIssueRequested = {
-    command_id,
-    program: 'personal',
-    ...card,
-    requested_at: new Date().toISOString(),
-  };
-  const sql = app.postgres.sql;
-  await sql`
-    insert into outbox_messages (message_id, exchange, routing_key, payload)
-    values (${command_id}, ${exchange_names.events}, ${routing_keys.card_issue_requested}, ${sql.json(command)})`;
+// The card and its issue command, so that a recorded card is always issued. On the PostgreSQL
+// twin: one transaction with the outbox (both commit or neither). On MongoDB there is no
+// transaction shared with the outbox: the card first, then the command; a crash in between
+// leaves an 'unactivated' card without a command, which PersonalIssueSweep sends again.
+async function recordCardAndCommand(
+  store: PersonalStore,
+  sql: Sql,
+  card: CreateCardInput,
+  command: CardIssueRequested,
+): Promise<void> {
+  if (store instanceof PostgresPersonalStore) {
+    await sql.begin(async (tx) => {
+      await store.createCardInTransaction(tx, card);
+      await insertIssueCommand(tx, command);
+    });
+    return;
+  }
+  await store.createCard(card);
+  await insertIssueCommand(sql, command);
 }

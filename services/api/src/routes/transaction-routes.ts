@@ -1,6 +1,6 @@
 import type { Service } from '@afc/service-kit';
 import { Type } from '@sinclair/typebox';
-import { decodeCursor, encodeCursor } from '../pagination/cursor.ts';
+import { bad_cursor, decodeCursor, encodeCursor, pageQuery } from '../pagination/cursor.ts';
 import { error_responses, IdParams, security, Timestamp, Uuid } from '../schemas.ts';
 import { companyOf, notFound } from './access.ts';
 
@@ -26,13 +26,7 @@ const Transaction = Type.Object({
   created_at: Timestamp,
 });
 const Page = Type.Object({ data: Type.Array(Transaction), next_cursor: Nullable });
-const PageQuery = Type.Object(
-  {
-    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' })),
-  },
-  { additionalProperties: false },
-);
+const PageQuery = pageQuery(200);
 
 interface TransactionRow {
   id: string;
@@ -78,12 +72,6 @@ async function page(app: Service, owner: Owner, owner_id: string, limit: number,
     rows.length > limit && last !== undefined ? encodeCursor(last.created_at, last.id) : null;
   return { data, next_cursor };
 }
-
-const bad_cursor = {
-  error: 'bad_request',
-  message: 'invalid querystring.cursor: not a cursor this API returned',
-  fields: ['querystring.cursor'],
-};
 
 export async function transactionRoutes(app: Service): Promise<void> {
   const routes = [

@@ -1,22 +1,17 @@
 import { createHash } from 'node:crypto';
+import {
+  type CardTransitionState,
+  card_transition_states,
+  cardTransitionCheck,
+  local_card_state_of,
+} from '@afc/domain';
 import { isMarqetaError, type MarqetaClient, MarqetaHttpError } from '@afc/marqeta';
 
-export const transition_states = ['ACTIVE', 'SUSPENDED', 'TERMINATED'] as const;
-export type TransitionState = (typeof transition_states)[number];
-
-export const local_state_of = {
-  ACTIVE: 'active',
-  SUSPENDED: 'suspended',
-  TERMINATED: 'terminated',
-} as const satisfies Record<TransitionState, string>;
-
-// 'same': already there (a client's retry), answered without calling Marqeta. Only issued cards
-// move; terminated is final, as it is at Marqeta.
-export function transitionCheck(from: string, to: TransitionState): 'move' | 'same' | 'illegal' {
-  if (from === local_state_of[to]) return 'same';
-  if (from === 'active' || from === 'suspended') return 'move';
-  return 'illegal';
-}
+// The rules live in @afc/domain: the webhooks consumer applies Marqeta's transitions by them too.
+export const transition_states = card_transition_states;
+export type TransitionState = CardTransitionState;
+export const local_state_of = local_card_state_of;
+export const transitionCheck = cardTransitionCheck;
 
 // Our token for Marqeta, from the card, the version of the card the transition starts from and
 // the target: a retry after a lost answer repeats the same transition (Marqeta answers it again)

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@afc/log';
+import type { PersonalCard, PersonalStore } from '@afc/personal-store';
+import type { Sql } from '@afc/postgres';
+import { insertIssueCommand } from './issue-command.ts';
+
+export interface PersonalIssueSweepOptions {
+  readonly store: PersonalStore;
+  readonly sql: Sql;
+  readonly logger: Logger;
+  // A card still 'unactivated' this long after it was recorded gets its issue command again.
+  // Longer than an issuance normally takes through the queue's retries (they end in 'active' or
+  // 'failed'), so a card on its way is rarely sent twice (harmless: the issuer is idempotent).
+  readonly stuck_after_ms: number;
+  readonly interval_ms: number;
+  readonly batch_size: number;
+  // After a round that inserted commands: publish them now.
+  readonly on_resent: () => void;
+}
+
+// Recovery of the personal card's issue command. With the PostgreSQL twin the card and its
+// command commit together (see personal-routes); with MongoDB they are two writes, and a crash
+// between them leaves a card no command will ever issue. Every API instance sweeps: the command
+// it re-sends has a message_id derived from the card and the time window, so all instances (and
+// every round of one window) insert it at most once (outbox message_id is unique).
+export class PersonalIssueSweep {
+  readonly #options: PersonalIssueSweepOptions;
+  #running: Promise<void> | undefined;
+  readonly #stopping = new AbortController();
+
+  constructor(options: PersonalIssueSweepOptions) {
+    assert.ok(options.stuck_after_ms > 0 && options.interval_ms > 0, 'positive sweep times');
+    assert.ok(Number.isInteger(options.batch_size) && options.batch_size > 0, 'batch_size > 0');
+    this.#options = options;
+  }
+
+  get stuck_after_ms(): number {
+    return this.#options.stuck_after_ms;
+  }
+
+  start(): void {
+    assert.equal(this.#running, undefined, 'the personal issue sweep is already running');
+    this.#running = this.#loop();
+  }
+
+  async stop(timeout_ms: number): Promise<void> {
+    this.#stopping.abort();
+    if (this.#running === undefined) return;
+    await Promise.race([this.#running, sleep(timeout_ms, undefined, { ref: false })]);
+  }
+
+  // Commands inserted in this round.
+  async sweepOnce(now_ms = Date.now()): Promise<number> {
+    const { store, sql, logger, stuck_after_ms, batch_size } = this.#options;
+    const stuck = await store.listCardsAwaitingIssue(new Date(now_ms - stuck_after_ms), batch_size);
+    let inserted = 0;
+    for (const card of stuck) {
+      if (card.card_product_token === null) {
+        // Recorded before the product was kept with the card: a person must issue it.
+        logger.error(
+          { card_token: card.card_token },
+          'personal card stuck unissued, no card product recorded',
+        );
+        continue;
+      }
+      const command_id = resendId(card, Math.floor(now_ms / stuck_after_ms));
+      if (await insertIssueCommand(sql, commandOf(card, card.card_product_token, command_id), true)) {
+        inserted += 1;
+        logger.warn({ card_token: card.card_token, command_id }, 'personal card issue command sent again');
+      }
+    }
+    if (inserted > 0) this.#options.on_resent();
+    return inserted;
+  }
+
+  async #loop(): Promise<void> {
+    const { interval_ms, logger } = this.#options;
+    while (!this.#stopping.signal.aborted) {
+      // Jittered so that instances started together do not sweep in step.
+      const delay_ms = Math.round(interval_ms * (0.5 + Math.random()));
+      await sleep(delay_ms, undefined, { signal: this.#stopping.signal }).catch(() => {});
+      if (this.#stopping.signal.aborted) return;
+      await this.sweepOnce().catch((error: unknown) => {
+        logger.warn({ err: error }, 'personal issue sweep failed; next round later');
+      });
+    }
+  }
+}
+
+function commandOf(card: PersonalCard, card_product_token: string, command_id: string) {
+  return {
+    command_id,
+    program: 'personal' as const,
+    card_token: card.card_token,
+    user_token: card.user_token,
+    card_product_token,
+    currency: card.currency,
+    requested_at: new Date().toISOString(),
+  };
+}
+
+// A UUID-shaped digest of (card, window): the same for every instance within one window.
+function resendId(card: PersonalCard, window: number): string {
+  const hex = createHash('sha256').update(`personal-issue-resend:${card.card_token}:${window}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
