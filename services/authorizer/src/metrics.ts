@@ -30,7 +30,7 @@ export function createAuthorizerMetrics(
     }),
     stage_seconds: new Histogram({
       name: 'afc_jit_stage_seconds',
-      help: 'Time per stage of a decision: state_load (data of record), script (Redis), response',
+      help: 'Time per stage of a decision: state_load (data of record), script (Redis)',
       labelNames: ['stage'],
       buckets: buckets_s,
       registers: [registry],

@@ -3,7 +3,10 @@ export const settlement_error_codes = [
   'AFC_SETTLEMENT_CARD_NOT_FOUND',
   'AFC_SETTLEMENT_CARD_MISMATCH',
   'AFC_SETTLEMENT_CONCURRENT_COPY',
-  'AFC_SETTLEMENT_PERSONAL_NOT_SUPPORTED',
+  // A transaction webhook without gpa_order.jit_funding: nothing links it to a ledger row.
+  'AFC_SETTLEMENT_UNMATCHED_WEBHOOK',
+  // Redis could not release a hold Marqeta declined after we approved (state not loaded).
+  'AFC_SETTLEMENT_RELEASE_FAILED',
 ] as const;
 export type SettlementErrorCode = (typeof settlement_error_codes)[number];
 

@@ -1,21 +1,47 @@
-import type { MessageHandler } from '@afc/amqp';
-import { OutboxEvent } from '@afc/card-state';
+import type { MessageContext, MessageHandler } from '@afc/amqp';
+import { type CardStateStore, OutboxEvent } from '@afc/card-state';
+import { classifyMethod } from '@afc/domain';
+import type { Logger } from '@afc/log';
+import type { PersonalStore } from '@afc/personal-store';
 import type { PostgresClient } from '@afc/postgres';
-import { Value } from '@sinclair/typebox/value';
-import { recordBusinessEvent } from './business-ledger.ts';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { type RecordOutcome, recordBusinessEvent } from './business-ledger.ts';
 import { SettlementError } from './errors.ts';
+import { inputOfEvent, inputOfWebhook, type LedgerInput, type Program } from './ledger-input.ts';
+import { recordPersonalEvent } from './personal-ledger.ts';
+import { parseTransactionWebhook, type WebhookFacts } from './webhook-transaction.ts';
 
-export type EventOutcome = 'applied' | 'duplicate' | 'unknown_card';
+export type EventOutcome = RecordOutcome | 'unknown_card' | 'ignored';
 
-export interface HandlerDependencies {
+export interface LedgerDependencies {
   readonly postgres: PostgresClient;
+  readonly personal_store: PersonalStore;
   readonly hold_expiry_ms: number;
+}
+
+export interface HandlerDependencies extends LedgerDependencies {
+  // Releases in Redis the holds Marqeta declined after we approved (gateway_log.timed_out, or
+  // an answer Marqeta could not use); applies what only Marqeta reported.
+  readonly card_state: CardStateStore;
   readonly on_outcome: (outcome: EventOutcome) => void;
 }
 
+// One effect on the ledger of its program, idempotent by input.event_id. Exported for the
+// expiry sweep and the commands: an expiry is recorded through expiryInput + this function.
+export async function recordLedgerInput(
+  deps: LedgerDependencies,
+  input: LedgerInput,
+): Promise<RecordOutcome> {
+  if (input.program === 'business') return recordBusinessEvent(deps.postgres, input, deps.hold_expiry_ms);
+  return recordPersonalEvent(deps.personal_store, input, deps.hold_expiry_ms);
+}
+
+// Compiled once: Value.Check interprets the schema on every event.
+const outbox_event = TypeCompiler.Compile(OutboxEvent);
+
 function parseEvent(message_id: string, payload: unknown): OutboxEvent {
-  if (!Value.Check(OutboxEvent, payload)) {
-    const first = Value.Errors(OutboxEvent, payload).First();
+  if (!outbox_event.Check(payload)) {
+    const first = outbox_event.Errors(payload).First();
     throw new SettlementError(
       'AFC_SETTLEMENT_INVALID_EVENT',
       `${message_id}: ${first?.path} ${first?.message}`,
@@ -27,28 +53,167 @@ function parseEvent(message_id: string, payload: unknown): OutboxEvent {
   return payload;
 }
 
-// One authorizer event per delivery. Idempotency is the ledger's own (unique event_id in the
-// same transaction as the effect), so the consumer needs no is_processed hooks.
+async function markProcessed(deps: LedgerDependencies, event_id: string): Promise<void> {
+  await deps.postgres.sql`
+    insert into processed_events (consumer, event_id) values ('settlement', ${event_id})
+    on conflict do nothing`;
+}
+
+async function handleAuthorizerEvent(
+  deps: HandlerDependencies,
+  message: MessageContext,
+): Promise<EventOutcome> {
+  const event = parseEvent(message.message_id, message.payload);
+  if (event.program === null) {
+    // A decline of a card Redis did not know: no card to hang a ledger row on, nothing moved.
+    await markProcessed(deps, event.event_id);
+    message.logger.info(
+      { event: 'settlement.unknown_card', event_id: event.event_id },
+      'no card: not in the ledger',
+    );
+    return 'unknown_card';
+  }
+  return recordLedgerInput(deps, inputOfEvent(event, event.program));
+}
+
+// The webhook names a card, not a program: business cards live in PostgreSQL, personal ones in
+// the personal store. A card neither knows is retried, then parked (the control plane may not
+// have committed it yet; if it never does, someone must look).
+async function programOf(deps: LedgerDependencies, facts: WebhookFacts): Promise<Program> {
+  const business = await deps.postgres.sql`select 1 from cards where card_token = ${facts.card_token}`;
+  if (business.length > 0) return 'business';
+  if ((await deps.personal_store.getCard(facts.card_token)) !== null) return 'personal';
+  throw new SettlementError('AFC_SETTLEMENT_CARD_NOT_FOUND', `${facts.event_id}: card ${facts.card_token}`);
+}
+
+// The message fields card-state's scripts read, rebuilt from Marqeta's webhook (whose token is
+// the transaction's token); one place for the release and the apply below.
+function messageFields(facts: WebhookFacts) {
+  const m = facts.contribution.merchant;
+  return {
+    method: facts.method,
+    jit_token: facts.jit_token,
+    ...(facts.original_jit_token === null ? {} : { original_jit_token: facts.original_jit_token }),
+    card_token: facts.card_token,
+    user_token: facts.user_token,
+    currency: facts.currency,
+    mcc: m.mcc ?? '',
+    mid: m.mid ?? '',
+    merchant_country: m.country ?? '',
+    ...(m.name === undefined ? {} : { merchant_name: m.name }),
+    transaction_token: facts.event_id,
+  };
+}
+
+// Marqeta declined the message: if the gateway approved it (the answer came too late, or was
+// unusable), make Redis agree through the authorizer's own release script, keyed by the JIT
+// token, so a repeat (or the authorizer's own release) does nothing more: a decision that was a
+// decline is left alone, a token never decided is stored declined. The release's
+// authorization.timeout_released event reaches this ledger like any other authorizer event.
+async function releaseDeclined(
+  card_state: CardStateStore,
+  facts: WebhookFacts,
+  logger: Logger,
+): Promise<void> {
+  if (facts.kind !== 'authorization' && facts.kind !== 'incremental') return;
+  const result = await card_state.releaseAfterTimeout({
+    ...messageFields(facts),
+    now_ms: Date.now(),
+    kind: facts.kind,
+    amount_minor: facts.amount_minor,
+  });
+  if (result.status === 'missing')
+    throw new SettlementError(
+      'AFC_SETTLEMENT_RELEASE_FAILED',
+      `${facts.event_id}: ${JSON.stringify(result)}`,
+    );
+  // owner_mismatch / mismatch: card-state logged it and changed nothing; the ledger still
+  // records Marqeta's decline.
+  logger.info(
+    {
+      event: 'settlement.decline_release',
+      jit_token: facts.jit_token,
+      timed_out: facts.timed_out,
+      status: result.status,
+      action: result.status === 'released' ? result.action : undefined,
+    },
+    'Marqeta declined: Redis agrees',
+  );
+}
+
+// Whether the authorizer's report of the webhook's effect is already on the ledger.
+async function reportedByAuthorizer(deps: LedgerDependencies, facts: WebhookFacts, program: Program) {
+  const event_id = facts.contribution.effect ?? '';
+  if (program === 'business') {
+    const found = await deps.postgres.sql`select 1 from transaction_events where event_id = ${event_id}`;
+    return found.length > 0;
+  }
+  const row = await deps.personal_store.getTransaction(facts.ledger_token);
+  return row?.history.some((entry) => entry.event_id === event_id) === true;
+}
+
+const informative_kinds = new Set(['reversal', 'clearing', 'refund', 'advice']);
+
+// A clearing, reversal, refund or advice the gateway never saw (Marqeta does not retry
+// informative messages): applied to Redis by the authorizer's own apply script under the
+// message's JIT token, so Redis and, through the event it emits (the id the authorizer would
+// have used), the durable totals and wallet follow it. Keyed twice against applying what the
+// authorizer already did: the script's marker (decision TTL, 8 days) and the ledger (an
+// authorizer event for the effect, for webhooks that come later than that).
+async function applyUnreported(
+  deps: HandlerDependencies,
+  facts: WebhookFacts,
+  program: Program,
+  logger: Logger,
+) {
+  if (facts.declined || !informative_kinds.has(facts.kind)) return;
+  if (await reportedByAuthorizer(deps, facts, program)) return;
+  const result = await deps.card_state.apply({
+    ...messageFields(facts),
+    now_ms: facts.occurred_at_ms,
+    kind: facts.kind as 'reversal' | 'clearing' | 'refund' | 'advice',
+    single_message: classifyMethod(facts.method).single_message,
+    amount_minor: facts.amount_minor,
+  });
+  // missing: the card is not in Redis (the loader fills it from the data of record, which
+  // this webhook does not move); owner_mismatch is logged by card-state. Both change nothing.
+  logger.info(
+    { event: 'settlement.webhook_applied', jit_token: facts.jit_token, status: result.status },
+    'effect only Marqeta reported: applied to Redis',
+  );
+}
+
+async function handleWebhook(deps: HandlerDependencies, message: MessageContext): Promise<EventOutcome> {
+  const facts = parseTransactionWebhook(message.message_id, message.payload);
+  if (facts === null) {
+    await markProcessed(deps, message.message_id);
+    return 'ignored';
+  }
+  const program = await programOf(deps, facts);
+  // Redis first: if recording fails, the retry releases again (a no-op) and then records.
+  if (facts.declined) await releaseDeclined(deps.card_state, facts, message.logger);
+  else await applyUnreported(deps, facts, program, message.logger);
+  return recordLedgerInput(deps, inputOfWebhook(facts, program));
+}
+
+function isWebhook(message: MessageContext): boolean {
+  if (message.routing_key.startsWith('webhook.')) return true;
+  const payload = message.payload as { received_at?: unknown; event?: unknown } | null;
+  return typeof payload === 'object' && payload !== null && 'received_at' in payload && 'event' in payload;
+}
+
+// One message per delivery: an authorizer event (transactions exchange) or a Marqeta transaction
+// webhook (events exchange, webhook.transactions). Idempotency is the ledger's own (unique
+// event id in the same transaction as the effect), so the consumer needs no is_processed hooks.
 export function createEventHandler(deps: HandlerDependencies): MessageHandler {
   return async (message) => {
-    const event = parseEvent(message.message_id, message.payload);
-    if (event.program === null) {
-      // A decline of a card Redis did not know: no card to hang a ledger row on, nothing moved.
-      await deps.postgres.sql`
-        insert into processed_events (consumer, event_id) values ('settlement', ${event.event_id})
-        on conflict do nothing`;
-      message.logger.info(
-        { event: 'settlement.unknown_card', event_id: event.event_id },
-        'no card: not in the ledger',
-      );
-      deps.on_outcome('unknown_card');
-      return;
-    }
-    // The personal ledger is the next slice: parked (not lost) until it lands, then replayed.
-    if (event.program === 'personal')
-      throw new SettlementError('AFC_SETTLEMENT_PERSONAL_NOT_SUPPORTED', event.event_id);
-    const outcome = await recordBusinessEvent(deps.postgres, event, deps.hold_expiry_ms);
-    message.logger.info({ event: 'settlement.event', event_id: event.event_id, outcome }, 'settled');
+    const source = isWebhook(message) ? 'webhook' : 'authorizer';
+    const outcome =
+      source === 'webhook' ? await handleWebhook(deps, message) : await handleAuthorizerEvent(deps, message);
+    message.logger.info(
+      { event: 'settlement.event', event_id: message.message_id, source, outcome },
+      'settled',
+    );
     deps.on_outcome(outcome);
   };
 }

@@ -3,11 +3,34 @@ import type { OutboxEvent } from '@afc/card-state';
 
 export type LedgerState = 'pending' | 'cleared' | 'partially_cleared' | 'reversed' | 'declined' | 'expired';
 
+// Who described the effect. The authorizer's events carry exactly what Redis did (amounts,
+// counter deltas, balance deltas); Marqeta's webhooks say what the network did, including what
+// the authorizer never saw; settlement's own (hold expiry) come from the expiry sweep.
+export type ContributionSource = 'authorizer' | 'webhook' | 'settlement';
+
+export type ContributionType = OutboxEvent['type'] | 'hold.expired';
+
+export interface Merchant {
+  readonly mcc: string | null;
+  readonly mid: string | null;
+  readonly country: string | null;
+  readonly name?: string | undefined;
+}
+
 // What one event adds to its ledger row, stored with it (transaction_events.details). The row is
 // always re-derived from the set of its events' contributions (deriveRow), never patched from
 // "the last event": the same events in any order give the same row.
 export interface Contribution {
-  readonly type: OutboxEvent['type'];
+  readonly type: ContributionType;
+  // Absent in rows written before webhooks were settled: read as 'authorizer'.
+  readonly source?: ContributionSource;
+  // The effect this contribution describes: `${jit_token of the message}:${type}`, which is the
+  // authorizer's event id for it. A webhook describing an effect the authorizer also reported
+  // is superseded by it (see effectiveOf). Absent in old rows: the event id.
+  readonly effect?: string;
+  // The JIT message whose request amount requested_minor is: one request counted once, whoever
+  // reports it (approval, its timeout release, the webhook). Absent in old rows: the event id.
+  readonly request_key?: string;
   readonly kind: string;
   readonly method: string;
   readonly occurred_at_ms: number;
@@ -21,13 +44,15 @@ export interface Contribution {
   readonly refunded_minor: number;
   // The authorization itself was declined (a declined event, or the timeout of an authorization).
   readonly declined: boolean;
+  // The hold ended by expiry (settlement's sweep).
+  readonly expired?: boolean;
   readonly decline_reason: string | null;
   readonly memo: string | null;
   readonly note: string | null;
   readonly original_jit_token: string | null;
   readonly transaction_token: string | null;
   readonly network: string | null;
-  readonly merchant: OutboxEvent['merchant'];
+  readonly merchant: Merchant;
 }
 
 // The row the ledger keeps per hold: the authorization's JIT token. Incrementals, reversals,
@@ -39,7 +64,7 @@ export function ledgerToken(event: OutboxEvent): string {
 }
 
 // What the event gave back from the hold, as counted: the negative amounts of its counter
-// deltas (each delta entry spans its day, week and month once).
+// deltas (each delta entry spans its day, week and month once). Both programs count per card.
 function givenBack(event: OutboxEvent): number {
   let total = 0;
   for (const delta of event.counter_deltas) if (delta.amount_minor < 0) total -= delta.amount_minor;
@@ -83,6 +108,9 @@ export function contributionOf(event: OutboxEvent): Contribution {
     (event.type === 'authorization.timeout_released' && event.kind === 'authorization');
   return {
     type: event.type,
+    source: 'authorizer',
+    effect: event.event_id,
+    request_key: event.jit_token,
     kind: event.kind,
     method: event.method,
     occurred_at_ms: event.occurred_at_ms,
@@ -99,8 +127,20 @@ export function contributionOf(event: OutboxEvent): Contribution {
     original_jit_token: event.original_jit_token ?? null,
     transaction_token: event.transaction_token ?? null,
     network: event.network ?? null,
-    merchant: event.merchant,
+    merchant: {
+      mcc: knownOrNull(event.merchant.mcc),
+      mid: knownOrNull(event.merchant.mid),
+      country: knownOrNull(event.merchant.country),
+      ...(event.merchant.name === undefined ? {} : { name: event.merchant.name }),
+    },
   };
+}
+
+// The authorizer writes '' for what Marqeta's card acceptor left out (mcc and country are
+// optional there); the ledger's columns hold null for unknown ('' fails their format checks,
+// which would park the event for good).
+function knownOrNull(text: string): string | null {
+  return text === '' ? null : text;
 }
 
 export interface StoredContribution {
@@ -122,7 +162,7 @@ export interface DerivedRow {
   readonly primary: Contribution;
 }
 
-const rank: Record<Contribution['type'], number> = {
+const rank: Record<ContributionType, number> = {
   'authorization.approved': 0,
   'authorization.declined': 0,
   'authorization.advice': 1,
@@ -131,18 +171,48 @@ const rank: Record<Contribution['type'], number> = {
   'transaction.cleared': 4,
   'authorization.reversed': 5,
   'transaction.refunded': 6,
+  'hold.expired': 7,
 };
 
-// A total order on events that does not depend on arrival: by type, then event id.
-function primaryOf(events: readonly StoredContribution[]): Contribution {
-  const sorted = [...events].sort(
-    (a, b) =>
-      rank[a.contribution.type] - rank[b.contribution.type] ||
-      (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0),
+const source_rank: Record<ContributionSource, number> = { authorizer: 0, settlement: 1, webhook: 2 };
+
+function sourceOf(contribution: Contribution): ContributionSource {
+  return contribution.source ?? 'authorizer';
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// A total order on events that does not depend on arrival: by type, source, then event id.
+function byRank(a: StoredContribution, b: StoredContribution): number {
+  return (
+    rank[a.contribution.type] - rank[b.contribution.type] ||
+    source_rank[sourceOf(a.contribution)] - source_rank[sourceOf(b.contribution)] ||
+    compareIds(a.event_id, b.event_id)
   );
-  const first = sorted[0];
-  assert.ok(first !== undefined, 'a ledger row has at least one event');
-  return first.contribution;
+}
+
+// The rule that keeps one effect from counting twice: an effect the authorizer reported counts
+// as the authorizer reported it (its amounts are what Redis moved); a webhook's description of
+// it stays in the history but adds nothing. An effect only webhooks describe counts once (the
+// smallest event token among them). A function of the set: the same whatever arrived first.
+export function effectiveOf(events: readonly StoredContribution[]): StoredContribution[] {
+  const reported = new Set<string>();
+  for (const e of events) {
+    if (sourceOf(e.contribution) !== 'webhook') reported.add(e.contribution.effect ?? e.event_id);
+  }
+  const by_effect = new Map<string, StoredContribution>();
+  const kept: StoredContribution[] = [];
+  for (const e of events) {
+    const effect = e.contribution.effect ?? e.event_id;
+    if (sourceOf(e.contribution) !== 'webhook') kept.push(e);
+    else if (!reported.has(effect)) {
+      const seen = by_effect.get(effect);
+      if (seen === undefined || e.event_id < seen.event_id) by_effect.set(effect, e);
+    }
+  }
+  return [...kept, ...by_effect.values()];
 }
 
 function sumOf(events: readonly StoredContribution[], field: keyof Contribution): number {
@@ -152,27 +222,77 @@ function sumOf(events: readonly StoredContribution[], field: keyof Contribution)
   return total;
 }
 
+// One request counted once, whichever events report it (the largest report of it).
+function requestedOf(events: readonly StoredContribution[]): number {
+  const by_request = new Map<string, number>();
+  for (const { event_id, contribution } of events) {
+    const key = contribution.request_key ?? event_id;
+    by_request.set(key, Math.max(by_request.get(key) ?? 0, contribution.requested_minor));
+  }
+  let total = 0;
+  for (const amount of by_request.values()) total += amount;
+  return total;
+}
+
+// What the undos take back. Marqeta's word that an incremental timed out undoes at most what
+// that incremental's own approval put on the row (same request): one the gateway declined late
+// or never decided held nothing, and must not come off the authorization. The authorizer's
+// release counts as Redis moved it.
+function undoneOf(events: readonly StoredContribution[]): number {
+  const authorized_by_request = new Map<string, number>();
+  for (const { event_id, contribution } of events) {
+    const key = contribution.request_key ?? event_id;
+    authorized_by_request.set(key, (authorized_by_request.get(key) ?? 0) + contribution.authorized_minor);
+  }
+  let total = 0;
+  for (const { event_id, contribution } of events) {
+    const approved = authorized_by_request.get(contribution.request_key ?? event_id) ?? 0;
+    const webhook = sourceOf(contribution) === 'webhook';
+    total += webhook ? Math.min(contribution.undone_minor, approved) : contribution.undone_minor;
+  }
+  assert.ok(Number.isSafeInteger(total) && total >= 0, 'undone_minor sum');
+  return total;
+}
+
 function stateOf(
   a: { authorized: number; cleared: number; reversed: number; refunded: number },
-  reversal: boolean,
-) {
+  flags: { reversal: boolean; expired: boolean },
+): LedgerState {
   if (a.cleared > 0) return a.cleared + a.reversed >= a.authorized ? 'cleared' : 'partially_cleared';
+  // An expired hold stays expired whatever it released; a clearing after it still wins above.
+  if (flags.expired && a.authorized > 0) return 'expired';
   if (a.authorized > 0) return a.reversed >= a.authorized ? 'reversed' : 'pending';
   // Nothing authorized (yet): a refund of its own is settled; a reversal seen before its
   // approval already says where the row ends up; anything else waits for its authorization.
   if (a.refunded > 0) return 'cleared';
-  return reversal ? 'reversed' : 'pending';
+  return flags.reversal ? 'reversed' : 'pending';
+}
+
+// Why a declined row was declined: Marqeta's word first (a webhook saying the gateway timed
+// out explains the row better than our own undo), then by rank. Every report is considered,
+// superseded ones included: they do not count amounts, but they do say why.
+function declineOf(events: readonly StoredContribution[]): Contribution | undefined {
+  const declines = events.filter(({ contribution }) => contribution.declined);
+  declines.sort(
+    (a, b) =>
+      Number(sourceOf(b.contribution) === 'webhook') - Number(sourceOf(a.contribution) === 'webhook') ||
+      byRank(a, b),
+  );
+  return declines[0]?.contribution;
 }
 
 // The row as a function of the set of its events: order-free by construction.
-export function deriveRow(events: readonly StoredContribution[]): DerivedRow {
-  const primary = primaryOf(events);
-  const decline = events.find(({ contribution }) => contribution.declined)?.contribution;
-  const requested = sumOf(events, 'requested_minor');
+export function deriveRow(all: readonly StoredContribution[]): DerivedRow {
+  assert.ok(all.length > 0, 'a ledger row has at least one event');
+  const events = effectiveOf(all).sort(byRank);
+  const primary = (events[0] as StoredContribution).contribution;
+  const decline = declineOf(all);
+  const requested = requestedOf(events);
   const cleared = sumOf(events, 'cleared_minor');
   const refunded = sumOf(events, 'refunded_minor');
   const created_at_ms = Math.min(...events.map(({ contribution }) => contribution.occurred_at_ms));
-  if (decline !== undefined && cleared === 0 && refunded === 0) {
+  const declined_now = events.some(({ contribution }) => contribution.declined);
+  if (declined_now && decline !== undefined && cleared === 0 && refunded === 0) {
     return {
       state: 'declined',
       requested_minor: requested,
@@ -186,13 +306,15 @@ export function deriveRow(events: readonly StoredContribution[]): DerivedRow {
       primary,
     };
   }
-  const authorized = Math.max(0, sumOf(events, 'authorized_minor') - sumOf(events, 'undone_minor'));
+  const authorized = Math.max(0, sumOf(events, 'authorized_minor') - undoneOf(events));
   // A reversal releases at most what was held (the check transactions_reversed_check).
   const reversed = Math.min(authorized, sumOf(events, 'released_minor'));
-  const reversal = events.some(({ contribution }) => contribution.type === 'authorization.reversed');
-  const amounts = { authorized, cleared, reversed, refunded };
+  const flags = {
+    reversal: events.some(({ contribution }) => contribution.type === 'authorization.reversed'),
+    expired: events.some(({ contribution }) => contribution.expired === true),
+  };
   return {
-    state: stateOf(amounts, reversal),
+    state: stateOf({ authorized, cleared, reversed, refunded }, flags),
     requested_minor: Math.max(requested, authorized),
     authorized_minor: authorized,
     cleared_minor: cleared,

@@ -6,19 +6,33 @@ import {
   queue_names,
   type TopologyDescription,
 } from '@afc/amqp';
-import type { OutboxEvent } from '@afc/card-state';
+import { type CardStateStore, createCardState, type OutboxEvent } from '@afc/card-state';
 import { loadConfig, type SettlementConfig, settlementConfigSchema } from '@afc/config';
 import { createLogger } from '@afc/log';
 import type { Service } from '@afc/service-kit';
-import { captureLogs, createTestDatabase, localServiceUrls, uniqueTestId, waitUntil } from '@afc/testkit';
+import {
+  captureLogs,
+  createTestDatabase,
+  createTestRedisPrefix,
+  localServiceUrls,
+  uniqueTestId,
+  waitUntil,
+} from '@afc/testkit';
 import { buildSettlement } from '../src/build-settlement.ts';
+import { createEventHandler, type EventOutcome } from '../src/handle-event.ts';
 
 export interface Harness {
   readonly app: Service;
   readonly config: SettlementConfig;
   readonly client: AmqpClient;
   readonly log_lines: string[];
+  // The card-state store the authorizer would use, on the test's Redis key prefix.
+  readonly cards: CardStateStore;
   publish(event: OutboxEvent | Record<string, unknown>, message_id?: string): Promise<void>;
+  // As the webhooks service publishes a transaction event: events exchange, webhook.transactions.
+  publishWebhook(event: Record<string, unknown>): Promise<void>;
+  // The settlement handler called directly (no broker), on the app's own clients.
+  handle(routing_key: string, message_id: string, payload: unknown): Promise<EventOutcome>;
   // Deliveries the handler finished (applied or duplicate), counted from the logs.
   settled(): number;
   waitSettled(count: number): Promise<void>;
@@ -54,16 +68,21 @@ export async function startSettlement(): Promise<Harness> {
 async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promise<void>): Promise<Harness> {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
+  const prefix = createTestRedisPrefix();
+  cleanups.push(() => prefix.cleanup());
   const namespace = uniqueTestId('st');
   const topology = testTopology(namespace);
   cleanups.push(() => deleteTopology(localServiceUrls.amqp, topology));
   const loaded = loadConfig(settlementConfigSchema, {
     DATABASE_URL: database.url,
     REDIS_URL: localServiceUrls.redis,
+    REDIS_KEY_PREFIX: prefix.prefix,
     AMQP_URL: localServiceUrls.amqp,
     AMQP_NAMESPACE: namespace,
     PG_POOL_MAX: '6',
     AMQP_PREFETCH: '8',
+    // Tests whose events are dated in the past: their holds must not expire under them.
+    HOLD_EXPIRY_SWEEP_INTERVAL_MS: '0',
   });
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
   const { lines: log_lines, destination } = captureLogs();
@@ -80,11 +99,42 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
   cleanups.push(() => client.close(5_000));
   await client.start(5_000);
   const settled = () => log_lines.filter((line) => line.includes('"settlement.event"')).length;
+  const silent = createLogger({ name: 'settlement-direct', level: 'silent' });
+  const cards = await createCardState({
+    redis: app.redis,
+    partitions: loaded.config.REDIS_PARTITIONS,
+    refund_mode: 'counters_unchanged',
+    logger: silent,
+  });
+  let last: EventOutcome = 'ignored';
+  const handler = createEventHandler({
+    postgres: app.postgres,
+    personal_store: app.personalStore,
+    card_state: cards,
+    hold_expiry_ms: loaded.config.HOLD_EXPIRY_HOURS * 3_600_000,
+    on_outcome: (outcome) => {
+      last = outcome;
+    },
+  });
   return {
     app,
     config: loaded.config,
     client,
     log_lines,
+    cards,
+    async publishWebhook(event) {
+      const payload = { type: 'transactions', event, received_at: new Date().toISOString() };
+      await client.publish(exchange_names.events, 'webhook.transactions', payload, {
+        message_id: String(event.token),
+        type: 'webhook.received',
+        confirm_timeout_ms: 5_000,
+      });
+    },
+    async handle(routing_key, message_id, payload) {
+      const signal = new AbortController().signal;
+      await handler({ message_id, routing_key, payload, headers: {}, attempt: 1, logger: silent, signal });
+      return last;
+    },
     // As the authorizer's relay does: routing key = type, message id = event_id.
     async publish(event, message_id) {
       const type = typeof event.type === 'string' ? event.type : 'authorization.approved';

@@ -1,3 +1,4 @@
+import type { PersonalStore } from '@afc/personal-store';
 import type { Sql } from '@afc/postgres';
 import type { Card } from './events.ts';
 
@@ -45,4 +46,63 @@ export async function snapshot(sql: Sql) {
 // TRUNCATE fires no row triggers: the append-only tables can be emptied between runs.
 export async function emptyLedger(sql: Sql): Promise<void> {
   await sql`truncate transaction_events, spending_total_deltas, spending_totals, transactions, processed_events`;
+}
+
+// A person with a funded wallet and an active card, as the control plane records them.
+export async function seedPersonalCard(store: PersonalStore, funded_minor: number): Promise<Card> {
+  const user_token = nextToken('puser');
+  const card_token = nextToken('pcard');
+  await store.createUser({
+    user_token,
+    email: 'person@example.com',
+    wallet_address: '0x52908400098527886E0F7030069857D2E4169EE7',
+    currency: 'USD',
+    kyc_status: 'verified',
+  });
+  await store.creditDeposit({
+    deposit_id: nextToken('dep'),
+    user_token,
+    crypto_currency: 'USDC',
+    crypto_amount: String(funded_minor / 100),
+    rate: '1',
+    credited_minor: funded_minor,
+    currency: 'USD',
+  });
+  await store.createCard({
+    card_token,
+    user_token,
+    state: 'active',
+    currency: 'USD',
+    expiration_month: 12,
+    expiration_year: 2030,
+    last_four: '4242',
+  });
+  return { card_token, user_token };
+}
+
+// The personal ledger and wallets as settlement leaves them, without what depends on arrival
+// (recording times, the per-event state after it, sequence numbers).
+export async function personalSnapshot(sql: Sql) {
+  const transactions = await sql`
+    select jit_token, card_token, user_token, currency, state, state_at, requested_minor,
+      authorized_minor, cleared_minor, reversed_minor, refunded_minor, decline_reason, memo, method,
+      network, marqeta_transaction_token, original_jit_token, merchant_mid, merchant_name,
+      merchant_mcc, merchant_country_code, created_at, expires_at
+    from personal.transactions order by jit_token`;
+  const events = await sql`
+    select event_id, jit_token, occurred_at, kind, amount_minor, authorized_minor, cleared_minor,
+      reversed_minor, refunded_minor, details
+    from personal.transaction_events order by event_id`;
+  const wallets = await sql`
+    select user_token, available_minor, held_minor, available_shortfall_minor, held_shortfall_minor
+    from personal.wallets order by user_token`;
+  return { transactions: [...transactions], events: [...events], wallets: [...wallets] };
+}
+
+// Back to the seeded wallets (funded, nothing held) and an empty personal ledger.
+export async function emptyPersonalLedger(sql: Sql, funded_minor: number): Promise<void> {
+  await sql`truncate personal.transaction_events, personal.transactions`;
+  await sql`
+    update personal.wallets set available_minor = ${funded_minor}, held_minor = 0,
+      available_shortfall_minor = 0, held_shortfall_minor = 0`;
 }

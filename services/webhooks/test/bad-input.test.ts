@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { signBody } from '@afc/marqeta-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { known_types } from '../src/receiver/webhook-body.ts';
 import {
   basic,
   basic_auth,
@@ -56,6 +57,21 @@ describe('refused deliveries publish nothing', () => {
     expect(taken.map((message) => message.message_id).sort()).toEqual(['control-0', 'control-1']);
   });
 
+  it('transaction webhooks go to settlement only, every other type to webhook-events only; none is unroutable', async () => {
+    const body: Record<string, unknown> = { newtypetransitions: events('new', 1) };
+    for (const type of known_types) body[type] = events(type, 1);
+    expect((await good(JSON.stringify(body))).statusCode).toBe(200);
+    const taken = await h.take(known_types.length + 1);
+    const queue_of = Object.fromEntries(taken.map((message) => [message.routing_key, message.queue]));
+    expect(queue_of).toEqual({
+      'webhook.transactions': 'settlement',
+      'webhook.cardtransitions': 'webhook-events',
+      'webhook.usertransitions': 'webhook-events',
+      'webhook.businesstransitions': 'webhook-events',
+      'webhook.unknown.newtypetransitions': 'webhook-events',
+    });
+  });
+
   it('an unknown event type is published as unknown.<key>, not dropped; one of another shape is 400', async () => {
     const body = JSON.stringify({ digitalwallettokentransitions: events('dwt', 1) });
     expect((await good(body)).statusCode).toBe(200);
@@ -77,6 +93,8 @@ describe('refused deliveries publish nothing', () => {
       'unauthorized',
     );
     await expectRefused(post(body, { authorization: wrong, 'x-marqeta-signature': signature }), 401);
+    const other_user = basic(`${webhook_username}x`, 'a-long-enough-webhook-password-for-tests');
+    await expectRefused(post(body, { authorization: other_user, 'x-marqeta-signature': signature }), 401);
     await expectRefused(post(body, { authorization: 'Bearer x', 'x-marqeta-signature': signature }), 401);
   });
 
@@ -137,6 +155,26 @@ describe('refused deliveries publish nothing', () => {
     expect(await h.messageCount()).toBe(0);
   });
 
+  it('413 for a chunked body that grows past the limit (no Content-Length to refuse it by)', async () => {
+    const huge = JSON.stringify({ transactions: [{ token: 'chunked', pad: 'x'.repeat(limit_bytes) }] });
+    const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+    const head = [
+      'POST /v1/webhooks/marqeta HTTP/1.1',
+      'host: 127.0.0.1',
+      'content-type: application/json',
+      `authorization: ${basic_auth}`,
+      `x-marqeta-signature: ${signed(huge)}`,
+      'transfer-encoding: chunked',
+      'connection: close',
+    ].join('\r\n');
+    const half = Math.floor(huge.length / 2);
+    const answer = await rawExchange(
+      `${head}\r\n\r\n${chunk(huge.slice(0, half))}${chunk(huge.slice(half))}0\r\n\r\n`,
+    );
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(await h.messageCount()).toBe(0);
+  });
+
   it('413 for a signed body past WEBHOOK_BODY_LIMIT_BYTES, 415 for another content type', async () => {
     const huge = JSON.stringify({ transactions: [{ token: 'big', pad: 'x'.repeat(limit_bytes) }] });
     await expectRefused(good(huge), 413);
@@ -160,7 +198,8 @@ describe('refused deliveries publish nothing', () => {
     for (const reason of [...reasons, 'unsupported_media_type']) {
       expect(metricValue(metrics, 'afc_webhook_rejected_total', { reason })).toBeGreaterThan(0);
     }
-    expect(metricValue(metrics, 'afc_webhook_events_total', { type: 'cardtransitions' })).toBe(2);
+    // Two in the control delivery, one in the routing one.
+    expect(metricValue(metrics, 'afc_webhook_events_total', { type: 'cardtransitions' })).toBe(3);
     expect(metricValue(metrics, 'afc_webhook_events_total', { type: 'pings' })).toBe(1);
     const logs = h.log_lines.join('');
     expect(logs).toContain('webhook refused');

@@ -1,10 +1,28 @@
-import { deleteTopology, product_topology, queue_names, type TopologyDescription } from '@afc/amqp';
+import {
+  AmqpClient,
+  deleteTopology,
+  exchange_names,
+  product_topology,
+  queue_names,
+  type TopologyDescription,
+} from '@afc/amqp';
+import { type CardStateStore, createCardState } from '@afc/card-state';
 import { loadConfig, type WebhooksConfig, webhooksConfigSchema } from '@afc/config';
 import { createLogger } from '@afc/log';
+import type { WebhookReceived } from '@afc/messages';
 import type { Service } from '@afc/service-kit';
-import { captureLogs, localServiceUrls, uniqueTestId, waitUntil } from '@afc/testkit';
+import {
+  captureLogs,
+  createTestDatabase,
+  createTestRedisPrefix,
+  localServiceUrls,
+  type TestDatabase,
+  uniqueTestId,
+  waitUntil,
+} from '@afc/testkit';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
 import { buildWebhooks } from '../src/build-webhooks.ts';
+import { routingKeyOf } from '../src/receiver/publish-events.ts';
 import { webhook_path } from '../src/routes/webhook-route.ts';
 
 export const webhook_username = 'marqeta-hooks';
@@ -16,17 +34,26 @@ export function basic(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
-// Only the exchanges and the queue the receiver feeds: quorum queues are Raft groups, costly on
-// the shared broker.
+// The queues the receiver feeds (transaction webhooks go to settlement, the others to
+// webhook-events) and no other: quorum queues are Raft groups, costly on the shared broker.
+const fed_queues: readonly string[] = [queue_names.webhook_events, queue_names.settlement];
+
+// Short retry delays: a test waits for a message's three attempts and its parking.
+export const test_retry_delays_ms = [200, 400];
+
 function testTopology(namespace: string): TopologyDescription {
   return {
     namespace,
     exchanges: product_topology.exchanges,
-    queues: product_topology.queues.filter((queue) => queue.name === queue_names.webhook_events),
+    queues: product_topology.queues
+      .filter((queue) => fed_queues.includes(queue.name))
+      .map((queue) => ({ ...queue, retry_delays_ms: test_retry_delays_ms })),
   };
 }
 
 export interface QueuedMessage {
+  // The queue's name without the test namespace: `webhook-events` or `settlement`.
+  readonly queue: string;
   readonly message_id: unknown;
   readonly routing_key: string;
   readonly payload: Record<string, unknown>;
@@ -35,14 +62,21 @@ export interface QueuedMessage {
 export interface Harness {
   readonly app: Service;
   readonly config: WebhooksConfig;
+  readonly database: TestDatabase;
+  // The real-time state the authorizer decides on (the harness's Redis key prefix).
+  readonly card_state: CardStateStore;
   // http://127.0.0.1:<port>/v1/webhooks/marqeta
   readonly url: string;
   readonly log_lines: string[];
-  // Ready messages in the namespaced webhook-events queue (read over a connection of the
+  // Ready messages in the namespaced queues the receiver feeds (read over a connection of the
   // test's own, straight to the broker, never through a test's proxy).
   messageCount(): Promise<number>;
-  // Takes exactly `count` messages off the queue (waiting for them), then checks none is left.
+  // Takes exactly `count` messages off those queues (waiting for them), then checks none is left.
   take(count: number): Promise<QueuedMessage[]>;
+  // Publishes one event as the receiver does (events exchange, webhook.<type>, message id = token).
+  publishEvent(type: string, event: Record<string, unknown> & { token: string }): Promise<void>;
+  // The /metrics text.
+  metrics(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -50,16 +84,48 @@ export interface HarnessOptions {
   readonly env?: Readonly<Record<string, string>>;
   // Point the service's AMQP client at a TcpProxy instead of the broker itself.
   readonly amqp_url?: string;
+  // The same for PostgreSQL (given the test database's URL) and Redis.
+  readonly database_url?: (database: TestDatabase) => string;
+  readonly redis_url?: string;
+  // Runs the webhook-events consumer (otherwise the receiver alone, and take() reads its queue).
+  readonly consumer?: boolean;
 }
 
-// The real receiver (real config path, real RabbitMQ) isolated per test file by its broker
-// namespace, listening on 127.0.0.1:0 so the simulator can deliver to it.
+// The real service (real config path, PostgreSQL, Redis, RabbitMQ) isolated per test file: its
+// own database, Redis key prefix and broker namespace, all removed on close (also after a failed
+// start); listening on 127.0.0.1:0 so the simulator can deliver to it.
 export async function startWebhooks(options: HarnessOptions = {}): Promise<Harness> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    return await start(options, cleanups, cleanUp);
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+async function start(
+  options: HarnessOptions,
+  cleanups: (() => Promise<unknown>)[],
+  cleanUp: () => Promise<void>,
+): Promise<Harness> {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const redis_prefix = createTestRedisPrefix();
+  cleanups.push(() => redis_prefix.cleanup());
   const namespace = uniqueTestId('wh');
   const topology = testTopology(namespace);
+  cleanups.push(() => deleteTopology(localServiceUrls.amqp, topology));
   const loaded = loadConfig(webhooksConfigSchema, {
+    DATABASE_URL: options.database_url?.(database) ?? database.url,
+    REDIS_URL: options.redis_url ?? localServiceUrls.redis,
+    REDIS_KEY_PREFIX: redis_prefix.prefix,
     AMQP_URL: options.amqp_url ?? localServiceUrls.amqp,
     AMQP_NAMESPACE: namespace,
+    PG_POOL_MAX: '6',
     WEBHOOK_BASIC_USERNAME: webhook_username,
     WEBHOOK_BASIC_PASSWORD: webhook_password,
     WEBHOOK_SIGNATURE_SECRET: signature_secret,
@@ -68,42 +134,73 @@ export async function startWebhooks(options: HarnessOptions = {}): Promise<Harne
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
   const { lines: log_lines, destination } = captureLogs();
   const logger = createLogger({ name: 'webhooks', level: 'info', destination });
-  const cleanups: (() => Promise<unknown>)[] = [() => deleteTopology(localServiceUrls.amqp, topology)];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  const app = await buildWebhooks(loaded.config, logger, { topology, consumer: options.consumer === true });
+  cleanups.push(() => app.close());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  const silent = createLogger({ name: 'test-marqeta', level: 'silent' });
+  // Straight to the broker, never through a test's proxy.
+  const publisher = new AmqpClient({
+    url: localServiceUrls.amqp,
+    connection_name: 'test-receiver',
+    topology,
+    logger: silent,
+  });
+  cleanups.push(() => publisher.close(5_000));
+  await publisher.start(5_000);
+  const connection: ChannelModel = await connect(localServiceUrls.amqp, { timeout: 5_000 });
+  cleanups.push(() => connection.close());
+  const channel = await connection.createChannel();
+  const queues = fed_queues.map((name) => ({ name, full: `${namespace}.${name}` }));
+  const card_state = await createCardState({
+    redis: app.redis,
+    partitions: loaded.config.REDIS_PARTITIONS,
+    refund_mode: 'counters_unchanged',
+    logger: silent,
+  });
+  return {
+    app,
+    config: loaded.config,
+    database,
+    card_state,
+    url: `http://127.0.0.1:${address.port}${webhook_path}`,
+    log_lines,
+    messageCount: () => messageCount(channel, queues),
+    take: (count) => take(channel, queues, count),
+    async publishEvent(type, event) {
+      const message: WebhookReceived = { type, event, received_at: new Date().toISOString() };
+      await publisher.publish(exchange_names.events, routingKeyOf(type), message, {
+        message_id: event.token,
+        type: 'webhook.received',
+      });
+    },
+    metrics: async () => (await app.inject({ method: 'GET', url: '/metrics' })).body,
+    close: cleanUp,
   };
-  try {
-    const app = await buildWebhooks(loaded.config, logger, { topology });
-    cleanups.push(() => app.close());
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    const connection: ChannelModel = await connect(localServiceUrls.amqp, { timeout: 5_000 });
-    cleanups.push(() => connection.close());
-    const channel = await connection.createChannel();
-    const queue = `${namespace}.${queue_names.webhook_events}`;
-    return {
-      app,
-      config: loaded.config,
-      url: `http://127.0.0.1:${address.port}${webhook_path}`,
-      log_lines,
-      messageCount: async () => (await channel.checkQueue(queue)).messageCount,
-      take: (count) => take(channel, queue, count),
-      close: cleanUp,
-    };
-  } catch (error) {
-    await cleanUp();
-    throw error;
-  }
 }
 
-async function take(channel: Channel, queue: string, count: number): Promise<QueuedMessage[]> {
+interface FedQueue {
+  readonly name: string;
+  readonly full: string;
+}
+
+async function messageCount(channel: Channel, queues: readonly FedQueue[]): Promise<number> {
+  let total = 0;
+  for (const queue of queues) total += (await channel.checkQueue(queue.full)).messageCount;
+  return total;
+}
+
+async function take(channel: Channel, queues: readonly FedQueue[], count: number): Promise<QueuedMessage[]> {
+  const names = queues.map((queue) => queue.full).join(', ');
   const taken: QueuedMessage[] = [];
   await waitUntil(
     async () => {
-      const message = await channel.get(queue, { noAck: true });
-      if (message !== false) {
+      for (const queue of queues) {
+        const message = await channel.get(queue.full, { noAck: true });
+        if (message === false) continue;
         taken.push({
+          queue: queue.name,
           message_id: message.properties.messageId,
           routing_key: message.fields.routingKey,
           payload: JSON.parse(message.content.toString('utf8')) as Record<string, unknown>,
@@ -111,9 +208,9 @@ async function take(channel: Channel, queue: string, count: number): Promise<Que
       }
       return taken.length >= count;
     },
-    { timeout_ms: 10_000, interval_ms: 5, message: `${count} messages in ${queue}` },
+    { timeout_ms: 10_000, interval_ms: 5, message: `${count} messages in ${names}` },
   );
-  const left = (await channel.checkQueue(queue)).messageCount;
-  if (left !== 0) throw new Error(`${left} more messages than the ${count} expected in ${queue}`);
+  const left = await messageCount(channel, queues);
+  if (left !== 0) throw new Error(`${left} more messages than the ${count} expected in ${names}`);
   return taken;
 }

@@ -189,12 +189,23 @@ async function timed<T>(metrics: AuthorizerMetrics, stage: string, work: () => P
   }
 }
 
-function merchantOf(work: JitWork) {
+// The fields decide and apply share (card-state MessageFields, less the original token, whose
+// use differs): one place, so the two requests cannot drift apart.
+function messageFields(work: JitWork, amount: { minor: number; currency: string }, now_ms: number) {
   return {
+    single_message: work.info.single_message,
+    method: work.funding.method,
+    jit_token: work.funding.token,
+    card_token: work.card_token,
+    user_token: work.user_token,
+    amount_minor: amount.minor,
+    currency: amount.currency,
     mcc: work.merchant.mcc,
     mid: work.merchant.mid,
     merchant_country: work.merchant.country,
     ...(work.merchant.name === undefined ? {} : { merchant_name: work.merchant.name }),
+    ...(work.transaction_token === undefined ? {} : { transaction_token: work.transaction_token }),
+    now_ms,
   };
 }
 
@@ -208,19 +219,10 @@ function decideRequest(
   // a timeout release look for (and release) that other authorization's hold.
   const original = work.info.kind === 'incremental' ? work.funding.original_jit_funding_token : undefined;
   return {
+    ...messageFields(work, amount, now_ms),
     kind: work.info.kind as DecideRequest['kind'],
-    single_message: work.info.single_message,
-    method: work.funding.method,
-    jit_token: work.funding.token,
     ...(original === undefined ? {} : { original_jit_token: original }),
-    card_token: work.card_token,
-    user_token: work.user_token,
-    amount_minor: amount.minor,
-    currency: amount.currency,
-    ...merchantOf(work),
-    ...(work.transaction_token === undefined ? {} : { transaction_token: work.transaction_token }),
     ...(work.network === undefined ? {} : { network: work.network }),
-    now_ms,
     deadline_at_ms,
   };
 }
@@ -232,17 +234,8 @@ function applyRequest(
 ): ApplyRequest {
   const original = work.funding.original_jit_funding_token;
   return {
+    ...messageFields(work, amount, now_ms),
     kind: work.info.kind as ApplyRequest['kind'],
-    single_message: work.info.single_message,
-    method: work.funding.method,
-    jit_token: work.funding.token,
     ...(original === undefined ? {} : { original_jit_token: original }),
-    card_token: work.card_token,
-    user_token: work.user_token,
-    amount_minor: amount.minor,
-    currency: amount.currency,
-    ...merchantOf(work),
-    ...(work.transaction_token === undefined ? {} : { transaction_token: work.transaction_token }),
-    now_ms,
   };
 }

@@ -6,8 +6,9 @@ export type PublishOutcome =
   | { readonly ok: true }
   | { readonly ok: false; readonly failed: number; readonly codes: readonly string[] };
 
-// `webhook.<type>`: the webhook-events queue binds webhook.#, and a consumer interested in one
-// type (settlement: transactions) can bind just that.
+// `webhook.<type>`: settlement binds webhook.transactions, the webhook-events queue the other
+// known types and webhook.unknown.# (packages/amqp's product topology). Published `mandatory`,
+// so a key bound by no queue fails the batch with 503 instead of being dropped.
 export function routingKeyOf(type: string): string {
   return `webhook.${type}`;
 }

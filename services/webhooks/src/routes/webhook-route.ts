@@ -1,11 +1,11 @@
 import type { AmqpClient } from '@afc/amqp';
 import type { Service } from '@afc/service-kit';
 import type { FastifyReply } from 'fastify';
-import type { RejectReason, WebhookMetrics } from '../metrics.ts';
+import { metricTypeOf, type RejectReason, type WebhookMetrics } from '../metrics.ts';
 import { type BasicCredentials, basicAuthenticator } from '../receiver/basic-auth.ts';
 import { publishEvents } from '../receiver/publish-events.ts';
 import { type SignatureAlgorithm, signature_header, signatureVerifier } from '../receiver/signature.ts';
-import { parseWebhookBody, type ReceivedEvent } from '../receiver/webhook-body.ts';
+import { parseWebhookBody } from '../receiver/webhook-body.ts';
 
 export const webhook_path = '/v1/webhooks/marqeta';
 
@@ -26,11 +26,6 @@ const transport_reasons: Readonly<Record<number, RejectReason>> = {
   413: 'too_large',
   415: 'unsupported_media_type',
 };
-
-function metricType(event: ReceivedEvent): string {
-  // One label for every unknown key: a signed sender could otherwise mint label values.
-  return event.type.startsWith('unknown.') ? 'unknown' : event.type;
-}
 
 // POST /v1/webhooks/marqeta in a scope of its own: its JSON parser keeps the raw bytes (the
 // signature covers them) and changes no other route's parsing.
@@ -97,7 +92,7 @@ export async function webhookRoute(app: Service, options: WebhookRouteOptions): 
           reply.header('retry-after', String(options.retry_after_s));
           return reject(reply, 503, 'broker_unavailable', 'events not stored; retry later');
         }
-        for (const event of parsed.events) metrics.events.inc({ type: metricType(event) });
+        for (const event of parsed.events) metrics.events.inc({ type: metricTypeOf(event.type) });
         return reply.code(200).send({ received: parsed.events.length });
       },
     );

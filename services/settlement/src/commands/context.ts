@@ -1,0 +1,136 @@
+import { product_topology, type TopologyDescription } from '@afc/amqp';
+import { loadConfigOrExit, type SettlementConfig, settlementConfigSchema } from '@afc/config';
+import { createLogger, type Logger } from '@afc/log';
+import {
+  amqpOptions,
+  amqpPlugin,
+  createService,
+  personalStorePlugin,
+  postgresOptions,
+  postgresPlugin,
+  redisOptions,
+  redisPlugin,
+  type Service,
+} from '@afc/service-kit';
+
+// The product topology restricted to some queues, declared exactly as the services declare them.
+export function topologyOf(queues: readonly string[]): TopologyDescription {
+  return {
+    ...product_topology,
+    queues: product_topology.queues.filter((queue) => queues.includes(queue.name)),
+  };
+}
+
+export interface CommandContext {
+  readonly app: Service;
+  readonly config: SettlementConfig;
+  readonly logger: Logger;
+}
+
+export interface ContextNeeds {
+  readonly postgres?: boolean;
+  readonly redis?: boolean;
+  // The product queues the command works on: only those are declared (quorum queues are costly).
+  readonly amqp?: readonly string[];
+  // The personal program's data of record (needs postgres: its twin runs on the same pool).
+  readonly personal_store?: boolean;
+}
+
+// An operations command runs on the settlement service's own configuration and clients (the
+// same environment variables), built as a service that never listens: its plugins give the
+// connections, their timeouts and an orderly close. Logs go to stderr; the report to stdout.
+export async function openContext(name: string, needs: ContextNeeds): Promise<CommandContext> {
+  const config = loadConfigOrExit(settlementConfigSchema, 'settlement');
+  const level = config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL;
+  const logger = createLogger({ name, level, destination: process.stderr });
+  const app = await createService({ name, logger, body_limit_bytes: 1_024 });
+  if (needs.postgres === true)
+    await app.register(postgresPlugin, {
+      postgres: postgresOptions(config, name),
+      connect_attempts: config.PG_CONNECT_ATTEMPTS,
+      // The service migrates; an operator's command never changes the schema.
+      migrate: false,
+      readiness_critical: true,
+      close_timeout_ms: 5_000,
+    });
+  if (needs.personal_store === true)
+    await app.register(personalStorePlugin, {
+      mongodb_uri: config.MONGODB_URI,
+      mongodb_db: config.MONGODB_DB,
+      readiness_critical: true,
+    });
+  if (needs.redis === true)
+    await app.register(redisPlugin, {
+      redis: redisOptions(config, name, { max_retries_per_request: 2 }),
+      ready_timeout_ms: 10_000,
+      readiness_critical: true,
+      close_timeout_ms: 2_000,
+    });
+  if (needs.amqp !== undefined)
+    await app.register(amqpPlugin, {
+      amqp: amqpOptions(config, name, topologyOf(needs.amqp)),
+      start_timeout_ms: 10_000,
+      required_at_start: true,
+      readiness_critical: true,
+      close_timeout_ms: 5_000,
+    });
+  await app.ready();
+  return { app, config, logger };
+}
+
+// Runs a command's body, prints what it returns, closes the clients and sets the exit code:
+// 0 done, 1 failed, or the code the body asks for (a partial repair, a refused run).
+export async function runCommand(
+  name: string,
+  needs: ContextNeeds,
+  body: (context: CommandContext) => Promise<{ readonly text: string; readonly exit_code: number }>,
+): Promise<void> {
+  let context: CommandContext | undefined;
+  try {
+    context = await openContext(name, needs);
+    const result = await body(context);
+    process.stdout.write(`${result.text}\n`);
+    process.exitCode = result.exit_code;
+  } catch (error) {
+    process.stderr.write(`${name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await context?.app.close().catch(() => {});
+  }
+}
+
+// The command line of an operations command: a bad argument prints the error and the usage and
+// exits 2 (nothing opened, nothing changed); --help prints the usage and exits 0.
+export function parseCommandLine<T extends { readonly help: boolean }>(usage: string, parse: () => T): T {
+  let args: T;
+  try {
+    args = parse();
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${usage}\n`);
+    process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  return args;
+}
+
+// --batch of the commands that page through the data of record.
+export function parseBatch(value: string): number {
+  const batch = Number(value);
+  if (!Number.isSafeInteger(batch) || batch < 1 || batch > 10_000)
+    throw new Error('--batch must be 1 to 10000');
+  return batch;
+}
+
+// Fixed-width columns for the reports (text only; no colours, no locale).
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
