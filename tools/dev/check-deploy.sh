@@ -21,14 +21,8 @@ case "$service" in
     ;;
 esac
 pkg="@afc/$service"
-# The simulator has no /health of its own; its control API answers GET /_sim/faults behind
-# Basic auth with its (default, local) tokens.
+# Every image answers GET /health without credentials (the Dockerfiles' HEALTHCHECK).
 health_path=/health
-health_auth=""
-if [ "$service" = marqeta-sim ]; then
-  health_path=/_sim/faults
-  health_auth="Basic $(printf '%s' 'sim-application-token:sim-admin-access-token' | base64 -w0)"
-fi
 health_timeout_s="${CHECK_DEPLOY_HEALTH_TIMEOUT_S:-30}"
 stop_timeout_s="${CHECK_DEPLOY_STOP_TIMEOUT_S:-15}"
 
@@ -167,12 +161,8 @@ while [ "$health_status" != 200 ]; do
     say "GET $address$health_path did not answer 200 within ${health_timeout_s}s (last: ${health_status:-none})"
     exit 1
   }
-  health_status="$(ADDRESS="$address" HEALTH_PATH="$health_path" HEALTH_AUTH="$health_auth" node -e '
-    const auth = process.env.HEALTH_AUTH;
-    fetch(process.env.ADDRESS + process.env.HEALTH_PATH, {
-      headers: auth ? { authorization: auth } : {},
-      signal: AbortSignal.timeout(2000),
-    })
+  health_status="$(ADDRESS="$address" HEALTH_PATH="$health_path" node -e '
+    fetch(process.env.ADDRESS + process.env.HEALTH_PATH, { signal: AbortSignal.timeout(2000) })
       .then((r) => console.log(r.status), () => console.log("error"))')"
   [ "$health_status" = 200 ] || sleep 0.3
 done

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL, Redis and RabbitMQ answer on 127.0.0.1. Starts them when installed but
-# stopped, installs them from Debian's packages when absent (root only), and otherwise says
-# exactly what to install. MongoDB is optional: without MONGODB_URI the personal store runs on
-# PostgreSQL (see docs/decisions/0002-personal-store-backends.md).
+# Makes sure PostgreSQL, Redis and RabbitMQ answer on 127.0.0.1. Where a Docker engine runs,
+# `docker compose` starts them from docker-compose.yml; otherwise the locally installed servers
+# are started, installed from Debian's packages when absent (root only), or it says exactly what
+# to install. MongoDB is optional: without MONGODB_URI the personal store runs on PostgreSQL (see
+# docs/decisions/0002-personal-store-backends.md).
 set -euo pipefail
+cd "$(dirname "$0")/../.."
+# Set by the compose path for tools/dev/run.sh (the compose PostgreSQL has a password).
+infra_env=.local/infra.env
 
 wait_for() { # name, check command, attempts (1 s apart)
   local name=$1 check=$2 attempts=$3 i
@@ -17,12 +21,64 @@ wait_for() { # name, check command, attempts (1 s apart)
 
 apt_install() { # packages...
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "infra: please install: $*" >&2
+    echo "infra: please install: $* (or start a Docker engine: this script then runs them with docker compose)" >&2
     exit 1
   fi
   if [ -z "${afc_apt_updated:-}" ]; then apt-get update -qq; afc_apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
+
+# Plain TCP probes for machines without the client tools (a Docker host).
+tcp_answers() { timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+redis_pongs() {
+  timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379 && printf "PING\r\n" >&3 && head -c 5 <&3' 2>/dev/null | grep -q PONG
+}
+pg_answers() {
+  if command -v pg_isready >/dev/null 2>&1; then pg_isready -h 127.0.0.1 -p 5432 -q; else tcp_answers 5432; fi
+}
+
+# Compose with a running engine: `docker compose` (v2, waits for the healthchecks) or the older
+# `docker-compose` (no --wait: the checks below wait). Only the infrastructure: `npm start` runs
+# the services themselves from source.
+compose_infrastructure() { # the compose services to start (those not answering)
+  local compose
+  if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
+  echo "infra: starting $* with ${compose[*]}"
+  if [ "${compose[0]}" = docker ]; then
+    "${compose[@]}" up -d --wait "$@"
+  else
+    "${compose[@]}" up -d "$@"
+  fi
+  wait_for postgresql pg_answers 60
+  wait_for redis redis_pongs 60
+  wait_for rabbitmq amqp_answers 120
+  rm -f "$infra_env"
+  if [[ " $* " != *" postgres "* ]]; then return 0; fi
+  mkdir -p .local
+  # The compose PostgreSQL checks a password on TCP (docker-compose.yml, POSTGRES_PASSWORD): the
+  # services and the tests (@afc/testkit) are given it.
+  local password=${POSTGRES_PASSWORD:-postgres}
+  {
+    printf 'export DATABASE_URL=%q\n' "${DATABASE_URL:-postgres://postgres:$password@127.0.0.1:5432/atlanticfrewaycard}"
+    printf 'export TEST_POSTGRES_URL=%q\n' "${TEST_POSTGRES_URL:-postgres://postgres:$password@127.0.0.1:5432/postgres}"
+  } >"$infra_env"
+}
+
+# A listening port is not enough: a wedged broker accepts TCP and never answers the AMQP
+# protocol header. The check sends it and waits (bounded) for the first byte of Connection.Start.
+amqp_answers() {
+  timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672 && printf "AMQP\x00\x00\x09\x01" >&3 && head -c 1 <&3 | od -An -tx1 | grep -q 01' 2>/dev/null
+}
+
+missing=()
+pg_answers >/dev/null 2>&1 || missing+=(postgres)
+redis_pongs || missing+=(redis)
+amqp_answers || missing+=(rabbitmq)
+if [ "${#missing[@]}" -gt 0 ] && command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1; then
+  compose_infrastructure "${missing[@]}"
+  exit 0
+fi
+rm -f "$infra_env"
 
 pg_check='pg_isready -h 127.0.0.1 -p 5432 -q'
 if ! command -v pg_isready >/dev/null 2>&1 || ! eval "$pg_check" >/dev/null 2>&1; then
@@ -43,11 +99,6 @@ else
   echo "infra: redis is up"
 fi
 
-# A listening port is not enough: a wedged broker accepts TCP and never answers the AMQP
-# protocol header. The check sends it and waits (bounded) for the first byte of Connection.Start.
-amqp_answers() {
-  timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672 && printf "AMQP\x00\x00\x09\x01" >&3 && head -c 1 <&3 | od -An -tx1 | grep -q 01' 2>/dev/null
-}
 rabbit_check='amqp_answers'
 if ! amqp_answers; then
   command -v rabbitmq-server >/dev/null 2>&1 || apt_install rabbitmq-server

@@ -19,6 +19,13 @@ docker_compose_config() {
   echo "ci: docker-compose.yml is valid"
 }
 
+# The infrastructure up (tools/dev/infra.sh), and the settings it leaves for the services when it
+# used docker compose (the compose PostgreSQL's password).
+infrastructure() {
+  bash tools/dev/infra.sh
+  if [ -f .local/infra.env ]; then source .local/infra.env; fi
+}
+
 install_dependencies() {
   if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ] || [ -n "${CI:-}" ]; then
     pnpm install --frozen-lockfile --prefer-offline --reporter=append-only
@@ -28,24 +35,29 @@ install_dependencies() {
 case "${1:-}" in
   start)
     install_dependencies
-    bash tools/dev/infra.sh
+    infrastructure
     pnpm run migrate
     exec node --conditions=@afc/source tools/dev/src/start.ts "${@:2}"
     ;;
   test)
     install_dependencies
-    bash tools/dev/infra.sh
+    infrastructure
     exec pnpm exec vitest run "${@:2}"
     ;;
   ci)
     install_dependencies
-    bash tools/dev/infra.sh
+    infrastructure
     pnpm run lint
     pnpm run typecheck
     docker_compose_config
+    # Without a Docker engine, the Dockerfiles are checked as the builder would and against our rules.
+    pnpm run lint:docker
     # The container path of the hot path: dist/ built, deployed as the Dockerfile does, started
     # with plain node and healthy (docs/decisions/0001).
     bash tools/dev/check-deploy.sh authorizer
+    # The fault drills (tests/faults) alone, before the suite: their cuts, floods and restarts
+    # would disturb the timing of tests running beside them on two cores.
+    pnpm run test:faults
     exec pnpm exec vitest run
     ;;
   *)

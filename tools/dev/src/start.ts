@@ -1,71 +1,161 @@
-// `npm start`: runs every service of the platform on this machine (services/*/src/server.ts
-// and tools/marqeta-sim when present), each as its own Node process resolving workspace
-// packages from source, and stops them all gracefully on Ctrl-C or SIGTERM.
-// Infrastructure and migrations are handled by tools/dev/run.sh before this runs.
+// `npm start`: runs the whole platform on this machine, wired together: marqeta-sim (our
+// Marqeta), the authorizer, webhooks, settlement, card-issuer and api, each as its own Node
+// process resolving workspace packages from source. Once every one is ready it configures the
+// simulator's program (JIT gateway → the authorizer, webhooks → the webhooks service), seeds
+// the demo program through the api, prints where everything listens, and stops all of them
+// gracefully on Ctrl-C or SIGTERM. Infrastructure and migrations are handled by
+// tools/dev/run.sh before this runs.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createLogger } from '@afc/log';
+import { basic, callJson, pollUntil } from './http.ts';
+import {
+  childEnvironment,
+  localPlatform,
+  type Platform,
+  type ServiceName,
+  service_names,
+} from './platform.ts';
+import { configureProgram, simClient } from './program-setup.ts';
+import { printPlatformTable } from './report.ts';
+import { seedDemoProgram } from './seed.ts';
+import { fileSeedStore, local_directory } from './seed-file.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 const logger = createLogger({ name: 'platform' });
 const shutdown_timeout_ms = 15_000;
+const ready_timeout_ms = 60_000;
+const logs_directory = join(root, local_directory, 'logs');
 
-interface Runnable {
-  readonly name: string;
-  readonly entry: string;
+const entries: Readonly<Record<ServiceName, string>> = {
+  'marqeta-sim': 'tools/marqeta-sim/src/server.ts',
+  authorizer: 'services/authorizer/src/server.ts',
+  webhooks: 'services/webhooks/src/server.ts',
+  settlement: 'services/settlement/src/server.ts',
+  'card-issuer': 'services/card-issuer/src/server.ts',
+  api: 'services/api/src/server.ts',
+};
+
+interface Running {
+  readonly name: ServiceName;
+  readonly child: ChildProcess;
+  readonly log_file: string;
+  readonly exited: Promise<void>;
 }
 
-function findRunnables(): Runnable[] {
-  const runnables: Runnable[] = [];
-  for (const folder of ['tools', 'services']) {
-    const dir = join(root, folder);
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir).sort()) {
-      const entry = join(dir, name, 'src', 'server.ts');
-      if (existsSync(entry)) runnables.push({ name, entry });
-    }
-  }
-  return runnables;
-}
+// AFC_START_LOGS=inherit streams every service's JSON log here instead of into .local/logs.
+const inherit_logs = process.env.AFC_START_LOGS === 'inherit';
 
-function startOne(runnable: Runnable): ChildProcess {
-  const child = spawn(process.execPath, ['--conditions=@afc/source', runnable.entry], {
+function startOne(platform: Platform, name: ServiceName): Running {
+  const log_file = join(logs_directory, `${name}.log`);
+  const output = inherit_logs ? 'inherit' : openSync(log_file, 'a');
+  const child = spawn(process.execPath, ['--conditions=@afc/source', join(root, entries[name])], {
     cwd: root,
-    env: process.env,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    env: childEnvironment(platform, name, process.env),
+    stdio: ['ignore', output, output],
     // A group of its own: Ctrl-C reaches only this starter, which then stops each service
     // exactly once (a second signal would make a service abandon its graceful shutdown).
     detached: true,
   });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
   child.on('exit', (code, signal) => {
-    logger.info({ service: runnable.name, code, signal }, 'service exited');
+    const level = stopping ? 'info' : 'error';
+    logger[level]({ service: name, code, signal }, 'service exited');
+    if (!stopping) {
+      printLogTail(log_file);
+      stopAll('SIGTERM', 1);
+    }
   });
-  return child;
+  return { name, child, log_file, exited };
 }
 
-const runnables = findRunnables();
-if (runnables.length === 0) {
-  logger.warn('no services to start yet: infrastructure is up and migrations are applied');
-  process.exit(0);
+function printLogTail(log_file: string): void {
+  if (inherit_logs) return;
+  try {
+    const lines = readFileSync(log_file, 'utf8').trimEnd().split('\n').slice(-15);
+    process.stderr.write(`--- last lines of ${log_file}\n${lines.join('\n')}\n---\n`);
+  } catch {
+    // No log yet: nothing to show.
+  }
 }
-const children = runnables.map((runnable) => ({ runnable, child: startOne(runnable) }));
-logger.info({ services: runnables.map((r) => r.name) }, 'platform starting; Ctrl-C stops it');
+
+async function portInUse(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once('error', () => done(true));
+    probe.listen({ host: '127.0.0.1', port }, () => probe.close(() => done(false)));
+  });
+}
+
+// Services answer /ready once their dependencies are; the simulator has its own state route.
+async function waitReady(platform: Platform, name: ServiceName): Promise<void> {
+  const url = name === 'marqeta-sim' ? `${platform.urls[name]}/_sim/state` : `${platform.urls[name]}/ready`;
+  const headers =
+    name === 'marqeta-sim'
+      ? basic(platform.marqeta.application_token, platform.marqeta.admin_access_token)
+      : {};
+  await pollUntil(
+    `${name} ready at ${url}`,
+    async () => {
+      const answer = await callJson('GET', url, { headers, timeout_ms: 2_000 }).catch(() => undefined);
+      return answer?.status === 200;
+    },
+    ready_timeout_ms,
+  );
+}
 
 let stopping = false;
-function stopAll(signal: NodeJS.Signals): void {
+let running: Running[] = [];
+
+function stopAll(signal: NodeJS.Signals, exit_code: number): void {
   if (stopping) return;
   stopping = true;
+  process.exitCode = exit_code;
   logger.info({ signal }, 'stopping every service');
-  for (const { child } of children) child.kill('SIGTERM');
+  for (const { child } of running) if (child.exitCode === null) child.kill('SIGTERM');
   const timer = setTimeout(() => {
-    for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const { child } of running) if (child.exitCode === null) child.kill('SIGKILL');
     process.exit(1);
   }, shutdown_timeout_ms);
   timer.unref();
 }
-process.on('SIGINT', stopAll);
-process.on('SIGTERM', stopAll);
 
-await Promise.all(children.map(({ child }) => new Promise((done) => child.once('exit', done))));
-process.exit(stopping ? 0 : 1);
+async function main(): Promise<void> {
+  const platform = localPlatform(process.env);
+  for (const name of service_names) {
+    const port = Number(new URL(platform.urls[name]).port);
+    if (await portInUse(port)) {
+      logger.error({ service: name, port }, 'port in use: is the platform already running? stop it first');
+      process.exit(1);
+    }
+  }
+  mkdirSync(logs_directory, { recursive: true });
+  process.on('SIGINT', () => stopAll('SIGINT', 0));
+  process.on('SIGTERM', () => stopAll('SIGTERM', 0));
+  running = service_names.map((name) => startOne(platform, name));
+  logger.info({ services: service_names }, 'platform starting; Ctrl-C stops it');
+  await Promise.all(service_names.map((name) => waitReady(platform, name)));
+  const marqeta = simClient(platform, logger);
+  try {
+    await configureProgram(platform, marqeta);
+    const seed = await seedDemoProgram(platform, marqeta, fileSeedStore(root, platform), logger);
+    printPlatformTable(platform, seed, inherit_logs ? undefined : logs_directory);
+  } finally {
+    await marqeta.close();
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  logger.error({ err: error }, 'the platform could not start');
+  // The reason in one plain line too: the JSON above is for the logs.
+  process.stderr.write(
+    `\nnpm start: the platform could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  stopAll('SIGTERM', 1);
+}
+await Promise.all(running.map(({ exited }) => exited));
+process.exit(process.exitCode ?? 0);

@@ -117,20 +117,28 @@ function createApp(ctx: SimContext): FastifyInstance {
   // TypeBox checks without coercion: "1.00" stays a string, 1.0 stays a number.
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   installErrorHandlers(app, ctx.logger);
-  app.addHook('onRequest', basicAuthHook(ctx.options.application_token, ctx.options.admin_access_token));
-  app.register(
-    async (core) => {
-      core.addHook('onRequest', coreFaultsHook(ctx));
-      await core.register(usersRoutes(ctx));
-      await core.register(cardsRoutes(ctx));
-      await core.register(fundingRoutes(ctx));
-      await core.register(webhookRoutes(ctx));
-    },
-    { prefix: base_path },
-  );
-  // Sandbox tooling rather than the Core API: spared the Core API faults, so drills keep
-  // their traffic flowing.
-  app.register(simulateRoutes(ctx), { prefix: `${base_path}/simulate` });
-  app.register(simRoutes(ctx), { prefix: '/_sim' });
+  // Liveness for container health checks and orchestration: no credentials, no faults, no
+  // state (the real Marqeta has no such route; README "What it does not model").
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.register(async (authenticated) => {
+    authenticated.addHook(
+      'onRequest',
+      basicAuthHook(ctx.options.application_token, ctx.options.admin_access_token),
+    );
+    authenticated.register(
+      async (core) => {
+        core.addHook('onRequest', coreFaultsHook(ctx));
+        await core.register(usersRoutes(ctx));
+        await core.register(cardsRoutes(ctx));
+        await core.register(fundingRoutes(ctx));
+        await core.register(webhookRoutes(ctx));
+      },
+      { prefix: base_path },
+    );
+    // Sandbox tooling rather than the Core API: spared the Core API faults, so drills keep
+    // their traffic flowing.
+    authenticated.register(simulateRoutes(ctx), { prefix: `${base_path}/simulate` });
+    authenticated.register(simRoutes(ctx), { prefix: '/_sim' });
+  });
   return app as unknown as FastifyInstance;
 }

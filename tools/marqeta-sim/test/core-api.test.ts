@@ -75,6 +75,20 @@ describe('Core API resources', () => {
     expect(missing.status).toBe(401);
   });
 
+  it('answers GET /health without credentials, and nothing else without them', async () => {
+    const health = await started.api('GET', '/health', undefined, '');
+    expect(health.status).toBe(200);
+    expect(health.body).toEqual({ status: 'ok' });
+    for (const [method, path] of [
+      ['GET', '/_sim/faults'],
+      ['POST', '/v3/simulate/authorization'],
+      ['GET', '/v3/cards/card-idem'],
+    ] as const) {
+      const anonymous = await started.api(method, path, method === 'POST' ? {} : undefined, '');
+      expect(anonymous.status, `${method} ${path}`).toBe(401);
+    }
+  });
+
   it('answers 404 for unknown tokens and 400 for invalid bodies, with error_code = status + 3 digits', async () => {
     const unknown_card = await started.api('GET', '/v3/cards/no-such-card');
     expect(unknown_card.status).toBe(404);

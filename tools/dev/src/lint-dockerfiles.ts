@@ -1,0 +1,152 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ValidationSeverity, type ValidatorSettings, validate } from 'dockerfile-utils';
+
+// No Docker engine runs where this project is built and tested, so the Dockerfiles are checked
+// two ways without one: dockerfile-utils' validator (the checks the Docker builder itself makes
+// before building: unknown flags, missing arguments, bad JSON forms...) with every optional
+// check raised to an error, and the rules every image of ours must keep (README "Containers").
+
+const repository_root = fileURLToPath(new URL('../../../', import.meta.url));
+
+const strict_builder_checks: ValidatorSettings = {
+  deprecatedMaintainer: ValidationSeverity.ERROR,
+  directiveCasing: ValidationSeverity.ERROR,
+  emptyContinuationLine: ValidationSeverity.ERROR,
+  instructionCasing: ValidationSeverity.ERROR,
+  instructionCmdMultiple: ValidationSeverity.ERROR,
+  instructionEntrypointMultiple: ValidationSeverity.ERROR,
+  instructionHealthcheckMultiple: ValidationSeverity.ERROR,
+  instructionJSONInSingleQuotes: ValidationSeverity.ERROR,
+  instructionWorkdirRelative: ValidationSeverity.ERROR,
+};
+
+export interface Instruction {
+  readonly keyword: string;
+  readonly argument: string;
+  readonly line: number;
+}
+
+// Instructions with continuation lines joined, comments and blank lines dropped.
+export function parseInstructions(content: string): Instruction[] {
+  const instructions: Instruction[] = [];
+  let pending: { text: string; line: number } | undefined;
+  content.split('\n').forEach((raw, index) => {
+    const text = raw.trim();
+    if (pending === undefined && (text === '' || text.startsWith('#'))) return;
+    if (pending !== undefined && text.startsWith('#')) return;
+    const continued = text.endsWith('\\');
+    const piece = continued ? text.slice(0, -1) : text;
+    pending =
+      pending === undefined
+        ? { text: piece, line: index + 1 }
+        : { ...pending, text: `${pending.text} ${piece}` };
+    if (continued) return;
+    const [keyword = '', ...rest] = pending.text.split(/\s+/);
+    instructions.push({ keyword: keyword.toUpperCase(), argument: rest.join(' '), line: pending.line });
+    pending = undefined;
+  });
+  return instructions;
+}
+
+// The final stage: everything after the last FROM.
+function finalStage(instructions: readonly Instruction[]): readonly Instruction[] {
+  const last_from = instructions.map((i) => i.keyword).lastIndexOf('FROM');
+  return last_from < 0 ? [] : instructions.slice(last_from);
+}
+
+// Our rules: multi-stage, `pnpm deploy --prod` in a build stage, Node 24 images, an unprivileged
+// user, a HEALTHCHECK on /health, and an exec-form CMD (signals reach node, not a shell).
+export function projectRuleProblems(content: string): string[] {
+  const all = parseInstructions(content);
+  const froms = all.filter((i) => i.keyword === 'FROM');
+  const final = finalStage(all);
+  const problems: string[] = [];
+  if (froms.length < 2) problems.push('not multi-stage (one FROM)');
+  for (const from of froms)
+    if (!/^node:24[-.\w]*(\s+AS\s+\w+)?$/i.test(from.argument))
+      problems.push(`line ${from.line}: base image is not a node:24 tag: ${from.argument}`);
+  if (!all.some((i) => i.keyword === 'RUN' && /\bpnpm\b.*\bdeploy\b.*--prod\b/.test(i.argument)))
+    problems.push('no `pnpm deploy --prod` build step');
+  const users = final.filter((i) => i.keyword === 'USER').map((i) => i.argument.split(':')[0]);
+  const user = users.at(-1);
+  if (user === undefined || user === 'root' || user === '0')
+    problems.push('final stage runs as root (no USER)');
+  const healthcheck = final.find((i) => i.keyword === 'HEALTHCHECK');
+  if (healthcheck === undefined || !healthcheck.argument.includes('/health'))
+    problems.push('final stage has no HEALTHCHECK on /health');
+  const cmd = final.filter((i) => i.keyword === 'CMD').at(-1);
+  if (cmd === undefined || !cmd.argument.startsWith('[')) problems.push('final stage has no exec-form CMD');
+  return problems;
+}
+
+export function lintDockerfile(content: string): string[] {
+  const builder = validate(content, strict_builder_checks).map(
+    (d) => `line ${d.range.start.line + 1}: ${d.message}`,
+  );
+  return [...builder, ...projectRuleProblems(content)];
+}
+
+// Every services/<name>/ and tools/<name>/ with a Dockerfile; services must all have one.
+export function findDockerfiles(root: string): { path: string; missing: boolean }[] {
+  const found: { path: string; missing: boolean }[] = [];
+  for (const folder of ['services', 'tools']) {
+    for (const name of readdirSync(join(root, folder)).sort()) {
+      const directory = join(root, folder, name);
+      if (!statSync(directory).isDirectory()) continue;
+      const path = join(directory, 'Dockerfile');
+      let exists = true;
+      try {
+        statSync(path);
+      } catch {
+        exists = false;
+      }
+      if (exists || folder === 'services') found.push({ path, missing: !exists });
+    }
+  }
+  return found;
+}
+
+// Each Dockerfile is built by docker-compose.yml, and compose builds no Dockerfile that is absent.
+export function composeProblems(root: string, dockerfiles: readonly string[]): string[] {
+  const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+  const built = new Set([...compose.matchAll(/dockerfile:\s*([^\s,}]+)/g)].map((m) => m[1]));
+  const problems: string[] = [];
+  for (const path of dockerfiles) {
+    const name = relative(root, path);
+    if (!built.has(name)) problems.push(`docker-compose.yml builds no image from ${name}`);
+    built.delete(name);
+  }
+  for (const name of built)
+    problems.push(`docker-compose.yml builds from ${name}, which is not a Dockerfile here`);
+  return problems;
+}
+
+export function lintRepository(root: string = repository_root): Map<string, string[]> {
+  const results = new Map<string, string[]>();
+  const dockerfiles = findDockerfiles(root);
+  for (const { path, missing } of dockerfiles) {
+    const name = relative(root, path);
+    results.set(
+      name,
+      missing ? ['missing: every service has a Dockerfile'] : lintDockerfile(readFileSync(path, 'utf8')),
+    );
+  }
+  const present = dockerfiles.filter((d) => !d.missing).map((d) => d.path);
+  results.set('docker-compose.yml', composeProblems(root, present));
+  return results;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const lines: string[] = [];
+  let failed = 0;
+  for (const [name, problems] of lintRepository()) {
+    lines.push(problems.length === 0 ? `ok    ${name}` : `FAIL  ${name}`);
+    for (const problem of problems) lines.push(`      ${problem}`);
+    failed += problems.length;
+  }
+  lines.push(failed === 0 ? 'dockerfiles: no problems' : `dockerfiles: ${failed} problem(s)`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  process.exitCode = failed === 0 ? 0 : 1;
+}

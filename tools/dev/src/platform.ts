@@ -1,0 +1,125 @@
+// The local platform as `npm start` runs it: where each process listens and the credentials
+// that wire them to each other. Every value comes from the services' own configuration schemas
+// (packages/config), so the starter, the seed and the demo agree with what the services read.
+import {
+  apiConfigSchema,
+  authorizerConfigSchema,
+  type ConfigResult,
+  formatConfigIssues,
+  loadConfig,
+  webhooksConfigSchema,
+} from '@afc/config';
+
+export const service_names = [
+  'marqeta-sim',
+  'authorizer',
+  'webhooks',
+  'settlement',
+  'card-issuer',
+  'api',
+] as const;
+export type ServiceName = (typeof service_names)[number];
+
+// The schemas' default ports; PORT is per process, so a PORT in the environment is ignored here.
+export const local_ports: Readonly<Record<ServiceName, number>> = {
+  api: 3000,
+  authorizer: 3001,
+  webhooks: 3002,
+  settlement: 3003,
+  'card-issuer': 3004,
+  'marqeta-sim': 4010,
+};
+
+export interface Platform {
+  readonly urls: Readonly<Record<ServiceName, string>>;
+  readonly admin_key: string;
+  readonly marqeta: { readonly application_token: string; readonly admin_access_token: string };
+  readonly jit: {
+    readonly username: string;
+    readonly password: string;
+    // The extra header the authorizer expects, when it is configured to.
+    readonly custom_header?: Readonly<Record<string, string>>;
+  };
+  readonly webhook: {
+    readonly username: string;
+    readonly password: string;
+    readonly secret: string;
+    readonly algorithm: 'sha256' | 'sha1';
+  };
+  readonly database_url: string;
+  readonly redis: { readonly url: string; readonly key_prefix: string; readonly partitions: number };
+  // What the starter creates at Marqeta (the simulator) for the program, by our tokens.
+  readonly program: {
+    readonly funding_source_token: string;
+    readonly card_product_token: string;
+    readonly webhook_token: string;
+  };
+}
+
+export const program_tokens = {
+  funding_source_token: 'afc-demo-gateway',
+  card_product_token: 'afc-demo-cards',
+  webhook_token: 'afc-demo-webhooks',
+} as const;
+
+export class PlatformConfigError extends Error {
+  readonly code = 'AFC_DEV_BAD_CONFIG';
+}
+
+function must<Config>(name: string, loaded: ConfigResult<Config>): Config {
+  if (!loaded.ok) throw new PlatformConfigError(formatConfigIssues(name, loaded.errors));
+  return loaded.config;
+}
+
+export function originsOf(ports: Readonly<Record<ServiceName, number>>): Record<ServiceName, string> {
+  const entries = service_names.map((name) => [name, `http://127.0.0.1:${ports[name]}`]);
+  return Object.fromEntries(entries) as Record<ServiceName, string>;
+}
+
+// The platform described by this environment (the defaults on a developer machine).
+export function localPlatform(env: NodeJS.ProcessEnv = process.env): Platform {
+  const { PORT: _, ...shared } = env;
+  const api = must('api', loadConfig(apiConfigSchema, shared));
+  const authorizer = must('authorizer', loadConfig(authorizerConfigSchema, shared));
+  const webhooks = must('webhooks', loadConfig(webhooksConfigSchema, shared));
+  return {
+    urls: originsOf(local_ports),
+    admin_key: api.API_ADMIN_KEY,
+    marqeta: {
+      application_token: api.MARQETA_APPLICATION_TOKEN,
+      admin_access_token: api.MARQETA_ADMIN_ACCESS_TOKEN,
+    },
+    jit: {
+      username: authorizer.JIT_BASIC_USERNAME,
+      password: authorizer.JIT_BASIC_PASSWORD,
+      ...(authorizer.JIT_CUSTOM_HEADER_NAME === undefined || authorizer.JIT_CUSTOM_HEADER_VALUE === undefined
+        ? {}
+        : { custom_header: { [authorizer.JIT_CUSTOM_HEADER_NAME]: authorizer.JIT_CUSTOM_HEADER_VALUE } }),
+    },
+    webhook: {
+      username: webhooks.WEBHOOK_BASIC_USERNAME,
+      password: webhooks.WEBHOOK_BASIC_PASSWORD,
+      secret: webhooks.WEBHOOK_SIGNATURE_SECRET,
+      algorithm: webhooks.WEBHOOK_SIGNATURE_ALGORITHM,
+    },
+    database_url: api.DATABASE_URL,
+    redis: { url: api.REDIS_URL, key_prefix: api.REDIS_KEY_PREFIX, partitions: api.REDIS_PARTITIONS },
+    program: program_tokens,
+  };
+}
+
+// What one child process gets: the shared environment, its own port, and the simulator's
+// credentials and address made to match what the card issuer and the api present.
+export function childEnvironment(platform: Platform, name: ServiceName, env: NodeJS.ProcessEnv) {
+  const port = new URL(platform.urls[name]).port;
+  return {
+    ...env,
+    HOST: '127.0.0.1',
+    PORT: port,
+    MARQETA_BASE_URL: `${platform.urls['marqeta-sim']}/v3`,
+    MARQETA_APPLICATION_TOKEN: platform.marqeta.application_token,
+    MARQETA_ADMIN_ACCESS_TOKEN: platform.marqeta.admin_access_token,
+    MARQETA_SIM_APPLICATION_TOKEN: platform.marqeta.application_token,
+    MARQETA_SIM_ADMIN_ACCESS_TOKEN: platform.marqeta.admin_access_token,
+  };
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { lintDockerfile, lintRepository, parseInstructions } from '../src/lint-dockerfiles.ts';
+
+const good = `# syntax comment
+FROM node:24-bookworm-slim AS build
+RUN npm install -g pnpm@10.34.8
+RUN pnpm --filter @afc/x deploy --prod --legacy /out
+
+FROM node:24-bookworm-slim
+COPY --from=build /out /app
+USER node
+HEALTHCHECK --interval=10s --timeout=3s \\
+  CMD ["node", "-e", "fetch('http://127.0.0.1:3000/health')"]
+CMD ["node", "dist/server.js"]
+`;
+
+describe('Dockerfile lint', () => {
+  it('passes every Dockerfile of the repository, and each is built by docker-compose.yml', () => {
+    const results = lintRepository();
+    expect([...results.keys()]).toEqual(
+      expect.arrayContaining([
+        'services/authorizer/Dockerfile',
+        'tools/marqeta-sim/Dockerfile',
+        'docker-compose.yml',
+      ]),
+    );
+    for (const [name, problems] of results) expect(problems, name).toEqual([]);
+  });
+
+  it('joins continuation lines and skips comments', () => {
+    const healthcheck = parseInstructions(good).find((i) => i.keyword === 'HEALTHCHECK');
+    expect(healthcheck?.line).toBe(9);
+    expect(healthcheck?.argument).toContain('CMD ["node", "-e"');
+    expect(lintDockerfile(good)).toEqual([]);
+  });
+
+  it('reports what the Docker builder would refuse', () => {
+    const problems = lintDockerfile(`${good}HEALTHCHECK --interva=30s CMD ls\nADD app.zip\n`);
+    expect(problems.some((p) => p.includes('Unknown flag: interva'))).toBe(true);
+    expect(problems.some((p) => p.includes('ADD requires at least two arguments'))).toBe(true);
+  });
+
+  it('reports each broken rule of ours', () => {
+    const single_stage_root = 'FROM node:20\nRUN npm ci\nCMD node server.js\n';
+    expect(lintDockerfile(single_stage_root)).toEqual([
+      'not multi-stage (one FROM)',
+      'line 1: base image is not a node:24 tag: node:20',
+      'no `pnpm deploy --prod` build step',
+      'final stage runs as root (no USER)',
+      'final stage has no HEALTHCHECK on /health',
+      'final stage has no exec-form CMD',
+    ]);
+    const root_again = good.replace('USER node', 'USER root');
+    expect(lintDockerfile(root_again)).toEqual(['final stage runs as root (no USER)']);
+  });
+});

@@ -1,0 +1,155 @@
+// The whole platform in this process, as `npm start` wires it but isolated: one database, one
+// Redis key prefix, one AMQP namespace, every listener on 127.0.0.1 and a free port. Undone in
+// reverse order, also after a start that failed half-way.
+import { deleteTopology, product_topology } from '@afc/amqp';
+import { buildApi } from '@afc/api';
+import { buildAuthorizer } from '@afc/authorizer';
+import { buildCardIssuer } from '@afc/card-issuer';
+import {
+  apiConfigSchema,
+  authorizerConfigSchema,
+  type ConfigResult,
+  cardIssuerConfigSchema,
+  loadConfig,
+  settlementConfigSchema,
+  webhooksConfigSchema,
+} from '@afc/config';
+import { createLogger } from '@afc/log';
+import { buildMarqetaSim } from '@afc/marqeta-sim';
+import type { Service } from '@afc/service-kit';
+import { buildSettlement } from '@afc/settlement';
+import { createTestDatabase, createTestRedisPrefix, localServiceUrls, uniqueTestId } from '@afc/testkit';
+import { buildWebhooks } from '@afc/webhooks';
+import { type Platform, program_tokens, type ServiceName } from '../src/platform.ts';
+
+export interface TestPlatform {
+  readonly platform: Platform;
+  // A new simulator on the same port, knowing nothing: what a restart of `npm start` meets.
+  restartSim(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const credentials = {
+  admin_key: 'dev-test-admin-key-0123456789',
+  application_token: 'dev-test-app',
+  admin_access_token: 'dev-test-admin-access-token',
+  jit: { username: 'dev-test-jit', password: 'dev-test-jit-password-long-enough' },
+  webhook: {
+    username: 'dev-test-webhooks',
+    password: 'dev-test-webhook-password-0000',
+    secret: 'dev-test-signing-secret',
+  },
+};
+
+// A busy shared machine (other test files on both cores) would have the load shedder answer 503
+// to the very requests under test; shedding is the fault drills' subject, not this test's.
+const relaxed = { max_event_loop_delay_ms: 5_000 };
+
+function must<Config>(loaded: ConfigResult<Config>): Config {
+  if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
+  return loaded.config;
+}
+
+export async function startTestPlatform(): Promise<TestPlatform> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    const { platform, restartSim } = await start(cleanups);
+    return { platform, restartSim, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+function newSim() {
+  return buildMarqetaSim({
+    application_token: credentials.application_token,
+    admin_access_token: credentials.admin_access_token,
+    webhook_delay_factor: 0.001,
+    log_level: 'silent',
+  });
+}
+
+async function start(cleanups: (() => Promise<unknown>)[]) {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const redis_prefix = createTestRedisPrefix();
+  cleanups.push(() => redis_prefix.cleanup());
+  const namespace = uniqueTestId('dev');
+  // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
+  cleanups.push(() => deleteTopology(localServiceUrls.amqp, { ...product_topology, namespace }));
+  let sim = newSim();
+  const sim_origin = await sim.listen();
+  cleanups.push(() => sim.close());
+  const restartSim = async () => {
+    await sim.close();
+    sim = newSim();
+    await sim.listen({ port: Number(new URL(sim_origin).port) });
+  };
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: localServiceUrls.redis,
+    REDIS_KEY_PREFIX: redis_prefix.prefix,
+    AMQP_URL: localServiceUrls.amqp,
+    AMQP_NAMESPACE: namespace,
+    PG_POOL_MAX: '4',
+    MARQETA_BASE_URL: `${sim_origin}/v3`,
+    MARQETA_APPLICATION_TOKEN: credentials.application_token,
+    MARQETA_ADMIN_ACCESS_TOKEN: credentials.admin_access_token,
+    JIT_BASIC_USERNAME: credentials.jit.username,
+    JIT_BASIC_PASSWORD: credentials.jit.password,
+    // A loaded 2-core machine: the deadline is not what this test is about.
+    DECISION_DEADLINE_MS: '2500',
+    WEBHOOK_BASIC_USERNAME: credentials.webhook.username,
+    WEBHOOK_BASIC_PASSWORD: credentials.webhook.password,
+    WEBHOOK_SIGNATURE_SECRET: credentials.webhook.secret,
+    API_ADMIN_KEY: credentials.admin_key,
+  };
+  const logger = (name: string) => createLogger({ name, level: 'error' });
+  const listen = async (service: Service) => {
+    cleanups.push(() => service.close());
+    return service.listen({ host: '127.0.0.1', port: 0 });
+  };
+  const authorizer = await listen(
+    await buildAuthorizer(must(loadConfig(authorizerConfigSchema, env)), logger('authorizer'), {
+      under_pressure: relaxed,
+    }),
+  );
+  const webhooks = await listen(
+    await buildWebhooks(must(loadConfig(webhooksConfigSchema, env)), logger('webhooks')),
+  );
+  const settlement = await listen(
+    await buildSettlement(must(loadConfig(settlementConfigSchema, env)), logger('settlement')),
+  );
+  const issuer = await listen(
+    await buildCardIssuer(must(loadConfig(cardIssuerConfigSchema, env)), logger('card-issuer')),
+  );
+  const api = await listen(
+    await buildApi(must(loadConfig(apiConfigSchema, env)), logger('api'), { under_pressure: relaxed }),
+  );
+  const urls: Record<ServiceName, string> = {
+    api,
+    authorizer,
+    webhooks,
+    settlement,
+    'card-issuer': issuer,
+    'marqeta-sim': sim_origin,
+  };
+  const platform: Platform = {
+    urls,
+    admin_key: credentials.admin_key,
+    marqeta: {
+      application_token: credentials.application_token,
+      admin_access_token: credentials.admin_access_token,
+    },
+    jit: credentials.jit,
+    webhook: { ...credentials.webhook, algorithm: 'sha256' },
+    database_url: database.url,
+    redis: { url: localServiceUrls.redis, key_prefix: redis_prefix.prefix, partitions: 64 },
+    program: program_tokens,
+  };
+  return { platform, restartSim };
+}
