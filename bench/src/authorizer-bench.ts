@@ -1,44 +1,31 @@
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '@afc/log';
-import { localServiceUrls } from '@afc/testkit';
-import { type CardPlan, planCards } from './card-plan.ts';
+import type { CardPlan } from './card-plan.ts';
 import { ChildServer, freePort } from './child-server.ts';
 import { type CpuSample, startCpuWindow } from './cpu-usage.ts';
-import {
-  Cleanup,
-  createDatabase,
-  deleteAmqpNamespace,
-  deleteRedisPrefix,
-  dropDatabase,
-  type Isolation,
-  newIsolation,
-  redisServerPid,
-} from './isolation.ts';
-import { LoadClient } from './load-client.ts';
+import { Cleanup, type Isolation, redisServerPid } from './isolation.ts';
+import type { LoadClient } from './load-client.ts';
 import type { PhaseResult, PhaseSpec } from './load-protocol.ts';
 import { buildMarkdown } from './markdown.ts';
-import { total } from './prometheus-text.ts';
 import { type CommandCost, commandStats, topCommands } from './redis-stats.ts';
 import { describeMachine, phaseErrors, summaryLine, targets, writeResults } from './report.ts';
-import { seedPostgres } from './seed-postgres.ts';
+import {
+  decline_share,
+  request_timeout_s,
+  resultsDirectory,
+  seedRun,
+  settleOutbox,
+  startAuthorizer,
+  startLoad,
+} from './run-setup.ts';
 import { dependencyStatus, type PhaseServerMetrics, phaseServerMetrics, scrape } from './server-metrics.ts';
 import { type BenchSettings, readSettings } from './settings.ts';
-import { warmRedis } from './warm-redis.ts';
 
 // `pnpm bench:authorizer`: seeds a run's own database, Redis prefix and broker namespace,
 // starts the authorizer and a bare Fastify baseline as separate processes, drives both with
 // autocannon from a third, writes bench/results/, prints one line, and removes what it made.
 
-const partitions = 64;
-const decline_share = 0.1;
-// Marqeta declines a JIT request it has no answer to within 3 s: slower is a timeout here.
-const request_timeout_s = 3;
-const jit_username = 'bench-jit';
-const results_directory = new URL('../results/', import.meta.url);
-const authorizer_entry = fileURLToPath(new URL('../../services/authorizer/src/server.ts', import.meta.url));
 const baseline_entry = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
 
 interface Running {
@@ -51,45 +38,10 @@ interface Running {
   readonly redis_pid: number | undefined;
 }
 
-async function startAuthorizer(settings: BenchSettings, isolation: Isolation, password: string) {
-  const profile =
-    settings.cpu_prof_dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${settings.cpu_prof_dir}`];
-  return ChildServer.start({
-    name: 'authorizer',
-    entry: authorizer_entry,
-    node_options: ['--conditions=@afc/source', ...profile],
-    env: {
-      DATABASE_URL: isolation.database_url,
-      REDIS_URL: localServiceUrls.redis,
-      REDIS_KEY_PREFIX: isolation.redis_prefix,
-      REDIS_PARTITIONS: String(partitions),
-      AMQP_URL: localServiceUrls.amqp,
-      AMQP_NAMESPACE: isolation.amqp_namespace,
-      JIT_BASIC_USERNAME: jit_username,
-      JIT_BASIC_PASSWORD: password,
-      LOG_LEVEL: 'warn',
-    },
-    port: await freePort(),
-    ready_path: '/ready',
-    ready_timeout_ms: 30_000,
-  });
-}
-
 async function prepare(settings: BenchSettings, logger: Logger, cleanup: Cleanup): Promise<Running> {
-  const isolation = newIsolation();
-  logger.info({ database: isolation.database_name, cards: settings.cards }, 'bench: seeding');
-  const seed_started = Date.now();
-  await createDatabase(isolation);
-  cleanup.add('drop database', () => dropDatabase(isolation));
-  const plan = planCards(settings.cards, partitions);
-  await seedPostgres(isolation.database_url, plan, logger);
-  cleanup.add('delete redis keys', () => deleteRedisPrefix(isolation));
-  await warmRedis(plan, isolation.redis_prefix, logger);
-  const seed_ms = Date.now() - seed_started;
-  // Added before the authorizer starts, so it runs after the authorizer has stopped.
-  cleanup.add('delete amqp namespace', () => deleteAmqpNamespace(isolation));
-  const password = randomBytes(24).toString('hex');
-  const authorizer = await startAuthorizer(settings, isolation, password);
+  const seeded = await seedRun(settings.cards, logger, cleanup);
+  const { isolation, plan, seed_ms } = seeded;
+  const authorizer = await startAuthorizer(seeded, settings.cpu_prof_dir);
   cleanup.add('stop authorizer', () => authorizer.stop(15_000));
   const baseline = await ChildServer.start({
     name: 'baseline',
@@ -101,16 +53,7 @@ async function prepare(settings: BenchSettings, logger: Logger, cleanup: Cleanup
     ready_timeout_ms: 15_000,
   });
   cleanup.add('stop baseline', () => baseline.stop(5_000));
-  const load = await LoadClient.start({
-    cards: plan.cards.map(({ card_token, user_token, per_transaction_limit_minor }) => ({
-      card_token,
-      user_token,
-      per_transaction_limit_minor,
-    })),
-    authorization: `Basic ${Buffer.from(`${jit_username}:${password}`).toString('base64')}`,
-    token_prefix: isolation.id,
-    decline_share,
-  });
+  const load = await startLoad(seeded);
   cleanup.add('stop load generator', () => load.stop(5_000));
   logger.info({ seed_ms, authorizer: authorizer.url, baseline: baseline.url }, 'bench: servers up');
   return { isolation, plan, seed_ms, authorizer, baseline, load, redis_pid: await redisServerPid() };
@@ -142,26 +85,6 @@ async function measured(
     'bench: phase done',
   );
   return { load, cpu: cpu_sample, server: server_metrics, redis_top_commands };
-}
-
-// The relay publishes the saturation phase's events to RabbitMQ after the fact; the fixed-rate
-// phase should not pay for that backlog. Bounded: past settle_max_s, or when the backlog has
-// not shrunk for 2 s (RabbitMQ unreachable), it goes on regardless.
-async function settleOutbox(url: string, settle_max_s: number) {
-  const started = Date.now();
-  let backlog = Number.NaN;
-  let best = Number.POSITIVE_INFINITY;
-  let best_at = started;
-  while (Date.now() - started < settle_max_s * 1_000 && Date.now() - best_at < 2_000) {
-    backlog = total(await scrape(url), 'afc_outbox_backlog');
-    if (backlog === 0) break;
-    if (backlog < best) {
-      best = backlog;
-      best_at = Date.now();
-    }
-    await sleep(250);
-  }
-  return { backlog_left: backlog, waited_ms: Date.now() - started };
 }
 
 async function measurePhases(settings: BenchSettings, running: Running, logger: Logger) {
@@ -265,7 +188,7 @@ async function run(settings: BenchSettings, logger: Logger, cleanup: Cleanup) {
     machine: describeMachine(loadavg_at_start, started),
     run_seconds: Math.round((Date.now() - started.getTime()) / 100) / 10,
   };
-  const file = await writeResults(results_directory, results, buildMarkdown(results), started);
+  const file = await writeResults(resultsDirectory(), results, buildMarkdown(results), started);
   logger.info({ file }, 'bench: results written');
   return summaryLine(headline);
 }

@@ -98,9 +98,16 @@ export class ChildServer {
       let level = 'unparsed';
       let message = line.slice(0, 200);
       try {
-        const parsed = JSON.parse(line) as { level?: unknown; msg?: unknown };
+        const parsed = JSON.parse(line) as {
+          level?: unknown;
+          msg?: unknown;
+          reason?: unknown;
+          err?: { code?: unknown; message?: unknown };
+        };
         level = String(parsed.level ?? 'unknown');
-        message = `${level}: ${String(parsed.msg ?? '')}`;
+        // The error's code, or a reason, tells failures apart in the report.
+        const cause = parsed.err?.code ?? parsed.err?.message ?? parsed.reason;
+        message = `${level}: ${String(parsed.msg ?? '')}${cause === undefined ? '' : ` (${String(cause).slice(0, 160)})`}`;
       } catch {}
       this.#by_level[level] = (this.#by_level[level] ?? 0) + 1;
       if (this.#samples.size < max_samples) this.#samples.add(message);

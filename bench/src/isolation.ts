@@ -120,6 +120,7 @@ export async function deleteAmqpNamespace(isolation: Isolation): Promise<void> {
 export class Cleanup {
   readonly #steps: { readonly name: string; readonly run: () => Promise<unknown> }[] = [];
   readonly #logger: Logger;
+  #running: Promise<void> | undefined;
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -129,7 +130,16 @@ export class Cleanup {
     this.#steps.push({ name, run });
   }
 
-  async runAll(step_timeout_ms: number): Promise<void> {
+  // One pass at a time: a signal's cleanup and the failing run's own share the pass in
+  // progress, so the process exits only after the last step (e.g. the database drop) ended.
+  runAll(step_timeout_ms: number): Promise<void> {
+    this.#running ??= this.#runSteps(step_timeout_ms).finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #runSteps(step_timeout_ms: number): Promise<void> {
     for (let step = this.#steps.pop(); step !== undefined; step = this.#steps.pop()) {
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_resolve, reject) => {

@@ -102,3 +102,96 @@ export function jitBodyFactory(options: TrafficOptions): () => string {
     return JSON.stringify(body);
   };
 }
+
+export interface FollowUpOptions {
+  // Shares of new authorizations that a full reversal, or a full clearing, follows.
+  readonly reversal_share: number;
+  readonly clearing_share: number;
+  // Requests sent between an authorization and its follow-up.
+  readonly after_requests: number;
+}
+
+interface PendingFollowUp {
+  readonly due_sequence: number;
+  readonly method: 'pgfs.authorization.reversal' | 'pgfs.authorization.clearing';
+  readonly original_jit_token: string;
+  readonly card: TrafficCard;
+  readonly merchant: Merchant;
+  readonly amount_minor: number;
+}
+
+// The end-to-end traffic: authorizations as above, and later in the stream a reversal or a
+// clearing of some of them (the whole amount, naming the original JIT token), so settlement
+// sees every kind of event it turns into ledger rows. An authorization that will be followed
+// up is drawn within the card's limit: it is approved, so the follow-up has a hold to act on.
+export function mixedBodyFactory(options: TrafficOptions & { readonly follow_ups: FollowUpOptions }) {
+  const { reversal_share, clearing_share, after_requests } = options.follow_ups;
+  const random = seededRandom(options.seed);
+  // At most one follow-up is queued per request and each waits after_requests: bounded.
+  const pending: PendingFollowUp[] = [];
+  let sequence = 0;
+  const token = (kind: string) => `${kind}-${options.token_prefix}-${sequence}`;
+  return (): string => {
+    sequence += 1;
+    const due = pending[0];
+    if (due !== undefined && due.due_sequence <= sequence) {
+      pending.shift();
+      return JSON.stringify(
+        buildJitRequest({
+          transaction_token: token('txn'),
+          jit_token: token('jit'),
+          method: due.method,
+          original_jit_funding_token: due.original_jit_token,
+          card_token: due.card.card_token,
+          user_token: due.card.user_token,
+          amount: formatMinor(due.amount_minor, 'USD'),
+          currency_code: 'USD',
+          mcc: due.merchant.mcc,
+          mid: due.merchant.mid,
+          merchant_name: due.merchant.name,
+          country_code: due.merchant.country,
+        }),
+      );
+    }
+    const card = pick(options.cards, random);
+    const merchant = pick(merchants, random);
+    const draw = random();
+    const method =
+      draw < reversal_share
+        ? 'pgfs.authorization.reversal'
+        : draw < reversal_share + clearing_share
+          ? 'pgfs.authorization.clearing'
+          : undefined;
+    const amount_minor = drawAmountMinor(
+      card.per_transaction_limit_minor,
+      method === undefined ? options.decline_share : 0,
+      random,
+    );
+    if (method !== undefined) {
+      pending.push({
+        due_sequence: sequence + after_requests,
+        method,
+        original_jit_token: token('jit'),
+        card,
+        merchant,
+        amount_minor,
+      });
+    }
+    return JSON.stringify(
+      buildJitRequest({
+        transaction_token: token('txn'),
+        jit_token: token('jit'),
+        method: 'pgfs.authorization',
+        card_token: card.card_token,
+        user_token: card.user_token,
+        amount: formatMinor(amount_minor, 'USD'),
+        currency_code: 'USD',
+        mcc: merchant.mcc,
+        mid: merchant.mid,
+        merchant_name: merchant.name,
+        country_code: merchant.country,
+        network: pick(networks, random),
+      }),
+    );
+  };
+}

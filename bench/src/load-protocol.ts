@@ -1,4 +1,4 @@
-import type { TrafficCard } from './jit-traffic.ts';
+import type { FollowUpOptions, TrafficCard } from './jit-traffic.ts';
 
 // Messages between the benchmark and its load-generator process (JSON over the IPC channel).
 
@@ -22,6 +22,9 @@ export interface PhaseSpec {
   readonly seed: number;
   // Seconds without an answer after which a request counts as a timeout (Marqeta waits 3 s).
   readonly timeout_s: number;
+  // Some authorizations followed by a reversal or a clearing (end-to-end run); absent: only
+  // authorizations.
+  readonly follow_ups?: FollowUpOptions;
 }
 
 export interface LoadRun {

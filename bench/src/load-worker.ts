@@ -2,7 +2,7 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@afc/log';
 import autocannon from 'autocannon';
-import { jitBodyFactory } from './jit-traffic.ts';
+import { jitBodyFactory, mixedBodyFactory } from './jit-traffic.ts';
 import type { LoadInit, LoadRun, PhaseResult, PhaseSpec, WorkerReply } from './load-protocol.ts';
 
 // The load generator, in a process of its own (forked by load-client.ts): autocannon and the
@@ -105,12 +105,16 @@ async function runPhase(init: LoadInit, phase: PhaseSpec): Promise<PhaseResult> 
     all: createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 }),
     status_counts: {},
   };
-  const nextBody = jitBodyFactory({
+  const traffic = {
     cards: init.cards,
     token_prefix: `${init.token_prefix}-${phase.name}`,
     seed: phase.seed,
     decline_share: init.decline_share,
-  });
+  };
+  const nextBody =
+    phase.follow_ups === undefined
+      ? jitBodyFactory(traffic)
+      : mixedBodyFactory({ ...traffic, follow_ups: phase.follow_ups });
   const started = process.hrtime.bigint();
   const results = await runLanes(init, phase, tally, nextBody);
   const wall_s = Number(process.hrtime.bigint() - started) / 1e9;

@@ -76,29 +76,39 @@ export function summaryLine(h: Headline): string {
   );
 }
 
-// Written whole then renamed: a reader never sees half a file.
-export async function writeResults(
-  directory: URL,
-  results: Record<string, unknown>,
-  markdown: string,
-  date: Date,
-): Promise<string> {
-  await mkdir(directory, { recursive: true });
-  const stamp = date
+export function fileStamp(date: Date): string {
+  return date
     .toISOString()
     .replace(/[:]/g, '-')
     .replace(/\.\d{3}Z$/, 'Z');
-  const json = `${JSON.stringify(results, null, 2)}\n`;
-  const files: [string, string][] = [
-    [`authorizer-${stamp}.json`, json],
-    ['latest-authorizer.json', json],
-    ['latest-authorizer.md', markdown],
-  ];
+}
+
+// Written whole then renamed: a reader never sees half a file.
+export async function writeFiles(
+  directory: URL,
+  files: readonly (readonly [string, string])[],
+): Promise<void> {
+  await mkdir(directory, { recursive: true });
   for (const [name, text] of files) {
     const target = new URL(name, directory);
     const temporary = new URL(`${name}.tmp`, directory);
     await writeFile(temporary, text, 'utf8');
     await rename(temporary, target);
   }
+}
+
+export async function writeResults(
+  directory: URL,
+  results: Record<string, unknown>,
+  markdown: string,
+  date: Date,
+): Promise<string> {
+  const stamp = fileStamp(date);
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  await writeFiles(directory, [
+    [`authorizer-${stamp}.json`, json],
+    ['latest-authorizer.json', json],
+    ['latest-authorizer.md', markdown],
+  ]);
   return `authorizer-${stamp}.json`;
 }

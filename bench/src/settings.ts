@@ -18,7 +18,7 @@ export interface BenchSettings {
   readonly log_level: 'info' | 'warn' | 'error';
 }
 
-function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
+export function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
   const text = process.env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
@@ -47,5 +47,61 @@ export function readSettings(): BenchSettings {
     settle_max_s: integerFromEnv('BENCH_SETTLE_MAX_S', 15, 0, 60),
     cpu_prof_dir: cpu_prof_dir === undefined || cpu_prof_dir === '' ? undefined : cpu_prof_dir,
     log_level: level,
+  };
+}
+
+// The latency-vs-load sweep (sweep-bench.ts): the authorizer at several fixed offered rates.
+export interface SweepSettings {
+  readonly base: BenchSettings;
+  readonly rates_per_s: readonly number[];
+  readonly phase_s: number;
+}
+
+export function readSweepSettings(): SweepSettings {
+  const base = readSettings();
+  const text = process.env.BENCH_SWEEP_RATES ?? '500,1000,2000,3000,4000';
+  const rates_per_s = text.split(',').map((part) => Number(part.trim()));
+  assert.ok(
+    rates_per_s.length >= 2 &&
+      rates_per_s.length <= 12 &&
+      rates_per_s.every((rate) => Number.isSafeInteger(rate) && rate >= 1 && rate <= 100_000),
+    `BENCH_SWEEP_RATES must list 2 to 12 integers from 1 to 100000 separated by commas, got ${text}`,
+  );
+  return {
+    base,
+    rates_per_s: [...rates_per_s].sort((a, b) => a - b),
+    // Short phases: a point on a chart, not a headline figure.
+    phase_s: integerFromEnv('BENCH_SWEEP_PHASE_S', Math.min(5, base.duration_s), 1, 60),
+  };
+}
+
+// The end-to-end run (e2e-bench.ts): authorizer and settlement, events into the ledger.
+export interface E2eSettings {
+  readonly base: BenchSettings;
+  readonly rate_per_s: number;
+  readonly duration_s: number;
+  // Shares of authorizations that a reversal, or a clearing, follows later in the run.
+  readonly reversal_share: number;
+  readonly clearing_share: number;
+  // Requests between an authorization and its follow-up (about half a second at the rate).
+  readonly follow_up_after_requests: number;
+  // Longest wait for the ledger to catch up after the load stops.
+  readonly drain_max_s: number;
+}
+
+export function readE2eSettings(): E2eSettings {
+  const base = readSettings();
+  // A rate the whole pipeline should sustain on a quiet 2-core machine (settlement's 8
+  // statements per approved event share the cores with the authorizer, Redis and RabbitMQ): the lag
+  // then measures the pipeline, not a queue that only grows. The drain shows the capacity.
+  const rate_per_s = integerFromEnv('BENCH_E2E_RATE', 500, 1, 100_000);
+  return {
+    base,
+    rate_per_s,
+    duration_s: integerFromEnv('BENCH_E2E_DURATION_S', base.duration_s * 3, 1, 600),
+    reversal_share: 0.05,
+    clearing_share: 0.1,
+    follow_up_after_requests: Math.max(10, Math.round(rate_per_s / 2)),
+    drain_max_s: integerFromEnv('BENCH_E2E_DRAIN_MAX_S', 120, 1, 1_800),
   };
 }
