@@ -153,6 +153,7 @@ export const apiApp = fp<ApiOptions>(
       idle_ms: 1_000,
       failure_backoff_min_ms: 100,
       failure_backoff_max_ms: 10_000,
+      row_backoff_max_ms: 300_000,
     });
     const marqeta = new MarqetaClient({
       ...options.marqeta,

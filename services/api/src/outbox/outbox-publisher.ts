@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AmqpClient } from '@afc/amqp';
 import type { Logger } from '@afc/log';
-import type { Sql } from '@afc/postgres';
+import type { Sql, TransactionSql } from '@afc/postgres';
 
 export interface OutboxPublisherOptions {
   readonly sql: Sql;
@@ -14,6 +14,18 @@ export interface OutboxPublisherOptions {
   readonly idle_ms: number;
   readonly failure_backoff_min_ms: number;
   readonly failure_backoff_max_ms: number;
+  // The longest one message waits between its own attempts (it is never given up).
+  readonly row_backoff_max_ms: number;
+}
+
+// Attempts of one message after which each further failure is logged as an error.
+const stuck_after_attempts = 10;
+
+// One message's next attempt: exponential from 1 s with full jitter, at most max_ms.
+export function rowRetryDelay(attempts: number, max_ms: number): number {
+  assert.ok(Number.isInteger(attempts) && attempts >= 1, 'attempts >= 1');
+  const ceiling_ms = Math.min(max_ms, 1_000 * 2 ** Math.min(attempts - 1, 20));
+  return Math.round(ceiling_ms / 2 + (Math.random() * ceiling_ms) / 2);
 }
 
 interface OutboxRow {
@@ -23,6 +35,7 @@ interface OutboxRow {
   routing_key: string;
   payload: Record<string, unknown>;
   headers: Record<string, unknown>;
+  attempts: number;
 }
 
 // Moves commands from outbox_messages to RabbitMQ: a command is committed with the change it
@@ -60,31 +73,68 @@ export class OutboxPublisher {
     await Promise.race([this.#running, sleep(timeout_ms, undefined, { ref: false })]);
   }
 
-  // Published rows in one round; 0 when the outbox is empty. Throws when publishing failed.
+  // Published rows in one round; 0 when nothing is due. Throws when a publish failed, after the
+  // round's outcome is committed: the rows published before the failure are marked (not sent
+  // again), and the failed row waits its own backoff while the rows behind it go on.
   async publishBatch(): Promise<number> {
-    const { sql, amqp, batch_size, publish_timeout_ms } = this.#options;
-    return sql.begin(async (tx) => {
+    const { sql, batch_size } = this.#options;
+    const round = await sql.begin(async (tx) => {
       const rows = await tx<OutboxRow[]>`
-        select id, message_id, exchange, routing_key, payload, headers from outbox_messages
-        where published_at is null order by id limit ${batch_size} for update skip locked`;
+        select id, message_id, exchange, routing_key, payload, headers, attempts from outbox_messages
+        where published_at is null and next_attempt_at <= now()
+        order by id limit ${batch_size} for update skip locked`;
+      const published: number[] = [];
+      let failure: { row: OutboxRow; error: unknown } | undefined;
       for (const row of rows) {
         try {
-          await amqp.publish(row.exchange, row.routing_key, row.payload, {
-            message_id: row.message_id,
-            headers: row.headers,
-            confirm_timeout_ms: publish_timeout_ms,
-          });
+          await this.#publishRow(row);
+          published.push(row.id);
         } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
-          await tx`update outbox_messages set attempts = attempts + 1, last_error = ${reason.slice(0, 500)}
-                   where id = ${row.id}`;
-          throw error;
+          failure = { row, error };
+          break;
         }
-        await tx`update outbox_messages set published_at = now(), attempts = attempts + 1, last_error = null
-                 where id = ${row.id}`;
       }
-      return rows.length;
+      if (published.length > 0) {
+        await tx`update outbox_messages set published_at = now(), attempts = attempts + 1, last_error = null
+                 where id = any(${published}::bigint[])`;
+      }
+      if (failure !== undefined) await this.#recordFailure(tx, failure.row, failure.error);
+      return { published: published.length, failure };
     });
+    if (round.failure !== undefined) throw round.failure.error;
+    return round.published;
+  }
+
+  async #publishRow(row: OutboxRow): Promise<void> {
+    await this.#options.amqp.publish(row.exchange, row.routing_key, row.payload, {
+      message_id: row.message_id,
+      headers: row.headers,
+      confirm_timeout_ms: this.#options.publish_timeout_ms,
+    });
+  }
+
+  async #recordFailure(tx: TransactionSql, row: OutboxRow, error: unknown): Promise<void> {
+    const attempts = row.attempts + 1;
+    const retry_in_ms = rowRetryDelay(attempts, this.#options.row_backoff_max_ms);
+    const reason = (error instanceof Error ? error.message : String(error)).slice(0, 500);
+    await tx`update outbox_messages
+             set attempts = ${attempts}, last_error = ${reason},
+                 next_attempt_at = now() + ${retry_in_ms}::int * interval '1 millisecond'
+             where id = ${row.id}`;
+    // Transient failures (the broker away) clear after a few rounds; past this, someone must look.
+    if (attempts >= stuck_after_attempts) {
+      this.#options.logger.error(
+        {
+          event: 'api.outbox.stuck',
+          outbox_id: row.id,
+          message_id: row.message_id,
+          attempts,
+          retry_in_ms,
+          reason,
+        },
+        'an outbox message keeps failing to publish',
+      );
+    }
   }
 
   async #loop(): Promise<void> {

@@ -1,0 +1,98 @@
+import { isAmqpError, queue_names } from '@afc/amqp';
+import { waitUntil } from '@afc/testkit';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowRetryDelay } from '../src/outbox/outbox-publisher.ts';
+import { type Harness, startApi } from './harness.ts';
+
+let h: Harness;
+const consumed: string[] = [];
+
+beforeAll(async () => {
+  h = await startApi();
+  // Rounds are driven by the test: the background loop would take rows at its own moments.
+  await h.app.api.outbox.stop(5_000);
+  await h.app.amqp.consume(
+    queue_names.card_issuance,
+    async (message) => {
+      consumed.push(message.message_id);
+    },
+    { prefetch_count: 10 },
+  );
+});
+afterAll(async () => h?.close());
+
+async function insertCommand(exchange: string): Promise<string> {
+  const message_id = crypto.randomUUID();
+  const payload = { command_id: message_id, card_token: `c-${message_id.slice(0, 8)}` };
+  await h.app.postgres.sql`insert into outbox_messages (message_id, exchange, routing_key, payload)
+    values (${message_id}, ${exchange}, 'card.issue.requested', ${h.app.postgres.sql.json(payload)})`;
+  return message_id;
+}
+
+interface RowState {
+  message_id: string;
+  published: boolean;
+  attempts: number;
+  last_error: string | null;
+  due: boolean;
+}
+
+async function rows(): Promise<RowState[]> {
+  return h.app.postgres.sql<RowState[]>`
+    select message_id::text, published_at is not null as published, attempts, last_error,
+           next_attempt_at <= now() as due
+    from outbox_messages order by id`;
+}
+
+describe('the api outbox publisher', () => {
+  it('a message that cannot be published neither holds back the others nor loses the round', async () => {
+    const first = await insertCommand('events');
+    const poison = await insertCommand('no-such-exchange');
+    const last = await insertCommand('events');
+
+    const failed = await h.app.api.outbox.publishBatch().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isAmqpError(failed, 'AFC_AMQP_UNROUTABLE')).toBe(true);
+    // The row published before the failure is marked (not sent again); the failure is recorded
+    // and the poison row waits its own backoff.
+    expect(await rows()).toEqual([
+      { message_id: first, published: true, attempts: 1, last_error: null, due: true },
+      {
+        message_id: poison,
+        published: false,
+        attempts: 1,
+        last_error: expect.stringContaining('no-such-exchange'),
+        due: false,
+      },
+      { message_id: last, published: false, attempts: 0, last_error: null, due: true },
+    ]);
+
+    // The next round passes the waiting row by.
+    expect(await h.app.api.outbox.publishBatch()).toBe(1);
+    expect((await rows()).map((row) => row.published)).toEqual([true, false, true]);
+    await waitUntil(() => consumed.includes(first) && consumed.includes(last));
+    expect(consumed.filter((id) => id === first || id === last).sort()).toEqual([first, last].sort());
+    expect(consumed).not.toContain(poison);
+    // Nothing more is due.
+    expect(await h.app.api.outbox.publishBatch()).toBe(0);
+  });
+
+  it("one message's retry delay grows, stays within its bound, and is jittered", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 100 }),
+        fc.integer({ min: 1_000, max: 600_000 }),
+        (attempts, max_ms) => {
+          const ceiling_ms = Math.min(max_ms, 1_000 * 2 ** Math.min(attempts - 1, 20));
+          const delay_ms = rowRetryDelay(attempts, max_ms);
+          return delay_ms >= ceiling_ms / 2 - 1 && delay_ms <= ceiling_ms && delay_ms <= max_ms;
+        },
+      ),
+    );
+    const samples = new Set(Array.from({ length: 20 }, () => rowRetryDelay(5, 300_000)));
+    expect(samples.size).toBeGreaterThan(1);
+  });
+});
