@@ -275,5 +275,17 @@ export function apiProperties() {
       600,
       'Control-plane requests allowed per client and minute.',
     ),
+    PERSONAL_ISSUE_STUCK_AFTER_MS: integer(
+      60_000,
+      86_400_000,
+      900_000,
+      'A personal card still unissued this long after it was recorded gets its issue command again (MongoDB store). Keep it past the longest issuance through the queue.',
+    ),
+    PERSONAL_ISSUE_SWEEP_INTERVAL_MS: integer(
+      1_000,
+      3_600_000,
+      60_000,
+      'How often the api looks for personal cards stuck unissued (jittered), one page per round.',
+    ),
   };
 }

@@ -341,9 +341,14 @@ export interface PersonalStore {
   // already active, suspended or terminated is left alone (changed: false). Not found if no card.
   recordCardIssued(card_token: string, details: IssuedCardDetails): Promise<CardIssueOutcome>;
   recordCardIssueFailed(card_token: string, reason: string): Promise<CardIssueOutcome>;
-  // Cards still 'unactivated' created before `created_before`, oldest first, at most `limit`:
-  // the ones whose issue command may have been lost (recovery re-sends it).
-  listCardsAwaitingIssue(created_before: Date, limit: number): Promise<readonly PersonalCard[]>;
+  // Cards still 'unactivated' created before `created_before`, oldest first (created_at, then
+  // card_token), after `after` when given, at most `limit`: the ones whose issue command may have
+  // been lost (recovery re-sends it). The cursor lets a sweep move past cards it cannot help.
+  listCardsAwaitingIssue(
+    created_before: Date,
+    limit: number,
+    after?: AwaitingIssueCursor,
+  ): Promise<readonly PersonalCard[]>;
   // Oldest first.
   listCards(user_token: string): Promise<readonly PersonalCard[]>;
   // Every card, by card_token after `after_card_token` ('' for the first page), at most `limit`
@@ -369,4 +374,10 @@ export interface PersonalStore {
 
   ping(timeout_ms: number): Promise<PingResult>;
   close(): Promise<void>;
+}
+
+// Where a listing of cards awaiting issuance goes on: the last card of the previous page.
+export interface AwaitingIssueCursor {
+  readonly created_at: Date;
+  readonly card_token: string;
 }

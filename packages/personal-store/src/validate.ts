@@ -1,5 +1,6 @@
 import { PersonalInvalidInputError } from './errors.ts';
 import {
+  type AwaitingIssueCursor,
   type BalanceChangeInput,
   balance_change_kinds,
   type CardState,
@@ -152,11 +153,19 @@ export function checkFailureReason(reason: string): void {
   checkText('reason', reason, 500);
 }
 
-export function checkAwaitingIssueQuery(created_before: Date, limit: number): void {
+export function checkAwaitingIssueQuery(
+  created_before: Date,
+  limit: number,
+  after: AwaitingIssueCursor | undefined,
+): void {
   if (!(created_before instanceof Date) || Number.isNaN(created_before.getTime()))
     fail('created_before must be a valid Date');
   if (!Number.isInteger(limit) || limit < 1 || limit > max_page_limit)
     fail(`limit must be 1-${max_page_limit}`);
+  if (after === undefined) return;
+  if (!(after.created_at instanceof Date) || Number.isNaN(after.created_at.getTime()))
+    fail('after.created_at must be a valid Date');
+  checkToken('after.card_token', after.card_token);
 }
 
 // Internal scans (settlement's sweep and rebuild) read bigger pages than the public listings.

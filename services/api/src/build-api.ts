@@ -50,9 +50,10 @@ export async function buildApi(
     partitions: config.REDIS_PARTITIONS,
     outbox_batch_size: 100,
     publish_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
-    // Past the longest issuance through the queue (3 attempts of at most ~2 minutes each, 11 s of
-    // retry delays), checked every minute.
-    personal_issue_sweep: { stuck_after_ms: 15 * 60_000, interval_ms: 60_000 },
+    personal_issue_sweep: {
+      stuck_after_ms: config.PERSONAL_ISSUE_STUCK_AFTER_MS,
+      interval_ms: config.PERSONAL_ISSUE_SWEEP_INTERVAL_MS,
+    },
     // One insert per event: a small window is plenty, and a stuck insert is retried well
     // within the queue's delays.
     card_events: { prefetch_count: 20, handler_timeout_ms: 15_000, drain_timeout_ms: 5_000 },

@@ -1,8 +1,10 @@
 import { queue_names } from '@afc/amqp';
+import { createLogger } from '@afc/log';
 import { CardIssueRequested } from '@afc/messages';
-import { waitUntil } from '@afc/testkit';
+import { captureLogs, waitUntil } from '@afc/testkit';
 import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PersonalIssueSweep } from '../src/outbox/personal-issue-sweep.ts';
 import { creditedMinor } from '../src/wallet/convert-deposit.ts';
 import {
   admin_key,
@@ -302,6 +304,50 @@ describe('a personal card always gets its issue command', () => {
       select count(*)::int as count from outbox_messages where payload->>'card_token' = ${card.card_token}`;
     expect(again?.count).toBe(outbox?.count);
     expect(outbox?.count).toBe(1);
+  });
+
+  it('cards that stay stuck (no product recorded) do not keep the sweep from the cards behind them', async () => {
+    const store = h.app.personalStore;
+    const user = await createPersonalUser(h.app, 'verified');
+    const unissued = {
+      user_token: user.user_token,
+      state: 'unactivated' as const,
+      currency: 'USD',
+      expiration_month: 12,
+      expiration_year: 2099,
+      last_four: '0000',
+    };
+    // Recorded before the product was kept with the card: the sweep can only log them.
+    for (const i of [1, 2, 3]) {
+      await store.createCard({ ...unissued, card_token: `pc-np${i}-${user.user_token}`.slice(0, 36) });
+    }
+    const behind = await store.createCard({
+      ...unissued,
+      card_token: `pc-behind-${user.user_token}`.slice(0, 36),
+      card_product_token: 'product-behind',
+    });
+    const { stuck_after_ms } = h.app.api.personal_issue_sweep;
+    const later_ms = behind.created_at.getTime() + 2 * stuck_after_ms;
+    // One card per round: without a cursor every round would read the oldest stuck card again.
+    const sweep = new PersonalIssueSweep({
+      store,
+      sql: h.app.postgres.sql,
+      logger: createLogger({ name: 'api-test-sweep', level: 'info', destination: captureLogs().destination }),
+      stuck_after_ms,
+      interval_ms: 60_000,
+      batch_size: 1,
+      on_resent: () => h.app.api.outbox.wake(),
+    });
+    const stuck = await store.listCardsAwaitingIssue(new Date(later_ms - stuck_after_ms), 100);
+    expect(stuck.at(-1)?.card_token).toBe(behind.card_token);
+    const commandsForBehind = async () => {
+      const [row] = await h.app.postgres.sql<{ count: number }[]>`
+        select count(*)::int as count from outbox_messages where payload->>'card_token' = ${behind.card_token}`;
+      return row?.count ?? 0;
+    };
+    for (let round = 0; round < stuck.length; round += 1) await sweep.sweepOnce(later_ms);
+    expect(await commandsForBehind()).toBe(1);
+    await waitUntil(() => commandsFor(behind.card_token).length === 1, { message: 'the command' });
   });
 });
 

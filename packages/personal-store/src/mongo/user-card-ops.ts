@@ -1,6 +1,7 @@
 import type { ClientSession, Document, Filter } from 'mongodb';
 import { PersonalConflictError, PersonalNotFoundError } from '../errors.ts';
 import type {
+  AwaitingIssueCursor,
   CardIssueOutcome,
   CardState,
   CreateCardInput,
@@ -186,9 +187,19 @@ export async function listCardsAwaitingIssue(
   c: PersonalCollections,
   created_before: Date,
   limit: number,
+  after: AwaitingIssueCursor | undefined,
 ): Promise<PersonalCard[]> {
+  const past_cursor =
+    after === undefined
+      ? {}
+      : {
+          $or: [
+            { created_at: { $gt: after.created_at } },
+            { created_at: after.created_at, card_token: { $gt: after.card_token } },
+          ],
+        };
   const docs = await c.cards
-    .find({ state: 'unactivated', created_at: { $lt: created_before } })
+    .find({ state: 'unactivated', created_at: { $lt: created_before }, ...past_cursor })
     .sort({ created_at: 1, card_token: 1 })
     .limit(limit)
     .toArray();

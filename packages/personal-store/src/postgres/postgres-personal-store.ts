@@ -3,6 +3,7 @@ import type { Sql, TransactionSql } from '@afc/postgres';
 import { timedPing } from '../common.ts';
 import { PersonalClosedError } from '../errors.ts';
 import type {
+  AwaitingIssueCursor,
   BalanceChangeInput,
   BalanceChangeResult,
   CardIssueOutcome,
@@ -143,9 +144,13 @@ export class PostgresPersonalStore implements PersonalStore {
     return users.recordCardIssueFailed(this.#open(), this.#now(), card_token, reason);
   }
 
-  async listCardsAwaitingIssue(created_before: Date, limit: number): Promise<readonly PersonalCard[]> {
-    checkAwaitingIssueQuery(created_before, limit);
-    return users.listCardsAwaitingIssue(this.#open(), created_before, limit);
+  async listCardsAwaitingIssue(
+    created_before: Date,
+    limit: number,
+    after?: AwaitingIssueCursor,
+  ): Promise<readonly PersonalCard[]> {
+    checkAwaitingIssueQuery(created_before, limit, after);
+    return users.listCardsAwaitingIssue(this.#open(), created_before, limit, after);
   }
 
   async listCards(user_token: string): Promise<readonly PersonalCard[]> {

@@ -2,6 +2,7 @@ import type { Sql, TransactionSql } from '@afc/postgres';
 import type { Row } from 'postgres';
 import { PersonalConflictError, PersonalNotFoundError } from '../errors.ts';
 import type {
+  AwaitingIssueCursor,
   CardIssueOutcome,
   CardState,
   CreateCardInput,
@@ -151,10 +152,15 @@ export async function listCardsAwaitingIssue(
   sql: Sql,
   created_before: Date,
   limit: number,
+  after: AwaitingIssueCursor | undefined,
 ): Promise<PersonalCard[]> {
+  const past_cursor =
+    after === undefined
+      ? sql``
+      : sql`and (created_at, card_token) > (${after.created_at}, ${after.card_token})`;
   const rows = await sql`
     select * from personal.cards
-    where state = 'unactivated' and created_at < ${created_before}
+    where state = 'unactivated' and created_at < ${created_before} ${past_cursor}
     order by created_at, card_token limit ${limit}`;
   return rows.map(cardFromRow);
 }

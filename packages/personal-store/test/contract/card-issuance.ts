@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CreateCardInput, PersonalStore } from '../../src/index.ts';
+import type { CreateCardInput, PersonalCard, PersonalStore } from '../../src/index.ts';
 import { currency, expectCode, manualClock, newUser, type StoreFactory, token } from './helpers.ts';
 
 const details = { last_four: '1234', expiration_month: 3, expiration_year: 2030 } as const;
@@ -141,8 +141,28 @@ export function cardIssuanceContract(store: () => PersonalStore, open: StoreFact
         expect(await tokens(t + 3_000, 10)).toEqual([first.card_token]);
         expect(await tokens(t + 10_000, 1)).toEqual([first.card_token]);
         expect(await tokens(t, 10)).toEqual([]);
+        // Page by page from a cursor, ties on created_at broken by card_token.
+        clock.set(t + 3_000);
+        const twin = await past.createCard({
+          ...unissued(user.user_token),
+          card_token: `${last.card_token}z`,
+        });
+        const page = async (after: PersonalCard | undefined) =>
+          (await past.listCardsAwaitingIssue(new Date(t + 10_000), 1, after)).map((card) => card.card_token);
+        expect(await page(undefined)).toEqual([first.card_token]);
+        expect(await page(first)).toEqual([last.card_token]);
+        expect(await page(last)).toEqual([twin.card_token]);
+        expect(await page(twin)).toEqual([]);
         await expectCode(past.listCardsAwaitingIssue(new Date(t), 0), 'AFC_PERSONAL_INVALID_INPUT');
         await expectCode(past.listCardsAwaitingIssue(new Date(Number.NaN), 1), 'AFC_PERSONAL_INVALID_INPUT');
+        await expectCode(
+          past.listCardsAwaitingIssue(new Date(t), 1, { created_at: new Date(Number.NaN), card_token: 'x' }),
+          'AFC_PERSONAL_INVALID_INPUT',
+        );
+        await expectCode(
+          past.listCardsAwaitingIssue(new Date(t), 1, { created_at: new Date(t), card_token: '' }),
+          'AFC_PERSONAL_INVALID_INPUT',
+        );
       } finally {
         await past.close();
       }

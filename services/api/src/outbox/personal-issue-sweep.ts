@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@afc/log';
-import type { PersonalCard, PersonalStore } from '@afc/personal-store';
+import type { AwaitingIssueCursor, PersonalCard, PersonalStore } from '@afc/personal-store';
 import type { Sql } from '@afc/postgres';
 import { insertIssueCommand } from './issue-command.ts';
 
@@ -29,6 +29,9 @@ export class PersonalIssueSweep {
   readonly #options: PersonalIssueSweepOptions;
   #running: Promise<void> | undefined;
   readonly #stopping = new AbortController();
+  // Where the next round goes on: each round reads one page, so cards that stay stuck (no
+  // product recorded, or refused every time) cannot keep the sweep from the cards behind them.
+  #cursor: AwaitingIssueCursor | undefined;
 
   constructor(options: PersonalIssueSweepOptions) {
     assert.ok(options.stuck_after_ms > 0 && options.interval_ms > 0, 'positive sweep times');
@@ -51,10 +54,16 @@ export class PersonalIssueSweep {
     await Promise.race([this.#running, sleep(timeout_ms, undefined, { ref: false })]);
   }
 
-  // Commands inserted in this round.
+  // Commands inserted in this round (one page of stuck cards; after the last, the first again).
   async sweepOnce(now_ms = Date.now()): Promise<number> {
     const { store, sql, logger, stuck_after_ms, batch_size } = this.#options;
-    const stuck = await store.listCardsAwaitingIssue(new Date(now_ms - stuck_after_ms), batch_size);
+    const created_before = new Date(now_ms - stuck_after_ms);
+    const stuck = await store.listCardsAwaitingIssue(created_before, batch_size, this.#cursor);
+    const last = stuck.at(-1);
+    this.#cursor =
+      stuck.length < batch_size || last === undefined
+        ? undefined
+        : { created_at: last.created_at, card_token: last.card_token };
     let inserted = 0;
     for (const card of stuck) {
       if (card.card_product_token === null) {
