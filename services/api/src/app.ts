@@ -55,7 +55,7 @@ export interface RouteContext {
   readonly outbox: OutboxPublisher;
   readonly personal_issue_sweep: PersonalIssueSweep;
   readonly marqeta: MarqetaClient;
-  readonly personal_card_lock: CardLockOptions;
+  readonly card_lock: CardLockOptions;
 }
 
 function registerDocumentation(app: Service): Promise<void> {
@@ -170,8 +170,8 @@ export const apiApp = fp<ApiOptions>(
     });
     // The guarded work holds at most two Marqeta attempts (the client's retry bound here).
     const marqeta_bound_ms = 2 * (options.marqeta.request_timeout_ms ?? 20_000) + 5_000;
-    const personal_card_lock = { ttl_ms: marqeta_bound_ms, wait_timeout_ms: marqeta_bound_ms };
-    const context: RouteContext = { card_state, outbox, personal_issue_sweep, marqeta, personal_card_lock };
+    const card_lock = { ttl_ms: marqeta_bound_ms, wait_timeout_ms: marqeta_bound_ms };
+    const context: RouteContext = { card_state, outbox, personal_issue_sweep, marqeta, card_lock };
     app.decorate('api', context);
     await service.register(swagger, {
       openapi: {

@@ -1,3 +1,4 @@
+import { TcpProxy, waitUntil } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CardBusyError, withCardLock } from '../src/transitions/card-lock.ts';
 import { transitionToken } from '../src/transitions/card-transitions.ts';
@@ -23,18 +24,24 @@ import {
 } from './sim.ts';
 
 let s: Sim;
+let marqeta_proxy: TcpProxy;
 let h: Harness;
 let a: Tenant;
 let b: Tenant;
 
 beforeAll(async () => {
   s = await startSim();
-  h = await startApi(s.env);
+  // The api reaches Marqeta through a proxy a test can hold (requests wait there, unanswered).
+  const sim_url = new URL(s.env.MARQETA_BASE_URL ?? '');
+  marqeta_proxy = new TcpProxy({ target_port: Number(sim_url.port) });
+  await marqeta_proxy.start();
+  h = await startApi({ ...s.env, MARQETA_BASE_URL: `http://127.0.0.1:${marqeta_proxy.port}/v3` });
   a = await createCompany(h.app, 'A');
   b = await createCompany(h.app, 'B');
 });
 afterAll(async () => {
   await h.close();
+  await marqeta_proxy.stop();
   await s.close();
 });
 
@@ -86,6 +93,40 @@ describe('business card transitions', () => {
     expect(apiTransitionsAt(s, card.card_token)).toHaveLength(3);
     // The reason is free text (it may carry a card number): kept in the history, never logged.
     expect(h.log_lines.join('')).not.toContain('cardholder reported it lost');
+  });
+
+  it('transitions waiting on a slow Marqeta hold no PostgreSQL connection: other requests are answered meanwhile', async () => {
+    // More cards than the pool has connections (PG_POOL_MAX 4 in the harness).
+    const cards = [];
+    for (let i = 0; i < 6; i += 1) cards.push(await issuedCard());
+    const [first] = cards;
+    if (first === undefined) throw new Error('six cards');
+    marqeta_proxy.hold();
+    try {
+      let finished = 0;
+      const suspensions = cards.map((card) =>
+        transition(card.id, 'SUSPENDED').then((response) => {
+          finished += 1;
+          return response;
+        }),
+      );
+      // Every transition at Marqeta at once: a transition holding a pooled connection while it
+      // waits would leave the last two waiting for a connection, short of Marqeta.
+      await waitUntil(() => marqeta_proxy.held_chunk_count >= cards.length, {
+        message: 'all six transitions waiting on Marqeta',
+      });
+      const read = await h.app.inject({ url: `/v1/cards/${first.id}`, headers: bearer(a.key) });
+      expect(read.statusCode).toBe(200);
+      // Answered while every transition was still waiting for Marqeta.
+      expect(finished).toBe(0);
+      marqeta_proxy.release();
+      for (const response of await Promise.all(suspensions)) {
+        expect(response.statusCode, response.body).toBe(200);
+      }
+    } finally {
+      marqeta_proxy.release();
+    }
+    for (const card of cards) expect((await localCard(card.card_token)).state).toBe('suspended');
   });
 
   it('a repeat of the same target answers 200 unchanged without a second Marqeta transition', async () => {

@@ -1,6 +1,7 @@
 import { readCardRecord, writeCardRecord } from '@afc/card-state';
 import type { Service } from '@afc/service-kit';
 import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { recordLifecycleEvent, transition_type_of, transitionEventId } from '../lifecycle/card-lifecycle.ts';
 import { ErrorBody, error_responses, IdParams, security } from '../schemas.ts';
@@ -8,6 +9,7 @@ import { CardBusyError, withCardLock } from '../transitions/card-lock.ts';
 import {
   local_state_of,
   marqetaFailureOf,
+  type TransitionState,
   transition_states,
   transitionAtMarqeta,
   transitionCheck,
@@ -52,9 +54,11 @@ export async function writeThrough(app: Service, context: RouteContext, card_tok
   await writeCardRecord(context.card_state, record);
 }
 
-// Business cards: Marqeta first, under the card's row lock (one transition at a time per card),
-// then the data of record and the card's lifecycle history in the same transaction, then Redis
-// before the answer.
+// Business cards: one transition at a time per card (withCardLock, in Redis, as for personal
+// cards): Marqeta first, then the data of record and the card's lifecycle history in one short
+// transaction, then Redis before the answer. No PostgreSQL connection or row lock is held while
+// Marqeta is called (up to two attempts of MARQETA_TIMEOUT_MS): a few slow transitions would
+// otherwise take the API's small pool from every other route.
 export async function transitionRoutes(app: Service, context: RouteContext): Promise<void> {
   app.post(
     '/v1/cards/:id/transitions',
@@ -71,77 +75,99 @@ export async function transitionRoutes(app: Service, context: RouteContext): Pro
     async (request, reply) => {
       const company_id = companyOf(request, reply);
       if (company_id === undefined) return reply;
-      const { state, reason } = request.body;
-      let outcome: { card_token: string; from: string; check: 'move' | 'same' | 'illegal' } | undefined;
-      try {
-        outcome = await app.postgres.sql.begin(async (tx) => {
-          const [card] = await tx<
-            { card_token: string; user_token: string; state: string; version: number }[]
-          >`
-            select c.card_token, u.user_token, c.state, c.version
-            from cards c join users u on u.id = c.user_id
-            where c.id = ${request.params.id} and c.company_id = ${company_id} for update of c`;
-          if (card === undefined) return undefined;
-          const check = transitionCheck(card.state, state);
-          if (check === 'move') {
-            const from_version = Number(card.version);
-            await transitionAtMarqeta(context.marqeta, {
-              card_token: card.card_token,
-              from_version,
-              state,
-              reason,
-            });
-            await tx`update cards set state = ${local_state_of[state]}, version = version + 1, updated_at = now()
-              where card_token = ${card.card_token}`;
-            await recordLifecycleEvent(tx, {
-              event_id: transitionEventId(card.card_token, from_version),
-              program: 'business',
-              card_token: card.card_token,
-              user_token: card.user_token,
-              type: transition_type_of[state],
-              reason,
-              details: { from_state: card.state },
-            });
-          }
-          return { card_token: card.card_token, from: card.state, check };
-        });
-      } catch (error) {
-        const failure = marqetaFailureOf(error);
-        if (failure === undefined) throw error;
-        request.log.warn({ err: error, card_id: request.params.id }, 'card transition refused by Marqeta');
-        return reply.code(failure.status).send(failure.body);
-      }
-      if (outcome === undefined) return notFound(reply, 'card');
-      if (outcome.check === 'illegal') return reply.code(409).send(illegal_transition(outcome.from, state));
-      // Also when already there: a retry heals a write-through the first attempt did not finish.
-      await writeThrough(app, context, outcome.card_token);
-      // Not the reason: free text an operator types may carry a card number; the history keeps it.
-      if (outcome.check === 'move') {
-        request.log.info(
-          { card_token: outcome.card_token, from: outcome.from, to: state },
-          'card transition',
-        );
-      }
-      return {
-        card_token: outcome.card_token,
-        previous_state: outcome.from,
-        state: local_state_of[state],
-        changed: outcome.check === 'move',
-      };
+      const [card] = await app.postgres.sql<{ card_token: string }[]>`
+        select card_token from cards where id = ${request.params.id} and company_id = ${company_id}`;
+      if (card === undefined) return notFound(reply, 'card');
+      return answerTransition(app, context, request.log, reply, card.card_token, request.body.state, () =>
+        transitionBusinessCard(app, context, card.card_token, request.body),
+      );
     },
   );
 }
 
-type PersonalOutcome =
+type TransitionOutcome =
   | { readonly kind: 'not_found' }
   | { readonly kind: 'illegal'; readonly from: string }
   | { readonly kind: 'done'; readonly card_token: string; readonly from: string; readonly changed: boolean };
 
-// Personal cards (admin key): one transition at a time per card, like the business row lock,
-// whatever store holds the card: a lock per card token (withCardLock) held across the Marqeta
-// call, the store write and the Redis write-through. Without it two transitions (suspend vs
-// terminate) could reach Marqeta in one order and the data of record in the other, and write
-// Redis from snapshots taken in a third.
+// The card's lock around the work, and the answer for both programs.
+async function answerTransition(
+  app: Service,
+  context: RouteContext,
+  log: FastifyBaseLogger,
+  reply: FastifyReply,
+  card_token: string,
+  state: TransitionState,
+  work: () => Promise<TransitionOutcome>,
+) {
+  let outcome: TransitionOutcome;
+  try {
+    outcome = await withCardLock(app.redis, card_token, context.card_lock, work);
+  } catch (error) {
+    if (error instanceof CardBusyError) {
+      return reply
+        .code(503)
+        .send({ error: 'busy', message: 'another transition of this card is in progress; retry' });
+    }
+    const failure = marqetaFailureOf(error);
+    if (failure === undefined) throw error;
+    log.warn({ err: error, card_token }, 'card transition refused by Marqeta');
+    return reply.code(failure.status).send(failure.body);
+  }
+  if (outcome.kind === 'not_found') return notFound(reply, 'card');
+  if (outcome.kind === 'illegal') return reply.code(409).send(illegal_transition(outcome.from, state));
+  // Not the reason: free text an operator types may carry a card number; the history keeps it.
+  if (outcome.changed) {
+    log.info({ card_token, from: outcome.from, to: state }, 'card transition');
+  }
+  return {
+    card_token: outcome.card_token,
+    previous_state: outcome.from,
+    state: local_state_of[state],
+    changed: outcome.changed,
+  };
+}
+
+// Under the card's lock: read, Marqeta, then the row and its history in one transaction. The
+// webhooks consumer may have moved the card in between (Marqeta's webhook of this very
+// transition can arrive first); our transition is the newer one, so it is written all the same.
+async function transitionBusinessCard(
+  app: Service,
+  context: RouteContext,
+  card_token: string,
+  input: TransitionInput,
+): Promise<TransitionOutcome> {
+  const [card] = await app.postgres.sql<{ user_token: string; state: string; version: number }[]>`
+    select u.user_token, c.state, c.version from cards c join users u on u.id = c.user_id
+    where c.card_token = ${card_token}`;
+  if (card === undefined) return { kind: 'not_found' };
+  const check = transitionCheck(card.state, input.state);
+  if (check === 'illegal') return { kind: 'illegal', from: card.state };
+  if (check === 'move') {
+    const from_version = Number(card.version);
+    await transitionAtMarqeta(context.marqeta, { card_token, from_version, ...input });
+    await app.postgres.sql.begin(async (tx) => {
+      await tx`update cards set state = ${local_state_of[input.state]}, version = version + 1, updated_at = now()
+        where card_token = ${card_token}`;
+      await recordLifecycleEvent(tx, {
+        event_id: transitionEventId(card_token, from_version),
+        program: 'business',
+        card_token,
+        user_token: card.user_token,
+        type: transition_type_of[input.state],
+        reason: input.reason,
+        details: { from_state: card.state },
+      });
+    });
+  }
+  // Also when already there: a retry heals a write-through the first attempt did not finish.
+  await writeThrough(app, context, card_token);
+  return { kind: 'done', card_token, from: card.state, changed: check === 'move' };
+}
+
+// Personal cards (admin key): the same lock, whatever store holds the card. Without it two
+// transitions (suspend vs terminate) could reach Marqeta in one order and the data of record in
+// the other, and write Redis from snapshots taken in a third.
 export async function personalTransitionRoutes(app: Service, context: RouteContext): Promise<void> {
   app.post(
     '/v1/personal/cards/:token/transitions',
@@ -156,41 +182,10 @@ export async function personalTransitionRoutes(app: Service, context: RouteConte
     },
     async (request, reply) => {
       if (!requireAdmin(request, reply)) return reply;
-      const { state } = request.body;
-      let outcome: PersonalOutcome;
-      try {
-        outcome = await withCardLock(app.redis, request.params.token, context.personal_card_lock, () =>
-          transitionPersonalCard(app, context, request.params.token, request.body),
-        );
-      } catch (error) {
-        if (error instanceof CardBusyError) {
-          return reply
-            .code(503)
-            .send({ error: 'busy', message: 'another transition of this card is in progress; retry' });
-        }
-        const failure = marqetaFailureOf(error);
-        if (failure === undefined) throw error;
-        request.log.warn(
-          { err: error, card_token: request.params.token },
-          'card transition refused by Marqeta',
-        );
-        return reply.code(failure.status).send(failure.body);
-      }
-      if (outcome.kind === 'not_found') return notFound(reply, 'card');
-      if (outcome.kind === 'illegal') return reply.code(409).send(illegal_transition(outcome.from, state));
-      // Not the reason (see the business route).
-      if (outcome.changed) {
-        request.log.info(
-          { card_token: outcome.card_token, from: outcome.from, to: state },
-          'card transition',
-        );
-      }
-      return {
-        card_token: outcome.card_token,
-        previous_state: outcome.from,
-        state: local_state_of[state],
-        changed: outcome.changed,
-      };
+      const card_token = request.params.token;
+      return answerTransition(app, context, request.log, reply, card_token, request.body.state, () =>
+        transitionPersonalCard(app, context, card_token, request.body),
+      );
     },
   );
 }
@@ -205,7 +200,7 @@ async function transitionPersonalCard(
   context: RouteContext,
   card_token: string,
   input: TransitionInput,
-): Promise<PersonalOutcome> {
+): Promise<TransitionOutcome> {
   const store = app.personalStore;
   const card = await store.getCard(card_token);
   if (card === null) return { kind: 'not_found' };
