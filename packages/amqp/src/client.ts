@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { type Logger, redactUrl } from '@afc/log';
 import { type ChannelModel, connect } from 'amqplib';
 import { type ConsumeOptions, type MessageHandler, ResilientConsumer } from './consumer.ts';
-import { ClosedError, NotConnectedError, PublishTimeoutError, UnroutableError } from './errors.ts';
+import { ClosedError, NotConnectedError, OperationTimeoutError, UnroutableError } from './errors.ts';
 import {
   listParked,
   type ParkedMessage,
@@ -211,7 +211,7 @@ export class AmqpClient extends EventEmitter<{ state: [ConnectionState] }> {
     return withTimeout(
       listParked(model, queue, max, this.#settings.logger),
       budget_ms,
-      () => new PublishTimeoutError(`listing ${queue_name}.parked took over ${budget_ms} ms`),
+      () => new OperationTimeoutError(`listing ${queue_name}.parked took over ${budget_ms} ms`),
     );
   }
 
@@ -224,7 +224,7 @@ export class AmqpClient extends EventEmitter<{ state: [ConnectionState] }> {
     return withTimeout(
       queueBacklog(model, queue, this.#settings.logger),
       budget_ms,
-      () => new PublishTimeoutError(`reading the backlog of ${queue_name} took over ${budget_ms} ms`),
+      () => new OperationTimeoutError(`reading the backlog of ${queue_name} took over ${budget_ms} ms`),
     );
   }
 

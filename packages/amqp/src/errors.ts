@@ -5,6 +5,7 @@ export const amqp_error_codes = {
   nacked: 'AFC_AMQP_NACKED',
   closed: 'AFC_AMQP_CLOSED',
   not_connected: 'AFC_AMQP_NOT_CONNECTED',
+  timeout: 'AFC_AMQP_TIMEOUT',
 } as const;
 
 export type AmqpErrorCode = (typeof amqp_error_codes)[keyof typeof amqp_error_codes];
@@ -54,6 +55,15 @@ export class NotConnectedError extends AmqpError {
   constructor(message: string) {
     super(amqp_error_codes.not_connected, message);
     this.name = 'NotConnectedError';
+  }
+}
+
+// A broker operation other than a publish (reading a backlog, listing parked messages) took
+// longer than its budget.
+export class OperationTimeoutError extends AmqpError {
+  constructor(message: string) {
+    super(amqp_error_codes.timeout, message);
+    this.name = 'OperationTimeoutError';
   }
 }
 

@@ -22,6 +22,7 @@ export {
   isAmqpError,
   NackedError,
   NotConnectedError,
+  OperationTimeoutError,
   PublishTimeoutError,
   UnroutableError,
 } from './errors.ts';
