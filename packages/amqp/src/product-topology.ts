@@ -90,6 +90,10 @@ export const product_topology: TopologyDescription = {
           ],
         },
       ],
+      // Until transaction webhooks went to settlement by binding (docs/decisions/0004), this
+      // queue took every webhook; left on a broker, that binding would send each transaction
+      // webhook here as well.
+      retired_bindings: [{ exchange: exchange_names.events, routing_keys: ['webhook.#'] }],
     },
     {
       name: queue_names.card_issuance,

@@ -20,6 +20,10 @@ export interface BindingDescription {
 export interface QueueDescription {
   readonly name: string;
   readonly bindings: readonly BindingDescription[];
+  // Bindings an earlier release declared and this one must not keep: a broker that already has
+  // them would go on routing by them (declaring only ever adds), so they are removed at every
+  // declaration (removing a binding that is not there is a no-op).
+  readonly retired_bindings?: readonly BindingDescription[];
   readonly queue_type?: QueueType;
   // One delay per retry: a message is handled at most max_attempts times, so there are
   // max_attempts - 1 delays. They should grow.
@@ -58,6 +62,7 @@ export interface ResolvedQueue {
   readonly queue_type: QueueType;
   readonly delivery_limit: number;
   readonly bindings: readonly { readonly exchange: string; readonly routing_key: string }[];
+  readonly retired_bindings: readonly { readonly exchange: string; readonly routing_key: string }[];
 }
 
 export interface ResolvedTopology {
@@ -93,15 +98,24 @@ function resolveQueue(
   const delivery_limit = description.delivery_limit ?? topology_defaults.delivery_limit;
   assert.ok(delivery_limit > max_attempts, `${description.name}: delivery_limit must exceed max_attempts`);
   const work_queue = full(namespace, description.name);
-  const bindings = description.bindings.flatMap((binding) => {
-    const exchange = exchanges.get(binding.exchange);
-    assert.ok(exchange !== undefined, `${description.name}: binds to unknown exchange ${binding.exchange}`);
-    assert.ok(binding.routing_keys.length > 0, `${description.name}: binding without routing keys`);
-    return binding.routing_keys.map((routing_key) => {
-      assert.match(routing_key, routing_key_pattern, `${description.name}: routing key ${routing_key}`);
-      return { exchange, routing_key };
+  const resolveBindings = (list: readonly BindingDescription[]) =>
+    list.flatMap((binding) => {
+      const exchange = exchanges.get(binding.exchange);
+      assert.ok(exchange !== undefined, `${description.name}: binds to unknown exchange ${binding.exchange}`);
+      assert.ok(binding.routing_keys.length > 0, `${description.name}: binding without routing keys`);
+      return binding.routing_keys.map((routing_key) => {
+        assert.match(routing_key, routing_key_pattern, `${description.name}: routing key ${routing_key}`);
+        return { exchange, routing_key };
+      });
     });
-  });
+  const bindings = resolveBindings(description.bindings);
+  const retired_bindings = resolveBindings(description.retired_bindings ?? []);
+  for (const retired of retired_bindings) {
+    const kept = bindings.some(
+      (b) => b.exchange === retired.exchange && b.routing_key === retired.routing_key,
+    );
+    assert.ok(!kept, `${description.name}: ${retired.routing_key} is both bound and retired`);
+  }
   return {
     name: description.name,
     work_queue,
@@ -111,6 +125,7 @@ function resolveQueue(
     queue_type: description.queue_type ?? topology_defaults.queue_type,
     delivery_limit,
     bindings,
+    retired_bindings,
   };
 }
 
@@ -210,6 +225,9 @@ export async function declareTopology(
     await channel.assertQueue(queue.work_queue, { ...durable, arguments: work_arguments });
     for (const binding of queue.bindings) {
       await channel.bindQueue(queue.work_queue, binding.exchange, binding.routing_key);
+    }
+    for (const retired of queue.retired_bindings) {
+      await channel.unbindQueue(queue.work_queue, retired.exchange, retired.routing_key);
     }
   }
   return resolved;

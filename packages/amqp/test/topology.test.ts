@@ -88,4 +88,36 @@ describe('declareTopology against the broker', () => {
     expect(await count(queue_names.card_issuance)).toBe(1);
     expect(await count(queue_names.card_events)).toBe(2);
   });
+
+  it('removes a retired binding a broker still has from an earlier release', async () => {
+    const namespace = testNamespace();
+    const earlier: TopologyDescription = { ...product_topology, namespace };
+    const resolved = resolveTopology(earlier);
+    const work_queue = resolved.queues.get(queue_names.webhook_events)?.work_queue ?? '';
+    const events = resolved.exchanges.get(exchange_names.events) ?? '';
+    try {
+      await declareTopology(channel, earlier);
+      // What the earlier release declared: every webhook to webhook-events.
+      await channel.bindQueue(work_queue, events, 'webhook.#');
+      await declareTopology(channel, earlier);
+      channel.publish(events, routing_keys.webhook_transactions, Buffer.from('{}'), { mandatory: true });
+      await channel.waitForConfirms();
+      const count = (name: string) => messageCount(model, resolved.queues.get(name)?.work_queue ?? '');
+      expect(await count(queue_names.settlement)).toBe(1);
+      expect(await count(queue_names.webhook_events)).toBe(0);
+    } finally {
+      await deleteTopology(earlier);
+    }
+  });
+
+  it('refuses a binding that is both kept and retired', () => {
+    const queue = {
+      name: 'q',
+      bindings: [{ exchange: 'events', routing_keys: ['a.#'] }],
+      retired_bindings: [{ exchange: 'events', routing_keys: ['a.#'] }],
+    };
+    expect(() =>
+      resolveTopology({ exchanges: [{ name: 'events', type: 'topic' }], queues: [queue] }),
+    ).toThrow(/both bound and retired/);
+  });
 });
