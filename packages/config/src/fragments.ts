@@ -232,6 +232,12 @@ export function webhooksProperties() {
       'HMAC hash of the webhook signature (sha1 on older Marqeta configurations).',
     ),
     WEBHOOK_BODY_LIMIT_BYTES: integer(1_024, 16_777_216, 1_048_576, 'Largest webhook request body accepted.'),
+    MARQETA_TRANSITIONS_KEEP_DAYS: integer(
+      7,
+      3_650,
+      30,
+      'Days a recorded Marqeta card or user transition is kept once a newer one of the same card or user exists (the newest is always kept). Keep it past the days Marqeta retries a webhook.',
+    ),
   };
 }
 

@@ -34,6 +34,7 @@ export {
   metricsPlugin,
   type ServiceMetrics,
 } from './metrics-plugin.ts';
+export { type PeriodicTask, type PeriodicTaskOptions, startPeriodicTask } from './periodic-task.ts';
 export {
   type DependencyReport,
   type DependencyStatus,

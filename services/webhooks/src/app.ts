@@ -1,8 +1,9 @@
 import { queue_names } from '@afc/amqp';
 import { createCardState } from '@afc/card-state';
 import type { Logger } from '@afc/log';
-import type { Service } from '@afc/service-kit';
+import { type Service, startPeriodicTask } from '@afc/service-kit';
 import fp from 'fastify-plugin';
+import { pruneTransitionLog } from './consumer/transition-log-pruning.ts';
 import { createWebhookEventsHandler } from './consumer/webhook-events-handler.ts';
 import { createConsumerMetrics, createWebhookMetrics } from './metrics.ts';
 import type { BasicCredentials } from './receiver/basic-auth.ts';
@@ -22,6 +23,8 @@ export interface WebhooksOptions {
     readonly handler_timeout_ms: number;
     // Bounds the wait for in-flight events at shutdown (they are redelivered past it).
     readonly drain_timeout_ms: number;
+    // marqeta_transitions pruning: every interval (jittered), `batch` rows at a time.
+    readonly pruning: { readonly keep_days: number; readonly interval_ms: number; readonly batch: number };
   };
 }
 
@@ -54,8 +57,22 @@ export const webhooksApp = fp<WebhooksOptions>(
       prefetch_count: consumer.prefetch_count,
       handler_timeout_ms: consumer.handler_timeout_ms,
     });
+    const { pruning } = consumer;
+    const pruner = startPeriodicTask({
+      name: 'webhooks.transitions_prune',
+      interval_ms: pruning.interval_ms,
+      jitter_ratio: 0.2,
+      logger,
+      run: async () => {
+        const deleted = await pruneTransitionLog(app.postgres.sql, pruning);
+        if (deleted > 0)
+          logger.info({ event: 'webhooks.transitions_pruned', deleted }, 'old transitions pruned');
+        return { again: deleted === pruning.batch };
+      },
+    });
     // Before the AMQP, Redis and PostgreSQL plugins close: in-flight events finish on open clients.
     app.addHook('onClose', async () => {
+      await pruner.stop();
       const report = await app.amqp.close(consumer.drain_timeout_ms);
       logger.info({ event: 'webhooks.drained', ...report }, 'consumers drained');
     });

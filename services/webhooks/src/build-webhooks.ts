@@ -62,6 +62,11 @@ export async function buildWebhooks(
             prefetch_count: consumerPrefetch(config),
             handler_timeout_ms: consumerHandlerTimeout(config),
             drain_timeout_ms: 5_000,
+            pruning: {
+              keep_days: config.MARQETA_TRANSITIONS_KEEP_DAYS,
+              interval_ms: 3_600_000,
+              batch: 1_000,
+            },
           },
         }),
   });
