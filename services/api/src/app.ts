@@ -9,6 +9,7 @@ import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import { hashKey, KeyAuthenticator, type Principal, presentedKey } from './auth/api-keys.ts';
 import { createCardEventsHandler } from './lifecycle/card-lifecycle.ts';
+import { type ApiMetrics, createApiMetrics } from './metrics.ts';
 import { OutboxPublisher } from './outbox/outbox-publisher.ts';
 import { PersonalIssueSweep } from './outbox/personal-issue-sweep.ts';
 import { cardEventRoutes } from './routes/card-event-routes.ts';
@@ -122,10 +123,13 @@ async function protectedScope(scope: Service, options: ApiOptions, context: Rout
 
 // card.issued / card.issue.failed from the card-issuer into each card's lifecycle history.
 // Registered now, started by the AMQP client once connected (it may start without the broker).
-// Each outcome is logged (api.card_event); the queue's depth and parked messages are the
-// AMQP client's metrics.
-async function consumeCardEvents(service: Service, options: ApiOptions): Promise<void> {
-  const handler = createCardEventsHandler({ sql: service.postgres.sql });
+// Each outcome is logged (api.card_event) and counted; the queue's depth and parked messages are
+// the AMQP client's metrics.
+async function consumeCardEvents(service: Service, options: ApiOptions, metrics: ApiMetrics): Promise<void> {
+  const handler = createCardEventsHandler({
+    sql: service.postgres.sql,
+    on_outcome: (type, outcome) => metrics.card_events.inc({ type, outcome }),
+  });
   await service.amqp.consume(queue_names.card_events, handler, {
     prefetch_count: options.card_events.prefetch_count,
     handler_timeout_ms: options.card_events.handler_timeout_ms,
@@ -183,7 +187,11 @@ export const apiApp = fp<ApiOptions>(
     });
     await service.register(registerDocumentation);
     await service.register(async (scope) => protectedScope(scope as Service, options, context));
-    await consumeCardEvents(service, options);
+    await consumeCardEvents(
+      service,
+      options,
+      createApiMetrics(service.metrics.registry, service.postgres.sql),
+    );
     app.addHook('onReady', async () => {
       outbox.start();
       personal_issue_sweep.start();

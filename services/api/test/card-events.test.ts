@@ -112,6 +112,17 @@ describe('card lifecycle history', () => {
       }),
     ]);
     expect(h.log_lines.filter((line) => line.includes('"outcome":"duplicate"'))).not.toHaveLength(0);
+    // Counted by outcome (other cases of this file may have counted more).
+    const metrics = (await h.app.inject({ url: '/metrics' })).body;
+    const count = (outcome: string) =>
+      Number(
+        new RegExp(
+          `^afc_api_card_events_total\\{type="card.issued",outcome="${outcome}"[^}]*\\} (\\d+)$`,
+          'm',
+        ).exec(metrics)?.[1],
+      );
+    expect(count('recorded')).toBeGreaterThanOrEqual(1);
+    expect(count('duplicate')).toBeGreaterThanOrEqual(2);
   });
 
   it('records card.issue.failed with the reason, the Marqeta code and the attempts', async () => {

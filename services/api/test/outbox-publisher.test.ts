@@ -45,6 +45,15 @@ async function rows(): Promise<RowState[]> {
     from outbox_messages order by id`;
 }
 
+async function outboxMetrics() {
+  const body = (await h.app.inject({ url: '/metrics' })).body;
+  const value = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(body)?.[1]);
+  return {
+    pending: value('afc_api_outbox_pending'),
+    oldest_positive: value('afc_api_outbox_oldest_pending_seconds') > 0,
+  };
+}
+
 describe('the api outbox publisher', () => {
   it('a message that cannot be published neither holds back the others nor loses the round', async () => {
     const first = await insertCommand('events');
@@ -70,6 +79,8 @@ describe('the api outbox publisher', () => {
       { message_id: last, published: false, attempts: 0, last_error: null, due: true },
     ]);
 
+    expect(await outboxMetrics()).toEqual({ pending: 2, oldest_positive: true });
+
     // The next round passes the waiting row by.
     expect(await h.app.api.outbox.publishBatch()).toBe(1);
     expect((await rows()).map((row) => row.published)).toEqual([true, false, true]);
@@ -78,6 +89,7 @@ describe('the api outbox publisher', () => {
     expect(consumed).not.toContain(poison);
     // Nothing more is due.
     expect(await h.app.api.outbox.publishBatch()).toBe(0);
+    expect(await outboxMetrics()).toEqual({ pending: 1, oldest_positive: true });
   });
 
   it("one message's retry delay grows, stays within its bound, and is jittered", () => {

@@ -1,0 +1,75 @@
+import type { Sql } from '@afc/postgres';
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface ApiMetrics {
+  readonly card_events: Counter<'type' | 'outcome'>;
+}
+
+// A scrape must not hang on a stalled database: the outbox gauges keep their last value then.
+const outbox_query_timeout_ms = 2_000;
+
+interface OutboxState {
+  pending: number;
+  oldest_s: number;
+}
+
+async function outboxState(sql: Sql): Promise<OutboxState | undefined> {
+  const query = sql<{ pending: number; oldest_s: number | null }[]>`
+    select count(*)::int as pending,
+           extract(epoch from now() - min(created_at))::float8 as oldest_s
+    from outbox_messages where published_at is null`;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      query.cancel();
+      resolve(undefined);
+    }, outbox_query_timeout_ms);
+  });
+  try {
+    const rows = await Promise.race([query, timeout]);
+    const row = rows?.[0];
+    return row === undefined ? undefined : { pending: row.pending, oldest_s: row.oldest_s ?? 0 };
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// The api's own metrics, beside the service kit's HTTP histogram and the AMQP client's.
+export function createApiMetrics(registry: Registry, sql: Sql): ApiMetrics {
+  // One query per scrape serves both gauges (prom-client collects each gauge separately).
+  let last_read: Promise<OutboxState | undefined> | undefined;
+  const read = () => {
+    last_read ??= outboxState(sql).finally(() => {
+      last_read = undefined;
+    });
+    return last_read;
+  };
+  new Gauge({
+    name: 'afc_api_outbox_pending',
+    help: 'Commands in the PostgreSQL outbox not yet confirmed by RabbitMQ',
+    registers: [registry],
+    async collect() {
+      const state = await read();
+      if (state !== undefined) this.set(state.pending);
+    },
+  });
+  new Gauge({
+    name: 'afc_api_outbox_oldest_pending_seconds',
+    help: 'Age of the oldest command waiting in the PostgreSQL outbox (0 when none waits)',
+    registers: [registry],
+    async collect() {
+      const state = await read();
+      if (state !== undefined) this.set(state.oldest_s);
+    },
+  });
+  return {
+    card_events: new Counter({
+      name: 'afc_api_card_events_total',
+      help: 'Card lifecycle events consumed, by type and outcome (recorded, duplicate, invalid, retry)',
+      labelNames: ['type', 'outcome'],
+      registers: [registry],
+    }),
+  };
+}
