@@ -312,7 +312,7 @@ describe('business schema', () => {
       ],
       [
         `select * from outbox_messages where published_at is null and next_attempt_at <= now() order by id limit 100`,
-        'outbox_messages_due_idx',
+        'outbox_messages_unpublished_idx',
       ],
     ];
     const plans = await client.transaction(async (tx) => {

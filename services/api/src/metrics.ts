@@ -21,7 +21,10 @@ async function outboxState(sql: Sql): Promise<OutboxState | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => {
-      query.cancel();
+      // postgres.js types cancel() as void but returns a promise, rejected when the cancel
+      // connection fails (the database gone): it must not become an unhandled rejection.
+      const cancelled: unknown = query.cancel();
+      Promise.resolve(cancelled).catch(() => undefined);
       resolve(undefined);
     }, outbox_query_timeout_ms);
   });

@@ -55,18 +55,14 @@ async function outboxMetrics() {
 }
 
 describe('the api outbox publisher', () => {
-  it('a message that cannot be published neither holds back the others nor loses the round', async () => {
+  it('a message the broker refuses is rescheduled on its own; the round goes on and nothing is sent twice', async () => {
     const first = await insertCommand('events');
     const poison = await insertCommand('no-such-exchange');
     const last = await insertCommand('events');
 
-    const failed = await h.app.api.outbox.publishBatch().then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(isAmqpError(failed, 'AFC_AMQP_UNROUTABLE')).toBe(true);
-    // The row published before the failure is marked (not sent again); the failure is recorded
-    // and the poison row waits its own backoff.
+    expect(await h.app.api.outbox.publishBatch()).toBe(3);
+    // Both good rows published and marked; the refusal recorded on its row, which waits its own
+    // backoff.
     expect(await rows()).toEqual([
       { message_id: first, published: true, attempts: 1, last_error: null, due: true },
       {
@@ -76,20 +72,14 @@ describe('the api outbox publisher', () => {
         last_error: expect.stringContaining('no-such-exchange'),
         due: false,
       },
-      { message_id: last, published: false, attempts: 0, last_error: null, due: true },
+      { message_id: last, published: true, attempts: 1, last_error: null, due: true },
     ]);
-
-    expect(await outboxMetrics()).toEqual({ pending: 2, oldest_positive: true });
-
-    // The next round passes the waiting row by.
-    expect(await h.app.api.outbox.publishBatch()).toBe(1);
-    expect((await rows()).map((row) => row.published)).toEqual([true, false, true]);
+    expect(await outboxMetrics()).toEqual({ pending: 1, oldest_positive: true });
     await waitUntil(() => consumed.includes(first) && consumed.includes(last));
+    // Nothing is due: the refused row waits, the others are not sent again.
+    expect(await h.app.api.outbox.publishBatch()).toBe(0);
     expect(consumed.filter((id) => id === first || id === last).sort()).toEqual([first, last].sort());
     expect(consumed).not.toContain(poison);
-    // Nothing more is due.
-    expect(await h.app.api.outbox.publishBatch()).toBe(0);
-    expect(await outboxMetrics()).toEqual({ pending: 1, oldest_positive: true });
   });
 
   it("one message's retry delay grows, stays within its bound, and is jittered", () => {
@@ -106,5 +96,22 @@ describe('the api outbox publisher', () => {
     );
     const samples = new Set(Array.from({ length: 20 }, () => rowRetryDelay(5, 300_000)));
     expect(samples.size).toBeGreaterThan(1);
+  });
+
+  // Last in this file: it closes the api's broker client.
+  it('the broker connection gone: the round stops, no row is charged, and what was published stays marked', async () => {
+    const before = await rows();
+    await h.app.amqp.close(5_000);
+    const waiting = await insertCommand('events');
+    const failed = await h.app.api.outbox.publishBatch().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isAmqpError(failed)).toBe(true);
+    expect(isAmqpError(failed, 'AFC_AMQP_UNROUTABLE') || isAmqpError(failed, 'AFC_AMQP_NACKED')).toBe(false);
+    expect(await rows()).toEqual([
+      ...before,
+      { message_id: waiting, published: false, attempts: 0, last_error: null, due: true },
+    ]);
   });
 });

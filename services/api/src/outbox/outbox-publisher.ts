@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AmqpClient } from '@afc/amqp';
+import { type AmqpClient, amqp_error_codes, isAmqpError } from '@afc/amqp';
 import type { Logger } from '@afc/log';
 import type { Sql, TransactionSql } from '@afc/postgres';
 
@@ -18,7 +18,13 @@ export interface OutboxPublisherOptions {
   readonly row_backoff_max_ms: number;
 }
 
-// Attempts of one message after which each further failure is logged as an error.
+// The broker refused this message itself: another attempt of the same message may fail again,
+// while the messages behind it can go.
+function refusedMessage(error: unknown): boolean {
+  return isAmqpError(error, amqp_error_codes.unroutable) || isAmqpError(error, amqp_error_codes.nacked);
+}
+
+// Refusals of one message after which each further one is logged as an error.
 const stuck_after_attempts = 10;
 
 // One message's next attempt: exponential from 1 s with full jitter, at most max_ms.
@@ -73,36 +79,42 @@ export class OutboxPublisher {
     await Promise.race([this.#running, sleep(timeout_ms, undefined, { ref: false })]);
   }
 
-  // Published rows in one round; 0 when nothing is due. Throws when a publish failed, after the
-  // round's outcome is committed: the rows published before the failure are marked (not sent
-  // again), and the failed row waits its own backoff while the rows behind it go on.
+  // Rows handled in one round (published, or refused and rescheduled); 0 when nothing is due.
+  // A refusal of one message (unroutable, nacked) is recorded on its row, which waits its own
+  // backoff while the round goes on. A failure of the broker connection (closed, not connected,
+  // no confirm in time) stops the round without charging any row, and is thrown after the
+  // round's outcome is committed: rows published before it are marked, never sent again.
   async publishBatch(): Promise<number> {
     const { sql, batch_size } = this.#options;
     const round = await sql.begin(async (tx) => {
       const rows = await tx<OutboxRow[]>`
         select id, message_id, exchange, routing_key, payload, headers, attempts from outbox_messages
-        where published_at is null and next_attempt_at <= now()
+        where published_at is null and next_attempt_at <= clock_timestamp()
         order by id limit ${batch_size} for update skip locked`;
       const published: number[] = [];
-      let failure: { row: OutboxRow; error: unknown } | undefined;
+      const refused: { row: OutboxRow; error: unknown }[] = [];
+      let stopped: { error: unknown } | undefined;
       for (const row of rows) {
         try {
           await this.#publishRow(row);
           published.push(row.id);
         } catch (error) {
-          failure = { row, error };
-          break;
+          if (!refusedMessage(error)) {
+            stopped = { error };
+            break;
+          }
+          refused.push({ row, error });
         }
       }
       if (published.length > 0) {
         await tx`update outbox_messages set published_at = now(), attempts = attempts + 1, last_error = null
                  where id = any(${published}::bigint[])`;
       }
-      if (failure !== undefined) await this.#recordFailure(tx, failure.row, failure.error);
-      return { published: published.length, failure };
+      for (const { row, error } of refused) await this.#recordFailure(tx, row, error);
+      return { handled: published.length + refused.length, stopped };
     });
-    if (round.failure !== undefined) throw round.failure.error;
-    return round.published;
+    if (round.stopped !== undefined) throw round.stopped.error;
+    return round.handled;
   }
 
   async #publishRow(row: OutboxRow): Promise<void> {
@@ -119,9 +131,9 @@ export class OutboxPublisher {
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 500);
     await tx`update outbox_messages
              set attempts = ${attempts}, last_error = ${reason},
-                 next_attempt_at = now() + ${retry_in_ms}::int * interval '1 millisecond'
+                 next_attempt_at = clock_timestamp() + ${retry_in_ms}::int * interval '1 millisecond'
              where id = ${row.id}`;
-    // Transient failures (the broker away) clear after a few rounds; past this, someone must look.
+    // A message refused this often will not go by itself: someone must look.
     if (attempts >= stuck_after_attempts) {
       this.#options.logger.error(
         {
@@ -144,10 +156,10 @@ export class OutboxPublisher {
       let delay_ms: number;
       let failed = false;
       try {
-        const published = await this.publishBatch();
+        const handled = await this.publishBatch();
         this.#failures = 0;
         // A full batch means more may be waiting: go on at once.
-        delay_ms = published === this.#options.batch_size ? 0 : this.#options.idle_ms;
+        delay_ms = handled === this.#options.batch_size ? 0 : this.#options.idle_ms;
       } catch (error) {
         failed = true;
         this.#failures += 1;
