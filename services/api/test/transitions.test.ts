@@ -129,6 +129,90 @@ describe('business card transitions', () => {
     for (const card of cards) expect((await localCard(card.card_token)).state).toBe('suspended');
   });
 
+  // A transition held at Marqeta (the proxy) while the row is moved underneath, as the webhooks
+  // consumer would move it; then let go.
+  async function transitionWhileMoved(
+    card: { id: string; card_token: string },
+    state: string,
+    moved_to: string,
+  ) {
+    marqeta_proxy.hold();
+    try {
+      const pending = transition(card.id, state);
+      await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, { message: 'the transition at Marqeta' });
+      await h.app.postgres.sql`update cards set state = ${moved_to}, version = version + 1
+        where card_token = ${card.card_token}`;
+      marqeta_proxy.release();
+      return await pending;
+    } finally {
+      marqeta_proxy.release();
+    }
+  }
+
+  it("Marqeta's webhook of this very transition applied first: ours stands, written once, recorded once", async () => {
+    const card = await issuedCard();
+    const before = await localCard(card.card_token);
+    const response = await transitionWhileMoved(card, 'SUSPENDED', 'suspended');
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toMatchObject({ previous_state: 'active', state: 'suspended', changed: true });
+    // The consumer's bump only: the route did not write the same state again.
+    expect(await localCard(card.card_token)).toEqual({ state: 'suspended', version: before.version + 1 });
+    expect(await redisCard(card.user_token, card.card_token)).toMatchObject({ state: 'suspended' });
+    const [history] = await h.app.postgres.sql<{ count: number }[]>`
+      select count(*)::int as count from card_lifecycle_events
+      where card_token = ${card.card_token} and type = 'card.suspended'`;
+    expect(history?.count).toBe(1);
+  });
+
+  it('the card moved to another state meanwhile: Marqeta decides, and the data of record and Redis follow it', async () => {
+    const card = await issuedCard();
+    // Here the move is the data of record's alone (Marqeta never terminated the card): the
+    // route must not trust its own write over Marqeta's card.
+    const response = await transitionWhileMoved(card, 'SUSPENDED', 'terminated');
+    expect(simCardState(s, card.card_token)).toBe('SUSPENDED');
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toMatchObject({ state: 'suspended', changed: true });
+    expect((await localCard(card.card_token)).state).toBe('suspended');
+    expect(await redisCard(card.user_token, card.card_token)).toMatchObject({ state: 'suspended' });
+  });
+
+  it("terminated at Marqeta after our transition, before our write: the answer is 409 and Marqeta's state stands", async () => {
+    const card = await issuedCard();
+    marqeta_proxy.hold();
+    try {
+      const pending = transition(card.id, 'SUSPENDED');
+      await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, { message: 'the request at the proxy' });
+      // Let the request through, hold Marqeta's answer: Marqeta has applied ours, we have not.
+      marqeta_proxy.release();
+      marqeta_proxy.hold();
+      await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, {
+        message: "Marqeta's answer at the proxy",
+      });
+      expect(simCardState(s, card.card_token)).toBe('SUSPENDED');
+      // Then terminated at Marqeta directly, and applied by the webhooks consumer.
+      await s.client.createCardTransition({
+        token: `later-${card.card_token}`.slice(0, 36),
+        card_token: card.card_token,
+        channel: 'API',
+        state: 'TERMINATED',
+        reason: 'closed by the program manager',
+      });
+      await h.app.postgres.sql`update cards set state = 'terminated', version = version + 1
+        where card_token = ${card.card_token}`;
+      marqeta_proxy.release();
+      const response = await pending;
+      expect(response.statusCode, response.body).toBe(409);
+      expect(response.json()).toMatchObject({
+        error: 'conflict',
+        message: expect.stringContaining('terminated'),
+      });
+    } finally {
+      marqeta_proxy.release();
+    }
+    expect((await localCard(card.card_token)).state).toBe('terminated');
+    expect(await redisCard(card.user_token, card.card_token)).toMatchObject({ state: 'terminated' });
+  });
+
   it('a repeat of the same target answers 200 unchanged without a second Marqeta transition', async () => {
     const card = await issuedCard();
     expect((await transition(card.id, 'SUSPENDED')).statusCode).toBe(200);

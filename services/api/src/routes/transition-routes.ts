@@ -3,10 +3,16 @@ import type { Service } from '@afc/service-kit';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { RouteContext } from '../app.ts';
-import { recordLifecycleEvent, transition_type_of, transitionEventId } from '../lifecycle/card-lifecycle.ts';
+import {
+  type LifecycleEntry,
+  recordLifecycleEvent,
+  transition_type_of,
+  transitionEventId,
+} from '../lifecycle/card-lifecycle.ts';
 import { ErrorBody, error_responses, IdParams, security } from '../schemas.ts';
 import { CardBusyError, withCardLock } from '../transitions/card-lock.ts';
 import {
+  isTransitionState,
   local_state_of,
   marqetaFailureOf,
   type TransitionState,
@@ -88,6 +94,8 @@ export async function transitionRoutes(app: Service, context: RouteContext): Pro
 type TransitionOutcome =
   | { readonly kind: 'not_found' }
   | { readonly kind: 'illegal'; readonly from: string }
+  // Another transition (at Marqeta) moved the card while this one was made; `now` is Marqeta's.
+  | { readonly kind: 'moved'; readonly from: string; readonly now: string }
   | { readonly kind: 'done'; readonly card_token: string; readonly from: string; readonly changed: boolean };
 
 // The card's lock around the work, and the answer for both programs.
@@ -116,6 +124,17 @@ async function answerTransition(
   }
   if (outcome.kind === 'not_found') return notFound(reply, 'card');
   if (outcome.kind === 'illegal') return reply.code(409).send(illegal_transition(outcome.from, state));
+  if (outcome.kind === 'moved') {
+    log.warn(
+      { card_token, from: outcome.from, to: state, now: outcome.now },
+      'card moved during a transition',
+    );
+    return reply.code(409).send({
+      error: 'conflict',
+      message: `the card changed at Marqeta while this transition was made; it is now ${outcome.now}`,
+      fields: ['body.state'],
+    });
+  }
   // Not the reason: free text an operator types may carry a card number; the history keeps it.
   if (outcome.changed) {
     log.info({ card_token, from: outcome.from, to: state }, 'card transition');
@@ -128,9 +147,11 @@ async function answerTransition(
   };
 }
 
-// Under the card's lock: read, Marqeta, then the row and its history in one transaction. The
-// webhooks consumer may have moved the card in between (Marqeta's webhook of this very
-// transition can arrive first); our transition is the newer one, so it is written all the same.
+// Under the card's lock: read, Marqeta, then the row and its history in one transaction, only
+// if nothing moved the card since it was read. The lock has a lease (a holder that died frees
+// the card), so the version check is what fences the write; and the webhooks consumer applies
+// Marqeta's own transitions to the row without this lock. When the card moved meanwhile,
+// Marqeta's card decides (settleMovedCard).
 async function transitionBusinessCard(
   app: Service,
   context: RouteContext,
@@ -143,26 +164,62 @@ async function transitionBusinessCard(
   if (card === undefined) return { kind: 'not_found' };
   const check = transitionCheck(card.state, input.state);
   if (check === 'illegal') return { kind: 'illegal', from: card.state };
+  let outcome: TransitionOutcome = { kind: 'done', card_token, from: card.state, changed: check === 'move' };
   if (check === 'move') {
     const from_version = Number(card.version);
     await transitionAtMarqeta(context.marqeta, { card_token, from_version, ...input });
-    await app.postgres.sql.begin(async (tx) => {
-      await tx`update cards set state = ${local_state_of[input.state]}, version = version + 1, updated_at = now()
-        where card_token = ${card_token}`;
-      await recordLifecycleEvent(tx, {
-        event_id: transitionEventId(card_token, from_version),
-        program: 'business',
-        card_token,
-        user_token: card.user_token,
-        type: transition_type_of[input.state],
-        reason: input.reason,
-        details: { from_state: card.state },
-      });
+    const history = {
+      event_id: transitionEventId(card_token, from_version),
+      program: 'business' as const,
+      card_token,
+      user_token: card.user_token,
+      type: transition_type_of[input.state],
+      reason: input.reason,
+      details: { from_state: card.state },
+    };
+    const target = local_state_of[input.state];
+    const written = await app.postgres.sql.begin(async (tx) => {
+      const [now] = await tx<{ state: string; version: number }[]>`
+        select state, version from cards where card_token = ${card_token} for update`;
+      // Moved by Marqeta's webhook of this very transition, or not moved at all: ours stands.
+      const ours = now !== undefined && (Number(now.version) === from_version || now.state === target);
+      if (!ours) return false;
+      if (now.state !== target) {
+        await tx`update cards set state = ${target}, version = version + 1, updated_at = now()
+          where card_token = ${card_token}`;
+      }
+      await recordLifecycleEvent(tx, history);
+      return true;
     });
+    if (!written) outcome = await settleMovedCard(app, context, history, input.state);
   }
   // Also when already there: a retry heals a write-through the first attempt did not finish.
   await writeThrough(app, context, card_token);
-  return { kind: 'done', card_token, from: card.state, changed: check === 'move' };
+  return outcome;
+}
+
+// The card moved to another state while Marqeta made our transition (a transition made at
+// Marqeta directly, applied by the webhooks consumer). Which of the two Marqeta applied last is
+// known only to Marqeta: its card's state now is the answer, written here (a state this
+// transition could not set, such as a card no longer issued, is left to the webhooks).
+async function settleMovedCard(
+  app: Service,
+  context: RouteContext,
+  history: LifecycleEntry & { readonly details: { readonly from_state: string } },
+  target: TransitionState,
+): Promise<TransitionOutcome> {
+  const { card_token } = history;
+  const from = history.details.from_state;
+  const at_marqeta = await context.marqeta.getCard(card_token);
+  if (!isTransitionState(at_marqeta.state)) return { kind: 'moved', from, now: String(at_marqeta.state) };
+  const state = local_state_of[at_marqeta.state];
+  await app.postgres.sql.begin(async (tx) => {
+    await tx`update cards set state = ${state}, version = version + 1, updated_at = now()
+      where card_token = ${card_token} and state <> ${state}`;
+    if (at_marqeta.state === target) await recordLifecycleEvent(tx, history);
+  });
+  if (at_marqeta.state === target) return { kind: 'done', card_token, from, changed: true };
+  return { kind: 'moved', from, now: state };
 }
 
 // Personal cards (admin key): the same lock, whatever store holds the card. Without it two

@@ -3,6 +3,7 @@ import {
   type CardTransitionState,
   card_transition_states,
   cardTransitionCheck,
+  isCardTransitionState,
   local_card_state_of,
 } from '@afc/domain';
 import { isMarqetaError, type MarqetaClient, MarqetaHttpError } from '@afc/marqeta';
@@ -12,6 +13,7 @@ export const transition_states = card_transition_states;
 export type TransitionState = CardTransitionState;
 export const local_state_of = local_card_state_of;
 export const transitionCheck = cardTransitionCheck;
+export const isTransitionState = isCardTransitionState;
 
 // Our token for Marqeta, from the card, the version of the card the transition starts from and
 // the target: a retry after a lost answer repeats the same transition (Marqeta answers it again)
