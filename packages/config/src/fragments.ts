@@ -236,7 +236,7 @@ export function webhooksProperties() {
       7,
       3_650,
       30,
-      'Days a recorded Marqeta card or user transition is kept once a newer one of the same card or user exists (the newest is always kept). Keep it past the days Marqeta retries a webhook.',
+      'Days a recorded Marqeta card or user transition is kept once a newer one of the same card or user was recorded (the newest is always kept). Keep it past the days Marqeta retries a webhook.',
     ),
   };
 }

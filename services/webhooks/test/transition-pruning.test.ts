@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TransitionEvent } from '../src/consumer/transition-event.ts';
+import { type RecordedOutcome, recordNewest } from '../src/consumer/transition-log.ts';
 import { pruneTransitionLog } from '../src/consumer/transition-log-pruning.ts';
 import { type Harness, startWebhooks } from './harness.ts';
 
@@ -11,109 +13,79 @@ afterAll(async () => {
   await h?.close();
 });
 
-interface Row {
-  event_token: string;
-  subject_token: string;
-  state: string;
-  state_rank: number;
-  created_time: string;
-  recorded_days_ago: number;
+const rank: Record<string, number> = { ACTIVE: 1, SUSPENDED: 2, TERMINATED: 3 };
+
+// One transition through the consumer's own protocol (a business card that always exists).
+async function record(event_token: string, subject_token: string, state: string, created_time: string) {
+  const event: TransitionEvent = {
+    event_token,
+    subject: 'card',
+    subject_token,
+    state,
+    created_time: new Date(created_time),
+    state_rank: rank[state] ?? 0,
+  };
+  return h.app.postgres.sql.begin((tx) =>
+    recordNewest(tx, event, {
+      lock: async () => ({ program: 'business' as const }),
+      decide: (): RecordedOutcome => 'applied',
+      apply: async () => undefined,
+    }),
+  );
 }
 
-async function insert(rows: readonly Row[]): Promise<void> {
-  const sql = h.app.postgres.sql;
-  for (const row of rows) {
-    await sql`
-      insert into marqeta_transitions
-        (event_token, subject, subject_token, program, state, state_rank, created_time, outcome, recorded_at)
-      values (${row.event_token}, 'card', ${row.subject_token}, 'business', ${row.state}, ${row.state_rank},
-              ${row.created_time}, 'applied', now() - make_interval(days => ${row.recorded_days_ago}::int))`;
-  }
+async function rows(subject_token: string) {
+  return h.app.postgres.sql<{ event_token: string; superseded: boolean }[]>`
+    select event_token, superseded_at is not null as superseded from marqeta_transitions
+    where subject_token = ${subject_token} order by event_token collate "C"`;
 }
 
-async function remaining(subject_token: string): Promise<string[]> {
-  const rows = await h.app.postgres.sql<{ event_token: string }[]>`
-    select event_token from marqeta_transitions where subject_token = ${subject_token} order by event_token`;
-  return rows.map((row) => row.event_token);
+async function age(days: number): Promise<void> {
+  await h.app.postgres.sql`update marqeta_transitions
+    set superseded_at = superseded_at - make_interval(days => ${days}::int) where superseded_at is not null`;
 }
 
 describe('pruning marqeta_transitions', () => {
-  it('deletes old rows that are not the newest of their subject, a batch at a time, and never the newest', async () => {
-    await insert([
-      // Card a: three old transitions; the newest (a3) stays however old it is.
-      {
-        event_token: 'a1',
-        subject_token: 'card-a',
-        state: 'ACTIVE',
-        state_rank: 1,
-        created_time: '2026-01-01T00:00:00Z',
-        recorded_days_ago: 90,
-      },
-      {
-        event_token: 'a2',
-        subject_token: 'card-a',
-        state: 'SUSPENDED',
-        state_rank: 2,
-        created_time: '2026-01-02T00:00:00Z',
-        recorded_days_ago: 89,
-      },
-      {
-        event_token: 'a3',
-        subject_token: 'card-a',
-        state: 'ACTIVE',
-        state_rank: 1,
-        created_time: '2026-01-03T00:00:00Z',
-        recorded_days_ago: 88,
-      },
-      // Card b: same created_time, the more restrictive state is the newer (b2 stays).
-      {
-        event_token: 'b1',
-        subject_token: 'card-b',
-        state: 'ACTIVE',
-        state_rank: 1,
-        created_time: '2026-01-01T00:00:00Z',
-        recorded_days_ago: 60,
-      },
-      {
-        event_token: 'b2',
-        subject_token: 'card-b',
-        state: 'TERMINATED',
-        state_rank: 3,
-        created_time: '2026-01-01T00:00:00Z',
-        recorded_days_ago: 60,
-      },
-      // Card c: an older transition recorded recently (a late arrival) is within keep_days.
-      {
-        event_token: 'c1',
-        subject_token: 'card-c',
-        state: 'ACTIVE',
-        state_rank: 1,
-        created_time: '2026-01-01T00:00:00Z',
-        recorded_days_ago: 0,
-      },
-      {
-        event_token: 'c2',
-        subject_token: 'card-c',
-        state: 'SUSPENDED',
-        state_rank: 2,
-        created_time: '2026-02-01T00:00:00Z',
-        recorded_days_ago: 40,
-      },
+  it('marks every row but the newest superseded, in any arrival order and on created_time ties', async () => {
+    expect(await record('a2', 'card-a', 'SUSPENDED', '2026-01-02T00:00:00Z')).toBe('applied');
+    expect(await record('a1', 'card-a', 'ACTIVE', '2026-01-01T00:00:00Z')).toBe('superseded');
+    expect(await record('a3', 'card-a', 'ACTIVE', '2026-01-03T00:00:00Z')).toBe('applied');
+    // Same created_time: the more restrictive state is the newer; then the token, byte order
+    // ('B' before 'a' in "C" collation, after it in most locales).
+    expect(await record('b-a', 'card-b', 'SUSPENDED', '2026-01-05T00:00:00Z')).toBe('applied');
+    expect(await record('b-B', 'card-b', 'SUSPENDED', '2026-01-05T00:00:00Z')).toBe('superseded');
+    expect(await record('b-t', 'card-b', 'ACTIVE', '2026-01-05T00:00:00Z')).toBe('superseded');
+    expect(await rows('card-a')).toEqual([
+      { event_token: 'a1', superseded: true },
+      { event_token: 'a2', superseded: true },
+      { event_token: 'a3', superseded: false },
     ]);
-    // Oldest recorded first, one per call.
-    expect(await pruneTransitionLog(h.app.postgres.sql, { keep_days: 30, batch: 1 })).toBe(1);
-    expect(await remaining('card-a')).toEqual(['a2', 'a3']);
-    expect(await pruneTransitionLog(h.app.postgres.sql, { keep_days: 30, batch: 10 })).toBe(2);
+    expect(await rows('card-b')).toEqual([
+      { event_token: 'b-B', superseded: true },
+      { event_token: 'b-a', superseded: false },
+      { event_token: 'b-t', superseded: true },
+    ]);
+  });
+
+  it('deletes rows superseded over keep_days ago, a batch at a time, never the newest', async () => {
+    await record('c1', 'card-c', 'ACTIVE', '2026-02-01T00:00:00Z');
+    await record('c2', 'card-c', 'SUSPENDED', '2026-02-02T00:00:00Z');
+    // Nothing superseded long enough yet.
     expect(await pruneTransitionLog(h.app.postgres.sql, { keep_days: 30, batch: 10 })).toBe(0);
-    expect(await remaining('card-a')).toEqual(['a3']);
-    expect(await remaining('card-b')).toEqual(['b2']);
-    expect(await remaining('card-c')).toEqual(['c1', 'c2']);
-    // A shorter keep reaches c1 too; the newest of every subject still stays.
-    expect(await pruneTransitionLog(h.app.postgres.sql, { keep_days: 1, batch: 10 })).toBe(0);
-    await h.app.postgres
-      .sql`update marqeta_transitions set recorded_at = now() - interval '2 days' where event_token = 'c1'`;
-    expect(await pruneTransitionLog(h.app.postgres.sql, { keep_days: 1, batch: 10 })).toBe(1);
-    expect(await remaining('card-c')).toEqual(['c2']);
+    await age(31);
+    // card-a: a1, a2; card-b: b-B, b-t; card-c: c1.
+    expect(await pruneTransitionLog(h.app.postgres.sql, { keep_days: 30, batch: 2 })).toBe(2);
+    expect(await pruneTransitionLog(h.app.postgres.sql, { keep_days: 30, batch: 10 })).toBe(3);
+    expect(await pruneTransitionLog(h.app.postgres.sql, { keep_days: 30, batch: 10 })).toBe(0);
+    expect(await rows('card-a')).toEqual([{ event_token: 'a3', superseded: false }]);
+    expect(await rows('card-b')).toEqual([{ event_token: 'b-a', superseded: false }]);
+    expect(await rows('card-c')).toEqual([{ event_token: 'c2', superseded: false }]);
+    // A repeat of a pruned event changes nothing: it is older than the newest kept.
+    expect(await record('a1', 'card-a', 'ACTIVE', '2026-01-01T00:00:00Z')).toBe('superseded');
+    expect(await rows('card-a')).toEqual([
+      { event_token: 'a1', superseded: true },
+      { event_token: 'a3', superseded: false },
+    ]);
   });
 
   it('refuses a keep or batch below one', async () => {

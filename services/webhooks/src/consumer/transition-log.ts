@@ -39,11 +39,18 @@ async function recordTransition(
   program: Program,
   outcome: RecordedOutcome,
 ): Promise<void> {
+  // The newest row of a subject is the one without superseded_at (see migration 0011): a late
+  // arrival is superseded from the start; a newer one supersedes the row that was newest.
+  const superseded = outcome === 'superseded';
+  if (!superseded) {
+    await tx`update marqeta_transitions set superseded_at = now()
+      where subject = ${event.subject} and subject_token = ${event.subject_token} and superseded_at is null`;
+  }
   await tx`
     insert into marqeta_transitions
-      (event_token, subject, subject_token, program, state, state_rank, created_time, outcome)
+      (event_token, subject, subject_token, program, state, state_rank, created_time, outcome, superseded_at)
     values (${event.event_token}, ${event.subject}, ${event.subject_token}, ${program}, ${event.state},
-            ${event.state_rank}, ${event.created_time}, ${outcome})`;
+            ${event.state_rank}, ${event.created_time}, ${outcome}, ${superseded ? new Date() : null})`;
 }
 
 // What differs between a card's and a user's transition; the order of the steps does not.
