@@ -7,6 +7,7 @@ export interface ApiMetrics {
 
 // A scrape must not hang on a stalled database: the outbox gauges keep their last value then.
 const outbox_query_timeout_ms = 2_000;
+const pending_count_cap = 100_000;
 
 interface OutboxState {
   pending: number;
@@ -14,10 +15,13 @@ interface OutboxState {
 }
 
 async function outboxState(sql: Sql): Promise<OutboxState | undefined> {
+  // Both read outbox_messages_unpublished_idx; the count stops at pending_count_cap, so a huge
+  // backlog costs a bounded scan (the gauge then reads the cap).
   const query = sql<{ pending: number; oldest_s: number | null }[]>`
-    select count(*)::int as pending,
-           extract(epoch from now() - min(created_at))::float8 as oldest_s
-    from outbox_messages where published_at is null`;
+    select (select count(*)::int from (
+              select 1 from outbox_messages where published_at is null limit ${pending_count_cap}) p) as pending,
+           (select extract(epoch from now() - created_at)::float8 from outbox_messages
+            where published_at is null order by id limit 1) as oldest_s`;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => {
@@ -51,7 +55,7 @@ export function createApiMetrics(registry: Registry, sql: Sql): ApiMetrics {
   };
   new Gauge({
     name: 'afc_api_outbox_pending',
-    help: 'Commands in the PostgreSQL outbox not yet confirmed by RabbitMQ',
+    help: 'Commands in the PostgreSQL outbox not yet confirmed by RabbitMQ (counted up to 100000)',
     registers: [registry],
     async collect() {
       const state = await read();
