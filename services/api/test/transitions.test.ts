@@ -339,6 +339,36 @@ describe('personal card transitions (admin key)', () => {
       payload: { state, reason: 'concurrent requests' },
     });
 
+  it('terminated at Marqeta after our transition, before our write: 409, and the store and Redis follow Marqeta', async () => {
+    const card = await issuedPersonalCard();
+    marqeta_proxy.hold();
+    try {
+      const pending = personalTransition(card.card_token, 'SUSPENDED');
+      await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, { message: 'the request at the proxy' });
+      marqeta_proxy.release();
+      marqeta_proxy.hold();
+      await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, {
+        message: "Marqeta's answer at the proxy",
+      });
+      await s.client.createCardTransition({
+        token: `later-${card.card_token}`.slice(0, 36),
+        card_token: card.card_token,
+        channel: 'API',
+        state: 'TERMINATED',
+        reason: 'closed by the program manager',
+      });
+      // As the webhooks consumer would apply it.
+      await h.app.personalStore.setCardState(card.card_token, 'terminated');
+      marqeta_proxy.release();
+      const response = await pending;
+      expect(response.statusCode, response.body).toBe(409);
+    } finally {
+      marqeta_proxy.release();
+    }
+    expect((await h.app.personalStore.getCard(card.card_token))?.state).toBe('terminated');
+    expect(await redisCard(card.user_token, card.card_token)).toMatchObject({ state: 'terminated' });
+  });
+
   it('two concurrent transitions of one card run one after the other: Marqeta, the store and Redis agree', async () => {
     // Slow Marqeta answers: without the card's lock both requests would be at Marqeta at once.
     s.sim.setFaults({ core_latency_ms: 40 });

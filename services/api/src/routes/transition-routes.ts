@@ -200,8 +200,31 @@ async function transitionBusinessCard(
 
 // The card moved to another state while Marqeta made our transition (a transition made at
 // Marqeta directly, applied by the webhooks consumer). Which of the two Marqeta applied last is
-// known only to Marqeta: its card's state now is the answer, written here (a state this
-// transition could not set, such as a card no longer issued, is left to the webhooks).
+// known only to Marqeta: its card's state now is the answer, written with `write` (a state this
+// transition could not set, such as a card no longer issued, is left to the webhooks). Returns
+// that state, or the raw Marqeta state when it is not one a transition sets.
+async function settleFromMarqeta(
+  context: RouteContext,
+  card_token: string,
+  write: (state: TransitionState) => Promise<void>,
+): Promise<{ readonly state: TransitionState } | { readonly other: string }> {
+  const at_marqeta = await context.marqeta.getCard(card_token);
+  if (!isTransitionState(at_marqeta.state)) return { other: String(at_marqeta.state) };
+  await write(at_marqeta.state);
+  return { state: at_marqeta.state };
+}
+
+function settledOutcome(
+  settled: { readonly state: TransitionState } | { readonly other: string },
+  card_token: string,
+  from: string,
+  target: TransitionState,
+): TransitionOutcome {
+  if ('other' in settled) return { kind: 'moved', from, now: settled.other };
+  if (settled.state === target) return { kind: 'done', card_token, from, changed: true };
+  return { kind: 'moved', from, now: local_state_of[settled.state] };
+}
+
 async function settleMovedCard(
   app: Service,
   context: RouteContext,
@@ -209,17 +232,14 @@ async function settleMovedCard(
   target: TransitionState,
 ): Promise<TransitionOutcome> {
   const { card_token } = history;
-  const from = history.details.from_state;
-  const at_marqeta = await context.marqeta.getCard(card_token);
-  if (!isTransitionState(at_marqeta.state)) return { kind: 'moved', from, now: String(at_marqeta.state) };
-  const state = local_state_of[at_marqeta.state];
-  await app.postgres.sql.begin(async (tx) => {
-    await tx`update cards set state = ${state}, version = version + 1, updated_at = now()
-      where card_token = ${card_token} and state <> ${state}`;
-    if (at_marqeta.state === target) await recordLifecycleEvent(tx, history);
-  });
-  if (at_marqeta.state === target) return { kind: 'done', card_token, from, changed: true };
-  return { kind: 'moved', from, now: state };
+  const settled = await settleFromMarqeta(context, card_token, (state) =>
+    app.postgres.sql.begin(async (tx) => {
+      await tx`update cards set state = ${local_state_of[state]}, version = version + 1, updated_at = now()
+        where card_token = ${card_token} and state <> ${local_state_of[state]}`;
+      if (state === target) await recordLifecycleEvent(tx, history);
+    }),
+  );
+  return settledOutcome(settled, card_token, history.details.from_state, target);
 }
 
 // Personal cards (admin key): the same lock, whatever store holds the card. Without it two
@@ -263,25 +283,36 @@ async function transitionPersonalCard(
   if (card === null) return { kind: 'not_found' };
   const check = transitionCheck(card.state, input.state);
   if (check === 'illegal') return { kind: 'illegal', from: card.state };
+  let outcome: TransitionOutcome = { kind: 'done', card_token, from: card.state, changed: check === 'move' };
   if (check === 'move') {
-    await transitionAtMarqeta(context.marqeta, {
-      card_token,
-      from_version: card.updated_at.getTime(),
-      state: input.state,
-      reason: input.reason,
-    });
-    await store.setCardState(card_token, local_state_of[input.state]);
-    await recordLifecycleEvent(app.postgres.sql, {
-      event_id: transitionEventId(card_token, card.updated_at.getTime()),
-      program: 'personal',
-      card_token,
-      user_token: card.user_token,
-      type: transition_type_of[input.state],
-      reason: input.reason,
-      details: { from_state: card.state },
-    });
+    const from_version = card.updated_at.getTime();
+    await transitionAtMarqeta(context.marqeta, { card_token, from_version, ...input });
+    const target = local_state_of[input.state];
+    // As for business cards, but the store has no compare-and-set: the re-read narrows the
+    // window in which a webhook can move the card unseen to the write itself.
+    const now = await store.getCard(card_token);
+    const ours = now !== null && (now.updated_at.getTime() === from_version || now.state === target);
+    if (ours && now.state !== target) await store.setCardState(card_token, target);
+    if (!ours) {
+      const settled = await settleFromMarqeta(context, card_token, async (state) => {
+        if ((await store.getCard(card_token))?.state !== local_state_of[state])
+          await store.setCardState(card_token, local_state_of[state]);
+      });
+      outcome = settledOutcome(settled, card_token, card.state, input.state);
+    }
+    if (outcome.kind === 'done') {
+      await recordLifecycleEvent(app.postgres.sql, {
+        event_id: transitionEventId(card_token, from_version),
+        program: 'personal',
+        card_token,
+        user_token: card.user_token,
+        type: transition_type_of[input.state],
+        reason: input.reason,
+        details: { from_state: card.state },
+      });
+    }
   }
   // Also when already there: a retry heals a write-through the first attempt did not finish.
   await writeThrough(app, context, card_token);
-  return { kind: 'done', card_token, from: card.state, changed: check === 'move' };
+  return outcome;
 }
