@@ -70,6 +70,36 @@ async function localCard(card_token: string) {
 const redisCard = async (user_token: string, card_token: string) =>
   (await h.app.api.card_state.readState(user_token, card_token)).card;
 
+// The transition's request reaches Marqeta and Marqeta's answer is held at the proxy; meanwhile
+// the card is terminated at Marqeta directly and `applied` does what the webhooks consumer would.
+async function terminatedAtMarqetaMeanwhile<R>(
+  start: () => Promise<R>,
+  card_token: string,
+  applied: () => Promise<unknown>,
+): Promise<R> {
+  marqeta_proxy.hold();
+  try {
+    const pending = start();
+    await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, { message: 'the request at the proxy' });
+    marqeta_proxy.release();
+    marqeta_proxy.hold();
+    await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, { message: "Marqeta's answer at the proxy" });
+    expect(simCardState(s, card_token)).toBe('SUSPENDED');
+    await s.client.createCardTransition({
+      token: `later-${card_token}`.slice(0, 36),
+      card_token,
+      channel: 'API',
+      state: 'TERMINATED',
+      reason: 'closed by the program manager',
+    });
+    await applied();
+    marqeta_proxy.release();
+    return await pending;
+  } finally {
+    marqeta_proxy.release();
+  }
+}
+
 describe('business card transitions', () => {
   it('suspend, reactivate, terminate: Marqeta, the data of record and Redis before the answer', async () => {
     const card = await issuedCard();
@@ -178,37 +208,17 @@ describe('business card transitions', () => {
 
   it("terminated at Marqeta after our transition, before our write: the answer is 409 and Marqeta's state stands", async () => {
     const card = await issuedCard();
-    marqeta_proxy.hold();
-    try {
-      const pending = transition(card.id, 'SUSPENDED');
-      await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, { message: 'the request at the proxy' });
-      // Let the request through, hold Marqeta's answer: Marqeta has applied ours, we have not.
-      marqeta_proxy.release();
-      marqeta_proxy.hold();
-      await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, {
-        message: "Marqeta's answer at the proxy",
-      });
-      expect(simCardState(s, card.card_token)).toBe('SUSPENDED');
-      // Then terminated at Marqeta directly, and applied by the webhooks consumer.
-      await s.client.createCardTransition({
-        token: `later-${card.card_token}`.slice(0, 36),
-        card_token: card.card_token,
-        channel: 'API',
-        state: 'TERMINATED',
-        reason: 'closed by the program manager',
-      });
-      await h.app.postgres.sql`update cards set state = 'terminated', version = version + 1
-        where card_token = ${card.card_token}`;
-      marqeta_proxy.release();
-      const response = await pending;
-      expect(response.statusCode, response.body).toBe(409);
-      expect(response.json()).toMatchObject({
-        error: 'conflict',
-        message: expect.stringContaining('terminated'),
-      });
-    } finally {
-      marqeta_proxy.release();
-    }
+    const response = await terminatedAtMarqetaMeanwhile(
+      () => transition(card.id, 'SUSPENDED'),
+      card.card_token,
+      () => h.app.postgres.sql`update cards set state = 'terminated', version = version + 1
+        where card_token = ${card.card_token}`,
+    );
+    expect(response.statusCode, response.body).toBe(409);
+    expect(response.json()).toMatchObject({
+      error: 'conflict',
+      message: expect.stringContaining('terminated'),
+    });
     expect((await localCard(card.card_token)).state).toBe('terminated');
     expect(await redisCard(card.user_token, card.card_token)).toMatchObject({ state: 'terminated' });
   });
@@ -341,30 +351,12 @@ describe('personal card transitions (admin key)', () => {
 
   it('terminated at Marqeta after our transition, before our write: 409, and the store and Redis follow Marqeta', async () => {
     const card = await issuedPersonalCard();
-    marqeta_proxy.hold();
-    try {
-      const pending = personalTransition(card.card_token, 'SUSPENDED');
-      await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, { message: 'the request at the proxy' });
-      marqeta_proxy.release();
-      marqeta_proxy.hold();
-      await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, {
-        message: "Marqeta's answer at the proxy",
-      });
-      await s.client.createCardTransition({
-        token: `later-${card.card_token}`.slice(0, 36),
-        card_token: card.card_token,
-        channel: 'API',
-        state: 'TERMINATED',
-        reason: 'closed by the program manager',
-      });
-      // As the webhooks consumer would apply it.
-      await h.app.personalStore.setCardState(card.card_token, 'terminated');
-      marqeta_proxy.release();
-      const response = await pending;
-      expect(response.statusCode, response.body).toBe(409);
-    } finally {
-      marqeta_proxy.release();
-    }
+    const response = await terminatedAtMarqetaMeanwhile(
+      () => personalTransition(card.card_token, 'SUSPENDED'),
+      card.card_token,
+      () => h.app.personalStore.setCardState(card.card_token, 'terminated'),
+    );
+    expect(response.statusCode, response.body).toBe(409);
     expect((await h.app.personalStore.getCard(card.card_token))?.state).toBe('terminated');
     expect(await redisCard(card.user_token, card.card_token)).toMatchObject({ state: 'terminated' });
   });
