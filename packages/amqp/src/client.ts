@@ -55,6 +55,18 @@ export const client_defaults = {
 
 export type JsonPayload = Readonly<Record<string, unknown>> | readonly unknown[];
 
+// A payload already encoded as JSON text (e.g. read from a store as written): published as
+// application/json without a parse and a second encoding. The caller vouches that it is JSON;
+// consumers parse every body and park what does not parse.
+export class EncodedJson {
+  readonly text: string;
+
+  constructor(text: string) {
+    assert.ok(typeof text === 'string' && text.length > 0, 'EncodedJson needs text');
+    this.text = text;
+  }
+}
+
 export interface PublishOptions {
   // Required: the idempotency key downstream. A retry of the same message reuses it.
   readonly message_id: string;
@@ -147,7 +159,7 @@ export class AmqpClient extends EventEmitter<{ state: [ConnectionState] }> {
   async publish(
     exchange: string,
     routing_key: string,
-    payload: Buffer | JsonPayload,
+    payload: Buffer | JsonPayload | EncodedJson,
     options: PublishOptions,
   ) {
     assert.ok(
@@ -158,7 +170,9 @@ export class AmqpClient extends EventEmitter<{ state: [ConnectionState] }> {
     // An exchange the broker does not know would close the channel (404): refuse it here.
     if (full_exchange === undefined) throw new UnroutableError(`exchange ${exchange} is not in the topology`);
     const json = !Buffer.isBuffer(payload);
-    const content = json ? Buffer.from(JSON.stringify(payload), 'utf8') : payload;
+    const content = !json
+      ? payload
+      : Buffer.from(payload instanceof EncodedJson ? payload.text : JSON.stringify(payload), 'utf8');
     const properties = {
       contentType: json ? 'application/json' : 'application/octet-stream',
       // AMQP timestamps are whole seconds.

@@ -4,6 +4,7 @@ export {
   type CloseReport,
   type ConnectionState,
   client_defaults,
+  EncodedJson,
   type JsonPayload,
   type PublishOptions,
 } from './client.ts';

@@ -1,7 +1,7 @@
 import { waitUntil } from '@afc/testkit';
 import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AmqpClient, amqp_error_codes, type MessageContext } from '../src/index.ts';
+import { AmqpClient, amqp_error_codes, EncodedJson, type MessageContext } from '../src/index.ts';
 import {
   amqpPort,
   captureLogger,
@@ -76,6 +76,15 @@ describe('confirmed publishing and consuming', () => {
     expect(handled?.message_id).toBe('msg-roundtrip');
     // The broker URL carries guest:guest; no log line may.
     expect(lines.join('')).not.toContain(':guest@');
+  });
+
+  it('publishes JSON text as it is (EncodedJson): the consumer reads the same value', async () => {
+    const text = '{"event_id":"e-1","type":"thing.encoded","amount_minor":1234,"nested":{"a":[1,2]}}';
+    await client.publish('events', 'thing.encoded', new EncodedJson(text), { message_id: 'msg-encoded' });
+    await waitUntil(() => received.some((message) => message.message_id === 'msg-encoded'));
+    const message = received.find((candidate) => candidate.message_id === 'msg-encoded');
+    expect(message?.payload).toEqual(JSON.parse(text));
+    expect(() => new EncodedJson('')).toThrow();
   });
 
   it('rejects an unroutable publish with AFC_AMQP_UNROUTABLE while a routable one with the same id confirms', async () => {
