@@ -19,6 +19,32 @@ docker_compose_config() {
   echo "ci: docker-compose.yml is valid"
 }
 
+# Debian's nginx checks tools/nginx/nginx.conf (syntax, directives, values) as the compose
+# nginx loads it. The replicas' names only resolve inside compose, so the check reads a copy
+# with them pointed at 127.0.0.1; nothing is started.
+nginx_config_check() {
+  if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+    else
+      echo "ci: nginx is not installed; cannot check tools/nginx/nginx.conf" >&2
+      return 1
+    fi
+  fi
+  local nginx_bin
+  nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+  local scratch
+  scratch="$(mktemp -d)"
+  sed -E 's/authorizer-[0-9]+:/127.0.0.1:/' tools/nginx/nginx.conf > "$scratch/nginx.conf"
+  if ! "$nginx_bin" -t -q -e stderr -p "$scratch" -c "$scratch/nginx.conf" -g "pid $scratch/nginx.pid;"; then
+    rm -rf "$scratch"
+    echo "ci: tools/nginx/nginx.conf is not valid" >&2
+    return 1
+  fi
+  rm -rf "$scratch"
+  echo "ci: tools/nginx/nginx.conf is valid"
+}
+
 # The infrastructure up (tools/dev/infra.sh), and the settings it leaves for the services when it
 # used docker compose (the compose PostgreSQL's password).
 infrastructure() {
@@ -50,6 +76,7 @@ case "${1:-}" in
     pnpm run lint
     pnpm run typecheck
     docker_compose_config
+    nginx_config_check
     # Without a Docker engine, the Dockerfiles are checked as the builder would and against our rules.
     pnpm run lint:docker
     # The container path of the hot path: dist/ built, deployed as the Dockerfile does, started
