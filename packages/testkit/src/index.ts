@@ -1,5 +1,11 @@
 export { type CapturedLogs, captureLogs } from './capture-logs.ts';
 export {
+  Cleanups,
+  type IsolatedInfrastructure,
+  isolatedInfrastructure,
+  startWithCleanups,
+} from './cleanups.ts';
+export {
   card_number_arbitrary,
   deeplyNested,
   type HostileBody,

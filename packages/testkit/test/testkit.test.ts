@@ -2,9 +2,11 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  Cleanups,
   createTestDatabase,
   createTestRedisPrefix,
   localServiceUrls,
+  startWithCleanups,
   TcpProxy,
   waitUntil,
 } from '../src/index.ts';
@@ -88,5 +90,30 @@ describe('TcpProxy hold', () => {
     expect(await pending).toBe('held');
     expect(await client.ping()).toBe('PONG');
     client.disconnect();
+  });
+});
+
+describe('Cleanups and startWithCleanups', () => {
+  it('undoes in reverse order, goes on past a failing step, and runs each step once', async () => {
+    const done: string[] = [];
+    const cleanups = new Cleanups();
+    cleanups.add(async () => done.push('first'));
+    cleanups.add(async () => {
+      throw new Error('this step fails');
+    });
+    cleanups.add(async () => done.push('last'));
+    await cleanups.run();
+    await cleanups.run();
+    expect(done).toEqual(['last', 'first']);
+  });
+
+  it('undoes what a failed start made before the error goes on', async () => {
+    const done: string[] = [];
+    const started = startWithCleanups(async (cleanups) => {
+      cleanups.add(async () => done.push('made'));
+      throw new Error('start failed half-way');
+    });
+    await expect(started).rejects.toThrow('start failed half-way');
+    expect(done).toEqual(['made']);
   });
 });

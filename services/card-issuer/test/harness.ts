@@ -14,13 +14,11 @@ import { MarqetaClient } from '@afc/marqeta';
 import { buildMarqetaSim, type MarqetaSim } from '@afc/marqeta-sim';
 import type { Service } from '@afc/service-kit';
 import {
+  type Cleanups,
   captureLogs,
-  createTestDatabase,
-  createTestRedisPrefix,
+  isolatedInfrastructure,
   localServiceUrls,
-  type TestDatabase,
-  type TestRedisPrefix,
-  uniqueTestId,
+  startWithCleanups,
 } from '@afc/testkit';
 import { buildCardIssuer } from '../src/build-card-issuer.ts';
 
@@ -98,29 +96,16 @@ async function startSim(): Promise<{ sim: MarqetaSim; origin: string }> {
 export async function startCardIssuer(): Promise<Harness> {
   // Undone in reverse order on close, and also when the start fails half-way, so a broken
   // start leaves no database, keys or quorum queues behind.
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
-  try {
-    return await start(cleanups, cleanUp);
-  } catch (error) {
-    await cleanUp();
-    throw error;
-  }
+  return startWithCleanups((cleanups) => start(cleanups));
 }
 
-async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promise<void>): Promise<Harness> {
-  const database: TestDatabase = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const redis_prefix: TestRedisPrefix = createTestRedisPrefix();
-  cleanups.push(() => redis_prefix.cleanup());
-  const namespace = uniqueTestId('ci');
+async function start(cleanups: Cleanups): Promise<Harness> {
+  const { database, redis_prefix, namespace } = await isolatedInfrastructure(cleanups, 'ci');
   const topology = testTopology(namespace);
   // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
-  cleanups.push(() => deleteTopology(localServiceUrls.amqp, topology));
+  cleanups.add(() => deleteTopology(localServiceUrls.amqp, topology));
   const { sim, origin } = await startSim();
-  cleanups.push(() => sim.close());
+  cleanups.add(() => sim.close());
   const loaded = loadConfig(cardIssuerConfigSchema, {
     DATABASE_URL: database.url,
     REDIS_URL: localServiceUrls.redis,
@@ -150,7 +135,7 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
       },
     },
   });
-  cleanups.push(() => app.close());
+  cleanups.add(() => app.close());
   await app.ready();
   const silent = createLogger({ name: 'test-events', level: 'silent' });
   const control_plane = new AmqpClient({
@@ -159,7 +144,7 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
     topology,
     logger: silent,
   });
-  cleanups.push(() => control_plane.close(5_000));
+  cleanups.add(() => control_plane.close(5_000));
   await control_plane.start(5_000);
   const events: ReceivedEvent[] = [];
   await control_plane.consume(
@@ -207,6 +192,6 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
       return log_lines.filter((line) => line.includes('"card_issuer.attempt"') && line.includes(message_id))
         .length;
     },
-    close: cleanUp,
+    close: () => cleanups.run(),
   };
 }

@@ -11,11 +11,11 @@ import { loadConfig, type SettlementConfig, settlementConfigSchema } from '@afc/
 import { createLogger } from '@afc/log';
 import type { Service } from '@afc/service-kit';
 import {
+  type Cleanups,
   captureLogs,
-  createTestDatabase,
-  createTestRedisPrefix,
+  isolatedInfrastructure,
   localServiceUrls,
-  uniqueTestId,
+  startWithCleanups,
   waitUntil,
 } from '@afc/testkit';
 import { buildSettlement } from '../src/build-settlement.ts';
@@ -53,26 +53,13 @@ function testTopology(namespace: string): TopologyDescription {
 // The real settlement service (real config path, PostgreSQL, RabbitMQ) isolated per test file:
 // its own database and broker namespace, both deleted on close, also after a failed start.
 export async function startSettlement(): Promise<Harness> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
-  try {
-    return await start(cleanups, cleanUp);
-  } catch (error) {
-    await cleanUp();
-    throw error;
-  }
+  return startWithCleanups((cleanups) => start(cleanups));
 }
 
-async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promise<void>): Promise<Harness> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const prefix = createTestRedisPrefix();
-  cleanups.push(() => prefix.cleanup());
-  const namespace = uniqueTestId('st');
+async function start(cleanups: Cleanups): Promise<Harness> {
+  const { database, redis_prefix: prefix, namespace } = await isolatedInfrastructure(cleanups, 'st');
   const topology = testTopology(namespace);
-  cleanups.push(() => deleteTopology(localServiceUrls.amqp, topology));
+  cleanups.add(() => deleteTopology(localServiceUrls.amqp, topology));
   const loaded = loadConfig(settlementConfigSchema, {
     DATABASE_URL: database.url,
     REDIS_URL: localServiceUrls.redis,
@@ -88,7 +75,7 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
   const { lines: log_lines, destination } = captureLogs();
   const logger = createLogger({ name: 'settlement', level: 'info', destination });
   const app = await buildSettlement(loaded.config, logger, { topology });
-  cleanups.push(() => app.close());
+  cleanups.add(() => app.close());
   await app.ready();
   const client = new AmqpClient({
     url: localServiceUrls.amqp,
@@ -96,7 +83,7 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
     topology,
     logger: createLogger({ name: 'test-relay', level: 'silent' }),
   });
-  cleanups.push(() => client.close(5_000));
+  cleanups.add(() => client.close(5_000));
   await client.start(5_000);
   const settled = () => log_lines.filter((line) => line.includes('"settlement.event"')).length;
   const silent = createLogger({ name: 'settlement-direct', level: 'silent' });
@@ -149,6 +136,6 @@ async function start(cleanups: (() => Promise<unknown>)[], cleanUp: () => Promis
     async waitSettled(count) {
       await waitUntil(() => settled() >= count, { timeout_ms: 20_000, message: `${count} settled` });
     },
-    close: cleanUp,
+    close: () => cleanups.run(),
   };
 }

@@ -22,11 +22,11 @@ import { currentCounters } from '@afc/domain';
 import { createLogger, type Logger } from '@afc/log';
 import type { Service } from '@afc/service-kit';
 import {
+  type Cleanups,
   captureLogs,
-  createTestDatabase,
-  createTestRedisPrefix,
+  isolatedInfrastructure,
   localServiceUrls,
-  uniqueTestId,
+  startWithCleanups,
   waitUntil,
 } from '@afc/testkit';
 import { Value } from '@sinclair/typebox/value';
@@ -76,30 +76,13 @@ export function opsTopology(namespace: string, retry_delays_ms: readonly number[
 }
 
 export async function startOps(options: OpsOptions = {}): Promise<OpsHarness> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
-  try {
-    return await start(options, cleanups, cleanUp);
-  } catch (error) {
-    await cleanUp();
-    throw error;
-  }
+  return startWithCleanups((cleanups) => start(options, cleanups));
 }
 
-async function start(
-  options: OpsOptions,
-  cleanups: (() => Promise<unknown>)[],
-  cleanUp: () => Promise<void>,
-): Promise<OpsHarness> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const prefix = createTestRedisPrefix();
-  cleanups.push(() => prefix.cleanup());
-  const namespace = uniqueTestId('so');
+async function start(options: OpsOptions, cleanups: Cleanups): Promise<OpsHarness> {
+  const { database, redis_prefix: prefix, namespace } = await isolatedInfrastructure(cleanups, 'so');
   const topology = opsTopology(namespace, options.retry_delays_ms ?? [200, 400]);
-  cleanups.push(() => deleteTopology(localServiceUrls.amqp, topology));
+  cleanups.add(() => deleteTopology(localServiceUrls.amqp, topology));
   const service_url = new URL(database.url);
   if (options.database_proxy_port !== undefined) {
     service_url.hostname = '127.0.0.1';
@@ -124,7 +107,7 @@ async function start(
     topology,
     ...(options.handler_timeout_ms === undefined ? {} : { handler_timeout_ms: options.handler_timeout_ms }),
   });
-  cleanups.push(() => app.close());
+  cleanups.add(() => app.close());
   await app.ready();
   const silent = createLogger({ name: 'settlement-ops-test', level: 'silent' });
   const cards = await createCardState({
@@ -140,7 +123,7 @@ async function start(
     topology,
     logger: silent,
   });
-  cleanups.push(() => client.close(5_000));
+  cleanups.add(() => client.close(5_000));
   await client.start(5_000);
   const settled = () => log_lines.filter((line) => line.includes('"settlement.event"')).length;
   const publish = async (event: OutboxEvent) => {
@@ -177,7 +160,7 @@ async function start(
       await waitUntil(() => settled() >= before + events.length, { timeout_ms: 5_000, message: 'settled' });
       return events;
     },
-    close: cleanUp,
+    close: () => cleanups.run(),
   };
 }
 

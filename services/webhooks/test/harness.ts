@@ -12,12 +12,12 @@ import { createLogger } from '@afc/log';
 import type { WebhookReceived } from '@afc/messages';
 import type { Service } from '@afc/service-kit';
 import {
+  type Cleanups,
   captureLogs,
-  createTestDatabase,
-  createTestRedisPrefix,
+  isolatedInfrastructure,
   localServiceUrls,
+  startWithCleanups,
   type TestDatabase,
-  uniqueTestId,
   waitUntil,
 } from '@afc/testkit';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
@@ -95,30 +95,13 @@ export interface HarnessOptions {
 // own database, Redis key prefix and broker namespace, all removed on close (also after a failed
 // start); listening on 127.0.0.1:0 so the simulator can deliver to it.
 export async function startWebhooks(options: HarnessOptions = {}): Promise<Harness> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
-  try {
-    return await start(options, cleanups, cleanUp);
-  } catch (error) {
-    await cleanUp();
-    throw error;
-  }
+  return startWithCleanups((cleanups) => start(options, cleanups));
 }
 
-async function start(
-  options: HarnessOptions,
-  cleanups: (() => Promise<unknown>)[],
-  cleanUp: () => Promise<void>,
-): Promise<Harness> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const redis_prefix = createTestRedisPrefix();
-  cleanups.push(() => redis_prefix.cleanup());
-  const namespace = uniqueTestId('wh');
+async function start(options: HarnessOptions, cleanups: Cleanups): Promise<Harness> {
+  const { database, redis_prefix, namespace } = await isolatedInfrastructure(cleanups, 'wh');
   const topology = testTopology(namespace);
-  cleanups.push(() => deleteTopology(localServiceUrls.amqp, topology));
+  cleanups.add(() => deleteTopology(localServiceUrls.amqp, topology));
   const loaded = loadConfig(webhooksConfigSchema, {
     DATABASE_URL: options.database_url?.(database) ?? database.url,
     REDIS_URL: options.redis_url ?? localServiceUrls.redis,
@@ -135,7 +118,7 @@ async function start(
   const { lines: log_lines, destination } = captureLogs();
   const logger = createLogger({ name: 'webhooks', level: 'info', destination });
   const app = await buildWebhooks(loaded.config, logger, { topology, consumer: options.consumer === true });
-  cleanups.push(() => app.close());
+  cleanups.add(() => app.close());
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
@@ -147,10 +130,10 @@ async function start(
     topology,
     logger: silent,
   });
-  cleanups.push(() => publisher.close(5_000));
+  cleanups.add(() => publisher.close(5_000));
   await publisher.start(5_000);
   const connection: ChannelModel = await connect(localServiceUrls.amqp, { timeout: 5_000 });
-  cleanups.push(() => connection.close());
+  cleanups.add(() => connection.close());
   const channel = await connection.createChannel();
   const queues = fed_queues.map((name) => ({ name, full: `${namespace}.${name}` }));
   const card_state = await createCardState({
@@ -176,7 +159,7 @@ async function start(
       });
     },
     metrics: async () => (await app.inject({ method: 'GET', url: '/metrics' })).body,
-    close: cleanUp,
+    close: () => cleanups.run(),
   };
 }
 

@@ -13,7 +13,7 @@ import { createLogger } from '@afc/log';
 import { MarqetaClient } from '@afc/marqeta';
 import { buildMarqetaSim, type MarqetaSim } from '@afc/marqeta-sim';
 import type { Service } from '@afc/service-kit';
-import { createTestDatabase, createTestRedisPrefix, localServiceUrls, uniqueTestId } from '@afc/testkit';
+import { type Cleanups, isolatedInfrastructure, localServiceUrls, startWithCleanups } from '@afc/testkit';
 
 export const admin_key = 'e2e-admin-key-0123456789-abcdef';
 export const product_token = 'e2e-product';
@@ -38,29 +38,16 @@ function must<Config>(loaded: ConfigResult<Config>): Config {
 // Everything on 127.0.0.1:0 against one database, one Redis prefix and one AMQP namespace;
 // undone in reverse order, also after a start that failed half-way.
 export async function startStack(): Promise<Stack> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
-  try {
-    return { ...(await start(cleanups)), close };
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  return startWithCleanups(async (cleanups) => ({ ...(await start(cleanups)), close: () => cleanups.run() }));
 }
 
-async function start(cleanups: (() => Promise<unknown>)[]): Promise<Omit<Stack, 'close'>> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const redis_prefix = createTestRedisPrefix();
-  cleanups.push(() => redis_prefix.cleanup());
-  const namespace = uniqueTestId('e2e');
+async function start(cleanups: Cleanups): Promise<Omit<Stack, 'close'>> {
+  const { database, redis_prefix, namespace } = await isolatedInfrastructure(cleanups, 'e2e');
   // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
-  cleanups.push(() => deleteTopology(localServiceUrls.amqp, { ...product_topology, namespace }));
+  cleanups.add(() => deleteTopology(localServiceUrls.amqp, { ...product_topology, namespace }));
   const sim = buildMarqetaSim({ application_token, admin_access_token, log_level: 'silent' });
   const origin = await sim.listen();
-  cleanups.push(() => sim.close());
+  cleanups.add(() => sim.close());
   const env = {
     DATABASE_URL: database.url,
     REDIS_URL: localServiceUrls.redis,
@@ -88,19 +75,19 @@ async function start(cleanups: (() => Promise<unknown>)[]): Promise<Omit<Stack, 
     ),
     logger('authorizer'),
   );
-  cleanups.push(() => authorizer.close());
+  cleanups.add(() => authorizer.close());
   const jit_origin = await authorizer.listen({ host: '127.0.0.1', port: 0 });
   const issuer = await buildCardIssuer(must(loadConfig(cardIssuerConfigSchema, env)), logger('card-issuer'));
-  cleanups.push(() => issuer.close());
+  cleanups.add(() => issuer.close());
   await issuer.ready();
   const api = await buildApi(
     must(loadConfig(apiConfigSchema, { ...env, API_ADMIN_KEY: admin_key })),
     logger('api'),
   );
-  cleanups.push(() => api.close());
+  cleanups.add(() => api.close());
   await api.ready();
   const marqeta = new MarqetaClient({ ...marqetaOptions(origin), logger: logger('e2e-marqeta') });
-  cleanups.push(() => marqeta.close());
+  cleanups.add(() => marqeta.close());
   await configureProgram(marqeta, `${jit_origin}/v1/jit`);
   return { api, authorizer, sim, marqeta };
 }

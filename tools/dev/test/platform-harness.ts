@@ -18,7 +18,7 @@ import { createLogger } from '@afc/log';
 import { buildMarqetaSim } from '@afc/marqeta-sim';
 import type { Service } from '@afc/service-kit';
 import { buildSettlement } from '@afc/settlement';
-import { createTestDatabase, createTestRedisPrefix, localServiceUrls, uniqueTestId } from '@afc/testkit';
+import { type Cleanups, isolatedInfrastructure, localServiceUrls, startWithCleanups } from '@afc/testkit';
 import { buildWebhooks } from '@afc/webhooks';
 import { type Platform, program_tokens, type ServiceName } from '../src/platform.ts';
 
@@ -51,17 +51,10 @@ function must<Config>(loaded: ConfigResult<Config>): Config {
 }
 
 export async function startTestPlatform(): Promise<TestPlatform> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
-  try {
+  return startWithCleanups(async (cleanups) => {
     const { platform, restartSim } = await start(cleanups);
-    return { platform, restartSim, close };
-  } catch (error) {
-    await close();
-    throw error;
-  }
+    return { platform, restartSim, close: () => cleanups.run() };
+  });
 }
 
 function newSim() {
@@ -73,17 +66,13 @@ function newSim() {
   });
 }
 
-async function start(cleanups: (() => Promise<unknown>)[]) {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const redis_prefix = createTestRedisPrefix();
-  cleanups.push(() => redis_prefix.cleanup());
-  const namespace = uniqueTestId('dev');
+async function start(cleanups: Cleanups) {
+  const { database, redis_prefix, namespace } = await isolatedInfrastructure(cleanups, 'dev');
   // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
-  cleanups.push(() => deleteTopology(localServiceUrls.amqp, { ...product_topology, namespace }));
+  cleanups.add(() => deleteTopology(localServiceUrls.amqp, { ...product_topology, namespace }));
   let sim = newSim();
   const sim_origin = await sim.listen();
-  cleanups.push(() => sim.close());
+  cleanups.add(() => sim.close());
   const restartSim = async () => {
     await sim.close();
     sim = newSim();
@@ -110,7 +99,7 @@ async function start(cleanups: (() => Promise<unknown>)[]) {
   };
   const logger = (name: string) => createLogger({ name, level: 'error' });
   const listen = async (service: Service) => {
-    cleanups.push(() => service.close());
+    cleanups.add(() => service.close());
     return service.listen({ host: '127.0.0.1', port: 0 });
   };
   const authorizer = await listen(
