@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { waitUntil } from './wait-until.ts';
 
 // Generators of hostile requests for the security tests: what a careless or malicious client
 // sends where a field belongs. Each service's hostile-requests test mixes these into otherwise
@@ -157,4 +158,27 @@ export function hostileBody(valid: unknown): fc.Arbitrary<HostileBody> {
     fc.jsonValue({ maxDepth: 4 }).map((value) => ({ payload: JSON.stringify(value), what: 'random json' })),
     hostileJsonText().map((payload) => ({ payload, what: 'hostile text' })),
   );
+}
+
+// A JSON object text with a card number put first under two names a careless logger would
+// print: the tests then look for that number in the captured logs.
+export function withCardNumber(payload: string, card_number: string | undefined): string {
+  if (card_number === undefined || !payload.startsWith('{"')) return payload;
+  return `{"pan":"${card_number}","card_number":"${card_number}",${payload.slice(1)}`;
+}
+
+// The load shedder answers 503 with Retry-After before any handler runs when a shared test
+// machine lags the event loop (other tests, garbage collection): that says nothing about the
+// request, so it is sent again once `serving` says so. Any other answer, 5xx included, is the
+// request's own. At most 20 sheddings in a row.
+export async function sendPastShedding<R extends { statusCode: number; headers: Record<string, unknown> }>(
+  send: () => Promise<R>,
+  serving: () => Promise<boolean>,
+): Promise<R> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const response = await send();
+    if (response.statusCode !== 503 || response.headers['retry-after'] === undefined) return response;
+    await waitUntil(serving, { message: 'serving again' });
+  }
+  throw new Error('shed 20 times in a row');
 }

@@ -15,6 +15,8 @@ export {
   type JsonPath,
   jsonPaths,
   luhnNumber,
+  sendPastShedding,
+  withCardNumber,
   withField,
 } from './hostile.ts';
 export { localServiceUrls } from './local-service-urls.ts';

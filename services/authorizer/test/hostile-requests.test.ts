@@ -1,4 +1,11 @@
-import { card_number_arbitrary, hostileBody, localServiceUrls, waitUntil } from '@afc/testkit';
+import {
+  card_number_arbitrary,
+  hostileBody,
+  localServiceUrls,
+  sendPastShedding,
+  waitUntil,
+  withCardNumber,
+} from '@afc/testkit';
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,23 +81,12 @@ const requests = () =>
     ),
   });
 
-function withCardNumber(payload: string, card_number: string | undefined): string {
-  if (card_number === undefined || !payload.startsWith('{"')) return payload;
-  return `{"pan":"${card_number}","card_number":"${card_number}",${payload.slice(1)}`;
-}
-
-// The load shedder answers 503 before any handler runs when this shared machine lags the event
-// loop (other tests, garbage collection): that says nothing about the request, so it is sent
-// again once the service serves. Any other 5xx fails the test.
-async function send(options: InjectOptions) {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    const response = await h.app.inject(options);
-    if (response.statusCode !== 503 || response.headers['retry-after'] === undefined) return response;
-    await waitUntil(async () => (await h.app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, {
-      message: 'serving again',
-    });
-  }
-  throw new Error('shed 20 times in a row');
+// Sent again while the load shedder (not the request) answers 503: see sendPastShedding.
+function send(options: InjectOptions) {
+  return sendPastShedding(
+    () => h.app.inject(options),
+    async () => (await h.app.inject({ method: 'GET', url: '/ready' })).statusCode === 200,
+  );
 }
 
 describe('hostile requests to POST /v1/jit', () => {
