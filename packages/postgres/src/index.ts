@@ -27,4 +27,5 @@ export {
   readMigrationFiles,
   runMigrations,
 } from './migrations.ts';
+export { lockMarqetaSubject } from './subject-lock.ts';
 export { backoffDelay } from './timing.ts';

@@ -102,6 +102,37 @@ describe('card transitions', () => {
     expect(await decide(h, card)).toBe('card_not_active');
   });
 
+  it('a newer transition to the state the card is in moves its version (the api fences its writes on it)', async () => {
+    const business = await seedBusinessCard(h.app.postgres.sql);
+    const version = async () => {
+      const [row] = await h.app.postgres.sql<{ version: string }[]>`
+        select version from cards where card_token = ${business.card_token}`;
+      return Number(row?.version);
+    };
+    const before = await version();
+    const same = cardTransition(business.card_token, 'ACTIVE', '2026-03-03T10:00:00Z');
+    await h.publishEvent('cardtransitions', same);
+    expect((await handled(same.token, 'webhooks.card_transition')).outcome).toBe('unchanged');
+    expect(await cardState(business.card_token)).toBe('active');
+    expect(await version()).toBe(before + 1);
+    // A repeat and an older one move nothing.
+    await h.publishEvent('cardtransitions', same);
+    const older = cardTransition(business.card_token, 'ACTIVE', '2026-03-03T09:00:00Z');
+    await h.publishEvent('cardtransitions', older);
+    await handled(older.token, 'webhooks.card_transition');
+    expect(await version()).toBe(before + 1);
+
+    const personal = await seedPersonalCard(h.app.personalStore);
+    const updated_before =
+      (await h.app.personalStore.getCard(personal.card_token))?.updated_at.getTime() ?? 0;
+    const personal_same = cardTransition(personal.card_token, 'ACTIVE', '2026-03-03T10:00:00Z');
+    await h.publishEvent('cardtransitions', personal_same);
+    expect((await handled(personal_same.token, 'webhooks.card_transition')).outcome).toBe('unchanged');
+    const after = await h.app.personalStore.getCard(personal.card_token);
+    expect(after?.state).toBe('active');
+    expect(after?.updated_at.getTime()).toBeGreaterThan(updated_before);
+  });
+
   it('a repeat changes nothing; an older transition is recorded and does not override a newer one', async () => {
     const card = await seedBusinessCard(h.app.postgres.sql);
     await cacheCard(h, card.card_token);

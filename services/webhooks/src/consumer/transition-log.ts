@@ -1,4 +1,4 @@
-import type { TransactionSql } from '@afc/postgres';
+import { lockMarqetaSubject, type TransactionSql } from '@afc/postgres';
 import { isNewer, type TransitionEvent } from './transition-event.ts';
 
 export type Program = 'business' | 'personal';
@@ -13,10 +13,11 @@ interface NewestRow {
   state_rank: number;
 }
 
-// Serialises transitions of one personal card or user across consumers (business subjects lock
-// their row instead): a decision and its write happen with no other in between.
+// Serialises transitions of one personal card or user across consumers and with the api's own
+// (business subjects lock their row instead): a decision and its write happen with no other in
+// between.
 export async function lockPersonalSubject(tx: TransactionSql, event: TransitionEvent): Promise<void> {
-  await tx`select pg_advisory_xact_lock(hashtextextended(${`marqeta_transitions:${event.subject}:${event.subject_token}`}, 0))`;
+  await lockMarqetaSubject(tx, event.subject, event.subject_token);
 }
 
 async function isRecorded(tx: TransactionSql, event_token: string): Promise<boolean> {
@@ -59,6 +60,10 @@ export interface TransitionSteps<S extends { readonly program: Program }> {
   lock(tx: TransactionSql): Promise<S | undefined>;
   decide(subject: S): RecordedOutcome;
   apply(tx: TransactionSql, subject: S): Promise<void>;
+  // A newer transition that leaves the subject as it is ('unchanged') still moves its version,
+  // where a writer fences on it (the api's card transitions, which compare the version they
+  // read before calling Marqeta with the one they write over).
+  touch?(tx: TransactionSql, subject: S): Promise<void>;
 }
 
 // One transition into the data of record, inside the caller's transaction. The lock comes first:
@@ -76,5 +81,6 @@ export async function recordNewest<S extends { readonly program: Program }>(
   const decided = newest !== undefined && !isNewer(event, newest) ? 'superseded' : steps.decide(subject);
   await recordTransition(tx, event, subject.program, decided);
   if (decided === 'applied') await steps.apply(tx, subject);
+  if (decided === 'unchanged') await steps.touch?.(tx, subject);
   return decided;
 }
