@@ -172,8 +172,9 @@ export const apiApp = fp<ApiOptions>(
       batch_size: 100,
       on_resent: () => outbox.wake(),
     });
-    // The guarded work holds at most two Marqeta attempts (the client's retry bound here).
-    const marqeta_bound_ms = 2 * (options.marqeta.request_timeout_ms ?? 20_000) + 5_000;
+    // The guarded work holds at most a transition and a card read at Marqeta, each of at most two
+    // attempts (the client's retry bound here), and a few short writes.
+    const marqeta_bound_ms = 4 * (options.marqeta.request_timeout_ms ?? 20_000) + 5_000;
     const card_lock = { ttl_ms: marqeta_bound_ms, wait_timeout_ms: marqeta_bound_ms };
     const context: RouteContext = { card_state, outbox, personal_issue_sweep, marqeta, card_lock };
     app.decorate('api', context);

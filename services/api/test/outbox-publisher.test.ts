@@ -99,19 +99,31 @@ describe('the api outbox publisher', () => {
   });
 
   // Last in this file: it closes the api's broker client.
-  it('the broker connection gone: the round stops, no row is charged, and what was published stays marked', async () => {
+  it('the broker connection gone: rounds stop without charging a row, until the same row stopped five in a row', async () => {
     const before = await rows();
     await h.app.amqp.close(5_000);
     const waiting = await insertCommand('events');
-    const failed = await h.app.api.outbox.publishBatch().then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(isAmqpError(failed)).toBe(true);
-    expect(isAmqpError(failed, 'AFC_AMQP_UNROUTABLE') || isAmqpError(failed, 'AFC_AMQP_NACKED')).toBe(false);
-    expect(await rows()).toEqual([
-      ...before,
-      { message_id: waiting, published: false, attempts: 0, last_error: null, due: true },
-    ]);
+    for (let round = 1; round <= 4; round += 1) {
+      const failed = await h.app.api.outbox.publishBatch().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isAmqpError(failed)).toBe(true);
+      expect(isAmqpError(failed, 'AFC_AMQP_UNROUTABLE') || isAmqpError(failed, 'AFC_AMQP_NACKED')).toBe(
+        false,
+      );
+      expect(await rows()).toEqual([
+        ...before,
+        { message_id: waiting, published: false, attempts: 0, last_error: null, due: true },
+      ]);
+    }
+    // The fifth stop on the same message charges it: it waits its own backoff, the rest go on.
+    expect(await h.app.api.outbox.publishBatch()).toBe(1);
+    expect((await rows()).at(-1)).toMatchObject({
+      message_id: waiting,
+      published: false,
+      attempts: 1,
+      due: false,
+    });
   });
 });

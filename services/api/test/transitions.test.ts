@@ -71,10 +71,12 @@ const redisCard = async (user_token: string, card_token: string) =>
   (await h.app.api.card_state.readState(user_token, card_token)).card;
 
 // The transition's request reaches Marqeta and Marqeta's answer is held at the proxy; meanwhile
-// the card is terminated at Marqeta directly and `applied` does what the webhooks consumer would.
-async function terminatedAtMarqetaMeanwhile<R>(
+// the card is moved at Marqeta directly (to `later`) and `applied` does what the webhooks
+// consumer would.
+async function movedAtMarqetaMeanwhile<R>(
   start: () => Promise<R>,
   card_token: string,
+  states: { readonly ours: string; readonly later: string },
   applied: () => Promise<unknown>,
 ): Promise<R> {
   marqeta_proxy.hold();
@@ -84,13 +86,13 @@ async function terminatedAtMarqetaMeanwhile<R>(
     marqeta_proxy.release();
     marqeta_proxy.hold();
     await waitUntil(() => marqeta_proxy.held_chunk_count >= 1, { message: "Marqeta's answer at the proxy" });
-    expect(simCardState(s, card_token)).toBe('SUSPENDED');
+    expect(simCardState(s, card_token)).toBe(states.ours);
     await s.client.createCardTransition({
       token: `later-${card_token}`.slice(0, 36),
       card_token,
       channel: 'API',
-      state: 'TERMINATED',
-      reason: 'closed by the program manager',
+      state: states.later as 'ACTIVE' | 'SUSPENDED' | 'TERMINATED',
+      reason: 'changed by the program manager',
     });
     await applied();
     marqeta_proxy.release();
@@ -194,23 +196,33 @@ describe('business card transitions', () => {
     expect(history?.count).toBe(1);
   });
 
-  it('the card moved to another state meanwhile: Marqeta decides, and the data of record and Redis follow it', async () => {
+  it('suspended again at Marqeta after our reactivation, before our write: 409, the card stays suspended, ours is in the history', async () => {
     const card = await issuedCard();
-    // Here the move is the data of record's alone (Marqeta never terminated the card): the
-    // route must not trust its own write over Marqeta's card.
-    const response = await transitionWhileMoved(card, 'SUSPENDED', 'terminated');
+    expect((await transition(card.id, 'SUSPENDED')).statusCode).toBe(200);
+    // The later suspension leaves the card as the data of record has it: the consumer records
+    // it as unchanged and only moves the version.
+    const response = await movedAtMarqetaMeanwhile(
+      () => transition(card.id, 'ACTIVE'),
+      card.card_token,
+      { ours: 'ACTIVE', later: 'SUSPENDED' },
+      () => h.app.postgres.sql`update cards set version = version + 1 where card_token = ${card.card_token}`,
+    );
     expect(simCardState(s, card.card_token)).toBe('SUSPENDED');
-    expect(response.statusCode, response.body).toBe(200);
-    expect(response.json()).toMatchObject({ state: 'suspended', changed: true });
+    expect(response.statusCode, response.body).toBe(409);
+    expect(response.json()).toMatchObject({ message: expect.stringContaining('suspended') });
     expect((await localCard(card.card_token)).state).toBe('suspended');
     expect(await redisCard(card.user_token, card.card_token)).toMatchObject({ state: 'suspended' });
+    const types = await h.app.postgres.sql<{ type: string }[]>`
+      select type from card_lifecycle_events where card_token = ${card.card_token} order by recorded_at, type`;
+    expect(types.map((row) => row.type)).toContain('card.reactivated');
   });
 
   it("terminated at Marqeta after our transition, before our write: the answer is 409 and Marqeta's state stands", async () => {
     const card = await issuedCard();
-    const response = await terminatedAtMarqetaMeanwhile(
+    const response = await movedAtMarqetaMeanwhile(
       () => transition(card.id, 'SUSPENDED'),
       card.card_token,
+      { ours: 'SUSPENDED', later: 'TERMINATED' },
       () => h.app.postgres.sql`update cards set state = 'terminated', version = version + 1
         where card_token = ${card.card_token}`,
     );
@@ -351,9 +363,10 @@ describe('personal card transitions (admin key)', () => {
 
   it('terminated at Marqeta after our transition, before our write: 409, and the store and Redis follow Marqeta', async () => {
     const card = await issuedPersonalCard();
-    const response = await terminatedAtMarqetaMeanwhile(
+    const response = await movedAtMarqetaMeanwhile(
       () => personalTransition(card.card_token, 'SUSPENDED'),
       card.card_token,
+      { ours: 'SUSPENDED', later: 'TERMINATED' },
       () => h.app.personalStore.setCardState(card.card_token, 'terminated'),
     );
     expect(response.statusCode, response.body).toBe(409);

@@ -53,10 +53,11 @@ export const transition_type_of = {
   TERMINATED: 'card.terminated',
 } as const satisfies Record<string, LifecycleType>;
 
-// One id per transition: the version (business) or updated_at (personal) it started from is
-// unique per change of the card, and the same for a retry of the same change.
-export function transitionEventId(card_token: string, from_version: number): string {
-  return `${card_token}:transition:${from_version}`;
+// One id per transition: the version (business) or updated_at (personal) it started from and
+// its target are unique per change of the card, and the same for a retry of the same change.
+// (The target too: two requests can start from one version if a lock lease ran out.)
+export function transitionEventId(card_token: string, from_version: number, target: string): string {
+  return `${card_token}:transition:${from_version}:${target}`;
 }
 
 // Thrown on every attempt, so the consumer retries then parks it: an event we cannot read is

@@ -18,11 +18,21 @@ export interface OutboxPublisherOptions {
   readonly row_backoff_max_ms: number;
 }
 
-// The broker refused this message itself: another attempt of the same message may fail again,
-// while the messages behind it can go.
-function refusedMessage(error: unknown): boolean {
-  return isAmqpError(error, amqp_error_codes.unroutable) || isAmqpError(error, amqp_error_codes.nacked);
+// A failure of the connection to the broker (it says nothing about the message); anything else
+// (unroutable, nacked, an error that is not the AMQP client's) is the message's own: another
+// attempt of the same message may fail again, while the messages behind it can go.
+function connectionFailure(error: unknown): boolean {
+  return (
+    isAmqpError(error, amqp_error_codes.closed) ||
+    isAmqpError(error, amqp_error_codes.not_connected) ||
+    isAmqpError(error, amqp_error_codes.publish_timeout)
+  );
 }
+
+// Rounds in a row stopped by a connection failure on the same message, after which that message
+// is charged all the same: a message that breaks the connection each time it is sent (a frame
+// the broker refuses) would otherwise hold back every message behind it for good.
+const stalls_before_charge = 5;
 
 // Refusals of one message after which each further one is logged as an error.
 const stuck_after_attempts = 10;
@@ -55,6 +65,7 @@ export class OutboxPublisher {
   #stopping = new AbortController();
   #wake: AbortController = new AbortController();
   #failures = 0;
+  #stall: { row_id: number; count: number } | undefined;
 
   constructor(options: OutboxPublisherOptions) {
     assert.ok(Number.isInteger(options.batch_size) && options.batch_size > 0, 'batch_size > 0');
@@ -99,13 +110,14 @@ export class OutboxPublisher {
           await this.#publishRow(row);
           published.push(row.id);
         } catch (error) {
-          if (!refusedMessage(error)) {
+          if (connectionFailure(error) && !this.#stalledTooOften(row.id)) {
             stopped = { error };
             break;
           }
           refused.push({ row, error });
         }
       }
+      if (stopped === undefined) this.#stall = undefined;
       if (published.length > 0) {
         await tx`update outbox_messages set published_at = now(), attempts = attempts + 1, last_error = null
                  where id = any(${published}::bigint[])`;
@@ -115,6 +127,13 @@ export class OutboxPublisher {
     });
     if (round.stopped !== undefined) throw round.stopped.error;
     return round.handled;
+  }
+
+  // Counts rounds stopped on this row in a row; true once it is time to charge it.
+  #stalledTooOften(row_id: number): boolean {
+    const count = this.#stall?.row_id === row_id ? this.#stall.count + 1 : 1;
+    this.#stall = count >= stalls_before_charge ? undefined : { row_id, count };
+    return count >= stalls_before_charge;
   }
 
   async #publishRow(row: OutboxRow): Promise<void> {

@@ -2,8 +2,8 @@ import type { Service } from '@afc/service-kit';
 import { type Static, Type } from '@sinclair/typebox';
 import type { RouteContext } from '../app.ts';
 import { error_responses, IdParams, security, Timestamp } from '../schemas.ts';
+import { writeThrough } from '../transitions/transition-card.ts';
 import { companyOf, notFound } from './access.ts';
-import { writeThrough } from './transition-routes.ts';
 
 // Null or absent: no limit of that kind. Amounts in the card's currency, integer minor units.
 const Amount = Type.Union([Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()]);

@@ -1,25 +1,20 @@
-import { readCardRecord, writeCardRecord } from '@afc/card-state';
 import type { Service } from '@afc/service-kit';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { RouteContext } from '../app.ts';
-import {
-  type LifecycleEntry,
-  recordLifecycleEvent,
-  transition_type_of,
-  transitionEventId,
-} from '../lifecycle/card-lifecycle.ts';
 import { ErrorBody, error_responses, IdParams, security } from '../schemas.ts';
 import { CardBusyError, withCardLock } from '../transitions/card-lock.ts';
 import {
-  isTransitionState,
   local_state_of,
   marqetaFailureOf,
   type TransitionState,
   transition_states,
-  transitionAtMarqeta,
-  transitionCheck,
 } from '../transitions/card-transitions.ts';
+import {
+  type TransitionOutcome,
+  transitionBusinessCard,
+  transitionPersonalCard,
+} from '../transitions/transition-card.ts';
 import { companyOf, notFound, requireAdmin } from './access.ts';
 import { PersonalTokenParams } from './personal-routes.ts';
 
@@ -49,16 +44,6 @@ export const illegal_transition = (from: string, to: string) => ({
   message: `a ${from} card cannot become ${to.toLowerCase()}`,
   fields: ['body.state'],
 });
-
-export async function writeThrough(app: Service, context: RouteContext, card_token: string): Promise<void> {
-  const record = await readCardRecord(
-    { sql: app.postgres.sql, personal_store: app.personalStore },
-    card_token,
-    Date.now(),
-  );
-  if (record === undefined) throw new Error('card vanished between write and read-back');
-  await writeCardRecord(context.card_state, record);
-}
 
 // Business cards: one transition at a time per card (withCardLock, in Redis, as for personal
 // cards): Marqeta first, then the data of record and the card's lifecycle history in one short
@@ -90,13 +75,6 @@ export async function transitionRoutes(app: Service, context: RouteContext): Pro
     },
   );
 }
-
-type TransitionOutcome =
-  | { readonly kind: 'not_found' }
-  | { readonly kind: 'illegal'; readonly from: string }
-  // Another transition (at Marqeta) moved the card while this one was made; `now` is Marqeta's.
-  | { readonly kind: 'moved'; readonly from: string; readonly now: string }
-  | { readonly kind: 'done'; readonly card_token: string; readonly from: string; readonly changed: boolean };
 
 // The card's lock around the work, and the answer for both programs.
 async function answerTransition(
@@ -147,101 +125,6 @@ async function answerTransition(
   };
 }
 
-// Under the card's lock: read, Marqeta, then the row and its history in one transaction, only
-// if nothing moved the card since it was read. The lock has a lease (a holder that died frees
-// the card), so the version check is what fences the write; and the webhooks consumer applies
-// Marqeta's own transitions to the row without this lock. When the card moved meanwhile,
-// Marqeta's card decides (settleMovedCard).
-async function transitionBusinessCard(
-  app: Service,
-  context: RouteContext,
-  card_token: string,
-  input: TransitionInput,
-): Promise<TransitionOutcome> {
-  const [card] = await app.postgres.sql<{ user_token: string; state: string; version: number }[]>`
-    select u.user_token, c.state, c.version from cards c join users u on u.id = c.user_id
-    where c.card_token = ${card_token}`;
-  if (card === undefined) return { kind: 'not_found' };
-  const check = transitionCheck(card.state, input.state);
-  if (check === 'illegal') return { kind: 'illegal', from: card.state };
-  let outcome: TransitionOutcome = { kind: 'done', card_token, from: card.state, changed: check === 'move' };
-  if (check === 'move') {
-    const from_version = Number(card.version);
-    await transitionAtMarqeta(context.marqeta, { card_token, from_version, ...input });
-    const history = {
-      event_id: transitionEventId(card_token, from_version),
-      program: 'business' as const,
-      card_token,
-      user_token: card.user_token,
-      type: transition_type_of[input.state],
-      reason: input.reason,
-      details: { from_state: card.state },
-    };
-    const target = local_state_of[input.state];
-    const written = await app.postgres.sql.begin(async (tx) => {
-      const [now] = await tx<{ state: string; version: number }[]>`
-        select state, version from cards where card_token = ${card_token} for update`;
-      // Moved by Marqeta's webhook of this very transition, or not moved at all: ours stands.
-      const ours = now !== undefined && (Number(now.version) === from_version || now.state === target);
-      if (!ours) return false;
-      if (now.state !== target) {
-        await tx`update cards set state = ${target}, version = version + 1, updated_at = now()
-          where card_token = ${card_token}`;
-      }
-      await recordLifecycleEvent(tx, history);
-      return true;
-    });
-    if (!written) outcome = await settleMovedCard(app, context, history, input.state);
-  }
-  // Also when already there: a retry heals a write-through the first attempt did not finish.
-  await writeThrough(app, context, card_token);
-  return outcome;
-}
-
-// The card moved to another state while Marqeta made our transition (a transition made at
-// Marqeta directly, applied by the webhooks consumer). Which of the two Marqeta applied last is
-// known only to Marqeta: its card's state now is the answer, written with `write` (a state this
-// transition could not set, such as a card no longer issued, is left to the webhooks). Returns
-// that state, or the raw Marqeta state when it is not one a transition sets.
-async function settleFromMarqeta(
-  context: RouteContext,
-  card_token: string,
-  write: (state: TransitionState) => Promise<void>,
-): Promise<{ readonly state: TransitionState } | { readonly other: string }> {
-  const at_marqeta = await context.marqeta.getCard(card_token);
-  if (!isTransitionState(at_marqeta.state)) return { other: String(at_marqeta.state) };
-  await write(at_marqeta.state);
-  return { state: at_marqeta.state };
-}
-
-function settledOutcome(
-  settled: { readonly state: TransitionState } | { readonly other: string },
-  card_token: string,
-  from: string,
-  target: TransitionState,
-): TransitionOutcome {
-  if ('other' in settled) return { kind: 'moved', from, now: settled.other };
-  if (settled.state === target) return { kind: 'done', card_token, from, changed: true };
-  return { kind: 'moved', from, now: local_state_of[settled.state] };
-}
-
-async function settleMovedCard(
-  app: Service,
-  context: RouteContext,
-  history: LifecycleEntry & { readonly details: { readonly from_state: string } },
-  target: TransitionState,
-): Promise<TransitionOutcome> {
-  const { card_token } = history;
-  const settled = await settleFromMarqeta(context, card_token, (state) =>
-    app.postgres.sql.begin(async (tx) => {
-      await tx`update cards set state = ${local_state_of[state]}, version = version + 1, updated_at = now()
-        where card_token = ${card_token} and state <> ${local_state_of[state]}`;
-      if (state === target) await recordLifecycleEvent(tx, history);
-    }),
-  );
-  return settledOutcome(settled, card_token, history.details.from_state, target);
-}
-
 // Personal cards (admin key): the same lock, whatever store holds the card. Without it two
 // transitions (suspend vs terminate) could reach Marqeta in one order and the data of record in
 // the other, and write Redis from snapshots taken in a third.
@@ -265,54 +148,4 @@ export async function personalTransitionRoutes(app: Service, context: RouteConte
       );
     },
   );
-}
-
-// Under the card's lock: read, Marqeta, the store, the history, Redis. The version a transition
-// starts from is the card's updated_at (strictly increasing in the store), so its Marqeta token
-// and its history id are new for every change and the same for a retry of this one. The store
-// may be MongoDB, which shares no transaction with the history: a crash between the two loses
-// that history entry (the card itself is right; a retry finds it moved and records nothing).
-async function transitionPersonalCard(
-  app: Service,
-  context: RouteContext,
-  card_token: string,
-  input: TransitionInput,
-): Promise<TransitionOutcome> {
-  const store = app.personalStore;
-  const card = await store.getCard(card_token);
-  if (card === null) return { kind: 'not_found' };
-  const check = transitionCheck(card.state, input.state);
-  if (check === 'illegal') return { kind: 'illegal', from: card.state };
-  let outcome: TransitionOutcome = { kind: 'done', card_token, from: card.state, changed: check === 'move' };
-  if (check === 'move') {
-    const from_version = card.updated_at.getTime();
-    await transitionAtMarqeta(context.marqeta, { card_token, from_version, ...input });
-    const target = local_state_of[input.state];
-    // As for business cards, but the store has no compare-and-set: the re-read narrows the
-    // window in which a webhook can move the card unseen to the write itself.
-    const now = await store.getCard(card_token);
-    const ours = now !== null && (now.updated_at.getTime() === from_version || now.state === target);
-    if (ours && now.state !== target) await store.setCardState(card_token, target);
-    if (!ours) {
-      const settled = await settleFromMarqeta(context, card_token, async (state) => {
-        if ((await store.getCard(card_token))?.state !== local_state_of[state])
-          await store.setCardState(card_token, local_state_of[state]);
-      });
-      outcome = settledOutcome(settled, card_token, card.state, input.state);
-    }
-    if (outcome.kind === 'done') {
-      await recordLifecycleEvent(app.postgres.sql, {
-        event_id: transitionEventId(card_token, from_version),
-        program: 'personal',
-        card_token,
-        user_token: card.user_token,
-        type: transition_type_of[input.state],
-        reason: input.reason,
-        details: { from_state: card.state },
-      });
-    }
-  }
-  // Also when already there: a retry heals a write-through the first attempt did not finish.
-  await writeThrough(app, context, card_token);
-  return outcome;
 }
