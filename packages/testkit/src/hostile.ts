@@ -167,17 +167,21 @@ export function withCardNumber(payload: string, card_number: string | undefined)
   return `{"pan":"${card_number}","card_number":"${card_number}",${payload.slice(1)}`;
 }
 
-// The load shedder answers 503 with Retry-After before any handler runs when a shared test
-// machine lags the event loop (other tests, garbage collection): that says nothing about the
-// request, so it is sent again once `serving` says so. Any other answer, 5xx included, is the
-// request's own. At most 20 sheddings in a row.
-export async function sendPastShedding<R extends { statusCode: number; headers: Record<string, unknown> }>(
-  send: () => Promise<R>,
-  serving: () => Promise<boolean>,
-): Promise<R> {
+// The load shedder answers 503 {"error":"overloaded"} with Retry-After before any handler runs
+// when a shared test machine lags the event loop (other tests, garbage collection): that says
+// nothing about the request, so it is sent again once `serving` says so. Any other answer, 5xx
+// included (a route's own 503, e.g. its broker away), is the request's own. At most 20
+// sheddings in a row.
+export async function sendPastShedding<
+  R extends { statusCode: number; headers: Record<string, unknown>; body: string },
+>(send: () => Promise<R>, serving: () => Promise<boolean>): Promise<R> {
   for (let attempt = 0; attempt < 20; attempt += 1) {
     const response = await send();
-    if (response.statusCode !== 503 || response.headers['retry-after'] === undefined) return response;
+    const shed =
+      response.statusCode === 503 &&
+      response.headers['retry-after'] !== undefined &&
+      response.body.includes('"error":"overloaded"');
+    if (!shed) return response;
     await waitUntil(serving, { message: 'serving again' });
   }
   throw new Error('shed 20 times in a row');
