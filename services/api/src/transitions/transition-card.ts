@@ -16,6 +16,8 @@ import {
   transitionCheck,
 } from './card-transitions.ts';
 
+type LocalCardState = (typeof local_state_of)[TransitionState];
+
 export interface TransitionRequest {
   readonly state: TransitionState;
   readonly reason: string;
@@ -123,29 +125,31 @@ export async function transitionBusinessCard(
       }
       return { written: true, seen_version: seen.version };
     });
-    if (!fence.written)
-      outcome = await settleBusinessCard(app, context, card_token, card.state, request, fence);
+    if (!fence.written) {
+      outcome = await settleFromMarqeta(context, card_token, card.state, request, async (state) => {
+        await sql`update cards set state = ${state}, version = version + 1, updated_at = now()
+          where card_token = ${card_token} and version = ${fence.seen_version}
+            and state <> ${state} and state <> 'terminated'`;
+      });
+    }
   }
   // Also when already there: a retry heals a write-through the first attempt did not finish.
   await writeThrough(app, context, card_token);
   return outcome;
 }
 
-async function settleBusinessCard(
-  app: Service,
+// The card moved to another state meanwhile: Marqeta's card decides, written by `write` (which
+// writes only if the card did not move again since `fence.seen_version`, never out of
+// terminated); a state no transition sets is left to the webhooks.
+async function settleFromMarqeta(
   context: RouteContext,
   card_token: string,
   from: string,
   request: TransitionRequest,
-  fence: Fence,
+  write: (state: LocalCardState) => Promise<void>,
 ): Promise<TransitionOutcome> {
   const at_marqeta = String((await context.marqeta.getCard(card_token)).state);
-  if (isTransitionState(at_marqeta)) {
-    const state = local_state_of[at_marqeta];
-    await app.postgres.sql`update cards set state = ${state}, version = version + 1, updated_at = now()
-      where card_token = ${card_token} and version = ${fence.seen_version}
-        and state <> ${state} and state <> 'terminated'`;
-  }
+  if (isTransitionState(at_marqeta)) await write(local_state_of[at_marqeta]);
   return outcomeAtMarqeta(at_marqeta, card_token, from, request.state);
 }
 
@@ -181,32 +185,18 @@ export async function transitionPersonalCard(
       if (seen.state !== target) await store.setCardState(card_token, target);
       return { written: true, seen_version: seen.version };
     });
-    if (!fence.written)
-      outcome = await settlePersonalCard(app, context, card_token, card.state, request, fence);
+    if (!fence.written) {
+      outcome = await settleFromMarqeta(context, card_token, card.state, request, (state) =>
+        app.postgres.sql.begin(async (tx) => {
+          await lockMarqetaSubject(tx, 'card', card_token);
+          const now = await store.getCard(card_token);
+          const unmoved = now !== null && now.updated_at.getTime() === fence.seen_version;
+          if (unmoved && now.state !== state && now.state !== 'terminated')
+            await store.setCardState(card_token, state);
+        }),
+      );
+    }
   }
   await writeThrough(app, context, card_token);
   return outcome;
-}
-
-async function settlePersonalCard(
-  app: Service,
-  context: RouteContext,
-  card_token: string,
-  from: string,
-  request: TransitionRequest,
-  fence: Fence,
-): Promise<TransitionOutcome> {
-  const at_marqeta = String((await context.marqeta.getCard(card_token)).state);
-  if (isTransitionState(at_marqeta)) {
-    const state = local_state_of[at_marqeta];
-    const store = app.personalStore;
-    await app.postgres.sql.begin(async (tx) => {
-      await lockMarqetaSubject(tx, 'card', card_token);
-      const now = await store.getCard(card_token);
-      const unmoved = now !== null && now.updated_at.getTime() === fence.seen_version;
-      if (unmoved && now.state !== state && now.state !== 'terminated')
-        await store.setCardState(card_token, state);
-    });
-  }
-  return outcomeAtMarqeta(at_marqeta, card_token, from, request.state);
 }
