@@ -68,10 +68,11 @@ export async function updateUser(
 ): Promise<PersonalUser> {
   const filter: Filter<UserDoc> = { user_token };
   if (input.status !== undefined && input.status !== 'closed') filter.status = { $ne: 'closed' };
-  const set: Partial<UserDoc> = { updated_at: at };
+  const set: Partial<UserDoc> = {};
   if (input.kyc_status !== undefined) set.kyc_status = input.kyc_status;
   if (input.status !== undefined) set.status = input.status;
-  const doc = await c.users.findOneAndUpdate(filter, { $set: set }, { returnDocument: 'after' });
+  // updated_at is the cardholder's version in Redis (read-card-record.ts), like a card's.
+  const doc = await c.users.findOneAndUpdate(filter, versionedUpdate(set, at), { returnDocument: 'after' });
   if (doc !== null) return userFromDoc(doc);
   if ((await getUser(c, user_token)) === null) throw new PersonalNotFoundError(`no user ${user_token}`);
   throw new PersonalConflictError(`user ${user_token} is closed`);
@@ -122,7 +123,7 @@ export async function setCardState(
 ): Promise<PersonalCard> {
   const filter: Filter<CardDoc> = { card_token };
   if (state !== 'terminated') filter.state = { $ne: 'terminated' };
-  const doc = await c.cards.findOneAndUpdate(filter, cardUpdate({ state, failure_reason: null }, at), {
+  const doc = await c.cards.findOneAndUpdate(filter, versionedUpdate({ state, failure_reason: null }, at), {
     returnDocument: 'after',
   });
   if (doc !== null) return cardFromDoc(doc);
@@ -130,14 +131,15 @@ export async function setCardState(
   throw new PersonalConflictError(`card ${card_token} is terminated`);
 }
 
-// An update pipeline: updated_at is the card's version in Redis and must be strictly later than
-// before, even within one millisecond (the twin of PostgreSQL's greatest(at, updated_at + 1 ms)).
-function cardUpdate(fields: Partial<CardDoc>, at: Date): Document[] {
+// An update pipeline: updated_at is the version of a card or cardholder in Redis, which refuses
+// a version that is not newer, so it must be strictly later than before, even within one
+// millisecond or with a clock that went back (the twin of greatest(at, updated_at + 1 ms)).
+function versionedUpdate(fields: Partial<CardDoc> | Partial<UserDoc>, at: Date): Document[] {
   return [{ $set: { ...literalFields(fields), updated_at: { $max: [at, { $add: ['$updated_at', 1] }] } } }];
 }
 
 // In a pipeline a string starting with $ would be read as a field path: values go in $literal.
-function literalFields(fields: Partial<CardDoc>): Document {
+function literalFields(fields: Partial<CardDoc> | Partial<UserDoc>): Document {
   return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, { $literal: value }]));
 }
 
@@ -152,7 +154,10 @@ export async function recordCardIssued(
   const { last_four, expiration_month, expiration_year } = details;
   const doc = await c.cards.findOneAndUpdate(
     { card_token, state: { $in: [...awaiting_or_failed] } },
-    cardUpdate({ state: 'active', failure_reason: null, last_four, expiration_month, expiration_year }, at),
+    versionedUpdate(
+      { state: 'active', failure_reason: null, last_four, expiration_month, expiration_year },
+      at,
+    ),
     { returnDocument: 'after' },
   );
   return issueOutcome(c, card_token, doc);
@@ -166,7 +171,7 @@ export async function recordCardIssueFailed(
 ): Promise<CardIssueOutcome> {
   const doc = await c.cards.findOneAndUpdate(
     { card_token, state: { $in: [...awaiting_or_failed] } },
-    cardUpdate({ state: 'failed', failure_reason: reason }, at),
+    versionedUpdate({ state: 'failed', failure_reason: reason }, at),
     { returnDocument: 'after' },
   );
   return issueOutcome(c, card_token, doc);

@@ -45,11 +45,12 @@ export async function updateUser(
 ): Promise<PersonalUser> {
   const status = input.status ?? null;
   // One conditional statement: a closed user may not be reopened, whatever runs concurrently.
+  // updated_at is the cardholder's version in Redis (read-card-record.ts), like a card's.
   const [row] = await sql`
     update personal.users
     set kyc_status = coalesce(${input.kyc_status ?? null}::text, kyc_status),
         status = coalesce(${status}::text, status),
-        updated_at = ${at}
+        updated_at = ${nextVersion(sql, at)}
     where user_token = ${user_token}
       and (status <> 'closed' or ${status}::text is null or ${status}::text = 'closed')
     returning *`;
@@ -105,7 +106,8 @@ export async function setCardState(
   throw new PersonalConflictError(`card ${card_token} is terminated`);
 }
 
-// updated_at is the card's version in Redis: strictly later than before, even in the same ms.
+// updated_at is the version of a card or cardholder in Redis, which refuses a version that is
+// not newer: strictly later than before, even in the same ms or with a clock that went back.
 function nextVersion(sql: Sql, at: Date) {
   return sql`greatest(${at}::timestamptz, updated_at + interval '1 millisecond')`;
 }

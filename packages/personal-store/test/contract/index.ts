@@ -26,7 +26,7 @@ export function personalStoreContract(backend: string, open: StoreFactory): void
       await store?.close();
     });
 
-    usersContract(current);
+    usersContract(current, open);
     cardsContract(current);
     cardIssuanceContract(current, open);
     depositsContract(current);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PersonalStore } from '../../src/index.ts';
-import { currency, expectCode, newUser, token } from './helpers.ts';
+import { currency, expectCode, manualClock, newUser, type StoreFactory, token } from './helpers.ts';
 
-export function usersContract(store: () => PersonalStore): void {
+export function usersContract(store: () => PersonalStore, open: StoreFactory): void {
   describe('users', () => {
     it('creates a user with defaults and an empty wallet in its currency', async () => {
       const user_token = token('u');
@@ -66,6 +66,41 @@ export function usersContract(store: () => PersonalStore): void {
         kyc_status: 'rejected',
       });
       expect((await store().getUser(user.user_token))?.status).toBe('closed');
+    });
+
+    // updated_at is the cardholder's version in Redis, which keeps only a newer version: two
+    // status changes in one millisecond must not leave the first one there (a suspended user
+    // who could still spend).
+    it('gives every change of a user a later updated_at, even within one millisecond', async () => {
+      const t = Date.UTC(2024, 6, 1);
+      const clock = manualClock(t);
+      const frozen = await open({ now: clock.now });
+      try {
+        const user = await newUser(frozen);
+        const versions = [user.updated_at.getTime()];
+        for (const input of [
+          { kyc_status: 'verified' },
+          { status: 'suspended' },
+          { status: 'active' },
+        ] as const) {
+          versions.push((await frozen.updateUser(user.user_token, input)).updated_at.getTime());
+        }
+        // A clock that went back does not take the version back with it.
+        clock.set(t - 60_000);
+        versions.push(
+          (await frozen.updateUser(user.user_token, { status: 'suspended' })).updated_at.getTime(),
+        );
+        for (let i = 1; i < versions.length; i += 1) {
+          expect(versions[i]).toBeGreaterThan(versions[i - 1] ?? Number.POSITIVE_INFINITY);
+        }
+        expect((await frozen.getUser(user.user_token))?.updated_at.getTime()).toBe(versions.at(-1));
+        // A clock that moves on is followed again.
+        clock.set(t + 60_000);
+        const later = await frozen.updateUser(user.user_token, { status: 'active' });
+        expect(later.updated_at.getTime()).toBe(t + 60_000);
+      } finally {
+        await frozen.close();
+      }
     });
 
     it('reports an unknown user on update, and bad input without writing', async () => {
