@@ -37,26 +37,50 @@ pg_answers() {
   if command -v pg_isready >/dev/null 2>&1; then pg_isready -h 127.0.0.1 -p 5432 -q; else tcp_answers 5432; fi
 }
 
+# A listening port is not enough: a wedged broker accepts TCP and never answers the AMQP
+# protocol header. The check sends it and waits (bounded) for the first byte of Connection.Start.
+amqp_answers() {
+  timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672 && printf "AMQP\x00\x00\x09\x01" >&3 && head -c 1 <&3 | od -An -tx1 | grep -q 01' 2>/dev/null
+}
+
 # Compose with a running engine: `docker compose` (v2, waits for the healthchecks) or the older
 # `docker-compose` (no --wait: the checks below wait). Only the infrastructure: `npm start` runs
-# the services themselves from source.
-compose_infrastructure() { # the compose services to start (those not answering)
-  local compose
-  if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
+# the services themselves from source. Empty where no engine (or no compose) runs.
+compose=()
+if command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1; then
+  if docker compose version >/dev/null 2>&1; then
+    compose=(docker compose)
+  elif command -v docker-compose >/dev/null 2>&1; then
+    compose=(docker-compose)
+  fi
+fi
+
+compose_up() { # the compose services to start (those not answering)
   echo "infra: starting $* with ${compose[*]}"
   if [ "${compose[0]}" = docker ]; then
     "${compose[@]}" up -d --wait "$@"
   else
     "${compose[@]}" up -d "$@"
   fi
-  wait_for postgresql pg_answers 60
-  wait_for redis redis_pongs 60
-  wait_for rabbitmq amqp_answers 120
-  rm -f "$infra_env"
-  if [[ " $* " != *" postgres "* ]]; then return 0; fi
+}
+
+# Whether this project's compose PostgreSQL is the one answering: started now or by an earlier
+# run (`ps -q` of the older docker-compose also lists stopped containers, hence the inspect).
+compose_runs_postgres() {
+  local id
+  id=$("${compose[@]}" ps -q postgres 2>/dev/null | head -1) || true
+  [ -n "$id" ] && [ "$(docker inspect -f '{{.State.Running}}' "$id" 2>/dev/null)" = true ]
+}
+
+# The compose PostgreSQL checks a password on TCP (docker-compose.yml, POSTGRES_PASSWORD): the
+# services and the tests (@afc/testkit) are given it. A later run, where everything already
+# answers, keeps the file an earlier one wrote unless the environment now says otherwise.
+compose_settings() {
+  if ! compose_runs_postgres; then rm -f "$infra_env"; return 0; fi
+  if [ -f "$infra_env" ] && [ -z "${POSTGRES_PASSWORD:-}${DATABASE_URL:-}${TEST_POSTGRES_URL:-}" ]; then
+    return 0
+  fi
   mkdir -p .local
-  # The compose PostgreSQL checks a password on TCP (docker-compose.yml, POSTGRES_PASSWORD): the
-  # services and the tests (@afc/testkit) are given it.
   local password=${POSTGRES_PASSWORD:-postgres}
   {
     printf 'export DATABASE_URL=%q\n' "${DATABASE_URL:-postgres://postgres:$password@127.0.0.1:5432/atlanticfrewaycard}"
@@ -64,43 +88,21 @@ compose_infrastructure() { # the compose services to start (those not answering)
   } >"$infra_env"
 }
 
-# A listening port is not enough: a wedged broker accepts TCP and never answers the AMQP
-# protocol header. The check sends it and waits (bounded) for the first byte of Connection.Start.
-amqp_answers() {
-  timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672 && printf "AMQP\x00\x00\x09\x01" >&3 && head -c 1 <&3 | od -An -tx1 | grep -q 01' 2>/dev/null
-}
-
-missing=()
-pg_answers >/dev/null 2>&1 || missing+=(postgres)
-redis_pongs || missing+=(redis)
-amqp_answers || missing+=(rabbitmq)
-if [ "${#missing[@]}" -gt 0 ] && command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1; then
-  compose_infrastructure "${missing[@]}"
-  exit 0
-fi
-rm -f "$infra_env"
-
-pg_check='pg_isready -h 127.0.0.1 -p 5432 -q'
-if ! command -v pg_isready >/dev/null 2>&1 || ! eval "$pg_check" >/dev/null 2>&1; then
+start_local_postgres() {
+  local pg_check='pg_isready -h 127.0.0.1 -p 5432 -q'
   if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then apt_install postgresql postgresql-client; fi
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
   # Local development trusts loopback connections, as the machines here are set up.
   wait_for postgresql "$pg_check" 30
-else
-  echo "infra: postgresql is up"
-fi
+}
 
-redis_check='redis-cli -h 127.0.0.1 -p 6379 ping'
-if ! command -v redis-cli >/dev/null 2>&1 || ! eval "$redis_check" >/dev/null 2>&1; then
+start_local_redis() {
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
-  wait_for redis "$redis_check" 30
-else
-  echo "infra: redis is up"
-fi
+  wait_for redis redis_pongs 30
+}
 
-rabbit_check='amqp_answers'
-if ! amqp_answers; then
+start_local_rabbitmq() {
   command -v rabbitmq-server >/dev/null 2>&1 || apt_install rabbitmq-server
   if pgrep -u rabbitmq beam.smp >/dev/null 2>&1; then
     echo "infra: rabbitmq is running but does not answer AMQP; restarting it" >&2
@@ -108,7 +110,31 @@ if ! amqp_answers; then
     sleep 1
   fi
   rabbitmq-server -detached || true
-  wait_for rabbitmq "$rabbit_check" 90
-else
-  echo "infra: rabbitmq is up"
+  wait_for rabbitmq amqp_answers 90
+}
+
+missing=()
+pg_answers >/dev/null 2>&1 || missing+=(postgres)
+redis_pongs || missing+=(redis)
+amqp_answers || missing+=(rabbitmq)
+
+if [ "${#compose[@]}" -gt 0 ]; then
+  if [ "${#missing[@]}" -gt 0 ]; then compose_up "${missing[@]}"; fi
+  wait_for postgresql pg_answers 60
+  wait_for redis redis_pongs 60
+  wait_for rabbitmq amqp_answers 120
+  compose_settings
+  exit 0
 fi
+
+# Without compose the servers answering are local ones, which need no settings.
+rm -f "$infra_env"
+for service in postgres redis rabbitmq; do
+  name=$service
+  if [ "$service" = postgres ]; then name=postgresql; fi
+  if [[ " ${missing[*]} " == *" $service "* ]]; then
+    "start_local_$service"
+  else
+    echo "infra: $name is up"
+  fi
+done
