@@ -20,6 +20,7 @@ import {
   startLoad,
   startSettlement,
 } from './run-setup.ts';
+import { sampleDuring } from './sample-during.ts';
 import { dependencyStatus, scrape } from './server-metrics.ts';
 import { type E2eSettings, readE2eSettings } from './settings.ts';
 
@@ -135,19 +136,23 @@ async function drain(running: Running, expected: number, max_s: number, since_ms
 // The measured load, with the pipeline sampled every second alongside it.
 async function measuredLoad(settings: E2eSettings, running: Running) {
   const since_ms = Date.now();
-  const samples: Pipeline[] = [];
-  let sample_failures = 0;
-  let loading = true;
-  // A failed sample is counted, not thrown: the sampler is awaited only after the load.
-  const sampler = (async () => {
-    while (loading) {
-      await pipeline(running, since_ms).then(
-        (sample) => samples.push(sample),
-        () => (sample_failures += 1),
-      );
-      await sleep(sample_interval_ms);
-    }
-  })();
+  const sampled = await sampleDuring(
+    () => underLoad(settings, running),
+    () => pipeline(running, since_ms),
+    sample_interval_ms,
+  );
+  const { settlement_before, ...window } = sampled.result;
+  const settlement_delta = difference(await scrape(running.settlement.url), settlement_before);
+  return {
+    since_ms,
+    ...window,
+    samples: sampled.samples,
+    sample_failures: sampled.sample_failures,
+    settlement_outcomes: byLabel(settlement_delta, 'afc_settlement_events_total', 'outcome'),
+  };
+}
+
+async function underLoad(settings: E2eSettings, running: Running) {
   const settlement_before = await scrape(running.settlement.url);
   const cpu = await startCpuWindow({
     authorizer: running.authorizer.pid,
@@ -158,20 +163,7 @@ async function measuredLoad(settings: E2eSettings, running: Running) {
   const started = new Date();
   const load = await running.load.run(loadSpec(settings, running, 'e2e', settings.duration_s, 202));
   const ended = new Date();
-  const cpu_sample = await cpu();
-  loading = false;
-  await sampler;
-  const settlement_delta = difference(await scrape(running.settlement.url), settlement_before);
-  return {
-    since_ms,
-    started,
-    ended,
-    load,
-    cpu: cpu_sample,
-    samples,
-    sample_failures,
-    settlement_outcomes: byLabel(settlement_delta, 'afc_settlement_events_total', 'outcome'),
-  };
+  return { settlement_before, started, ended, load, cpu: await cpu() };
 }
 
 async function measure(settings: E2eSettings, running: Running, logger: Logger) {
