@@ -254,12 +254,24 @@ function undoneOf(events: readonly StoredContribution[]): number {
   return total;
 }
 
-function stateOf(
-  a: { authorized: number; cleared: number; reversed: number; refunded: number },
-  flags: { reversal: boolean; expired: boolean },
-): LedgerState {
+type StateAmounts = { authorized: number; cleared: number; reversed: number; refunded: number };
+type StateFlags = { reversal: boolean; expired: boolean };
+
+// Once its expiry is recorded a row is never open again: the sweep selects open rows by
+// expires_at and records an expiry once (`<jit>:hold.expired`), so an expired row that derived
+// open (an approved zero-amount verification, a partial clearing whose Redis hold was lost and
+// released nothing, a partial clearing after the expiry) would be listed by every pass and,
+// once a batch of them led the queue, keep every other hold from expiring.
+function stateOf(a: StateAmounts, flags: StateFlags): LedgerState {
+  const state = openOrSettled(a, flags);
+  const open = state === 'pending' || state === 'partially_cleared';
+  return flags.expired && open ? 'expired' : state;
+}
+
+function openOrSettled(a: StateAmounts, flags: StateFlags): LedgerState {
   if (a.cleared > 0) return a.cleared + a.reversed >= a.authorized ? 'cleared' : 'partially_cleared';
-  // An expired hold stays expired whatever it released; a clearing after it still wins above.
+  // An expired hold stays expired whatever it released; a clearing that settles it in full,
+  // before or after the expiry, ends it 'cleared' (above).
   if (flags.expired && a.authorized > 0) return 'expired';
   if (a.authorized > 0) return a.reversed >= a.authorized ? 'reversed' : 'pending';
   // Nothing authorized (yet): a refund of its own is settled; a reversal seen before its

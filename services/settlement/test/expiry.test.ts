@@ -46,6 +46,31 @@ async function totals(card_id: string) {
     select window_kind, amount_minor, count from spending_totals where card_id = ${card_id} order by window_kind`;
 }
 
+const verifying = {
+  kind: 'account_verification',
+  method: 'pgfs.authorization.account_verification',
+} as const;
+
+function clearingOf(
+  card: { card_token: string; user_token: string },
+  original_jit_token: string,
+  amount_minor: number,
+  now_ms: number,
+) {
+  return {
+    ...authorizationOf(card, amount_minor, now_ms),
+    kind: 'clearing' as const,
+    method: 'pgfs.authorization.clearing',
+    original_jit_token,
+  };
+}
+
+// Redis lost the hold (a rebuild that has not run yet): the expiry finds nothing to release.
+async function loseHold(card: { card_token: string; user_token: string }, jit_token: string) {
+  const key = h.cards.keys(card.user_token, card.card_token).holdKey(jit_token);
+  expect(await h.app.redis.del(key)).toBe(1);
+}
+
 describe('hold expiry sweep', () => {
   it('releases a hold past expiry in Redis and the books, once; a hold not yet due stays', async () => {
     const authorized_at_ms = Date.now() - 8 * day_ms;
@@ -159,6 +184,37 @@ describe('hold expiry sweep', () => {
     expect(reports.reduce((a, b) => a + b, 0)).toBe(1);
   });
 
+  it('ends an approved zero-amount verification expired, and the next pass no longer lists it', async () => {
+    const authorized_at_ms = Date.now() - 8 * day_ms;
+    const card = await seedActiveBusinessCard(h, authorized_at_ms);
+    const verification = authorizationOf(card, 0, authorized_at_ms, verifying);
+    await h.decideAndSettle(verification);
+    expect(await ledgerRow(verification.jit_token)).toMatchObject({ state: 'pending', authorized_minor: 0 });
+
+    expect(await sweep()).toMatchObject({ due: 1, expired: 1, failed: 0, hold_not_found: 1 });
+    expect(await ledgerRow(verification.jit_token)).toMatchObject({ state: 'expired', authorized_minor: 0 });
+    expect(await sweep()).toMatchObject({ due: 0, expired: 0, skipped: 0 });
+  });
+
+  it('ends a partly cleared hold whose Redis hold was lost expired, and the next pass no longer lists it', async () => {
+    const authorized_at_ms = Date.now() - 8 * day_ms;
+    const card = await seedActiveBusinessCard(h, authorized_at_ms);
+    const request = authorizationOf(card, 3_000, authorized_at_ms);
+    await h.decideAndSettle(request);
+    await h.applyAndSettle(clearingOf(card, request.jit_token, 1_000, authorized_at_ms + 1_000));
+    await loseHold(card, request.jit_token);
+    expect(await ledgerRow(request.jit_token)).toMatchObject({ state: 'partially_cleared' });
+
+    expect(await sweep()).toMatchObject({ due: 1, expired: 1, released_minor: 0, hold_not_found: 1 });
+    expect(await ledgerRow(request.jit_token)).toMatchObject({
+      state: 'expired',
+      authorized_minor: 3_000,
+      cleared_minor: 1_000,
+      reversed_minor: 0,
+    });
+    expect(await sweep()).toMatchObject({ due: 0, expired: 0, skipped: 0 });
+  });
+
   it('finds due holds through an index, not a scan of the ledger', async () => {
     const plan = await h.app.postgres.sql.begin(async (tx) => {
       await tx`set local enable_seqscan = off`;
@@ -237,6 +293,28 @@ describe('personal hold expiry', () => {
     // The released balance spends again.
     const spend = authorizationOf(card, 8_500, Date.now());
     expect(await h.cards.decide(spend)).toMatchObject({ outcome: 'approve' });
+  });
+
+  it('ends a personal zero-amount verification and a partly cleared hold without a Redis hold expired', async () => {
+    const authorized_at_ms = Date.now() - 8 * day_ms;
+    const card = await seedActivePersonalCard(h, 10_000, authorized_at_ms);
+    const verification = authorizationOf(card, 0, authorized_at_ms, verifying);
+    await h.decideAndSettle(verification);
+    const partial = authorizationOf(card, 3_000, authorized_at_ms + 1_000);
+    await h.decideAndSettle(partial);
+    await h.applyAndSettle(clearingOf(card, partial.jit_token, 1_000, authorized_at_ms + 2_000));
+    await loseHold(card, partial.jit_token);
+    expect(await store().getTransaction(verification.jit_token)).toMatchObject({ state: 'pending' });
+    expect(await store().getTransaction(partial.jit_token)).toMatchObject({ state: 'partially_cleared' });
+
+    expect(await sweep()).toMatchObject({ due: 2, expired: 2, failed: 0, hold_not_found: 2 });
+    expect(await store().getTransaction(verification.jit_token)).toMatchObject({ state: 'expired' });
+    expect(await store().getTransaction(partial.jit_token)).toMatchObject({
+      state: 'expired',
+      cleared_minor: 1_000,
+      reversed_minor: 0,
+    });
+    expect(await sweep()).toMatchObject({ due: 0, expired: 0, skipped: 0 });
   });
 
   it('two sweeps at once expire each personal hold once, the wallet moved once', async () => {
