@@ -123,6 +123,23 @@ export function composeProblems(root: string, dockerfiles: readonly string[]): s
   return problems;
 }
 
+// The build context is the repository root: what holds secrets on a developer's machine stays
+// out of it (.env; .local has the demo seed with its API key and infra.env with a password).
+const kept_out_of_context = ['.env', '.local'];
+
+export function dockerignoreProblems(content: string): string[] {
+  const entries = new Set(
+    content
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => line.replace(/^\/+|\/+$/g, '')),
+  );
+  return kept_out_of_context
+    .filter((name) => !entries.has(name) && !entries.has(`**/${name}`))
+    .map((name) => `.dockerignore does not keep ${name} out of the build context`);
+}
+
 export function lintRepository(root: string = repository_root): Map<string, string[]> {
   const results = new Map<string, string[]>();
   const dockerfiles = findDockerfiles(root);
@@ -135,6 +152,7 @@ export function lintRepository(root: string = repository_root): Map<string, stri
   }
   const present = dockerfiles.filter((d) => !d.missing).map((d) => d.path);
   results.set('docker-compose.yml', composeProblems(root, present));
+  results.set('.dockerignore', dockerignoreProblems(readFileSync(join(root, '.dockerignore'), 'utf8')));
   return results;
 }
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { lintDockerfile, lintRepository, parseInstructions } from '../src/lint-dockerfiles.ts';
+import {
+  dockerignoreProblems,
+  lintDockerfile,
+  lintRepository,
+  parseInstructions,
+} from '../src/lint-dockerfiles.ts';
 
 const good = `# syntax comment
 FROM node:24-bookworm-slim AS build
@@ -22,6 +27,7 @@ describe('Dockerfile lint', () => {
         'services/authorizer/Dockerfile',
         'tools/marqeta-sim/Dockerfile',
         'docker-compose.yml',
+        '.dockerignore',
       ]),
     );
     for (const [name, problems] of results) expect(problems, name).toEqual([]);
@@ -52,5 +58,12 @@ describe('Dockerfile lint', () => {
     ]);
     const root_again = good.replace('USER node', 'USER root');
     expect(lintDockerfile(root_again)).toEqual(['final stage runs as root (no USER)']);
+  });
+
+  it('keeps the local secrets out of the build context', () => {
+    expect(dockerignoreProblems('.git\n/.local/\n**/.env\n')).toEqual([]);
+    expect(dockerignoreProblems('.env\n# .local\n.localized\n')).toEqual([
+      '.dockerignore does not keep .local out of the build context',
+    ]);
   });
 });
