@@ -77,5 +77,15 @@ export const webhooksApp = fp<WebhooksOptions>(
       logger.info({ event: 'webhooks.drained', ...report }, 'consumers drained');
     });
   },
-  { name: 'webhooks', dependencies: ['afc-readiness', 'afc-metrics', 'afc-amqp'] },
+  {
+    name: 'webhooks',
+    dependencies: [
+      'afc-readiness',
+      'afc-metrics',
+      'afc-postgres',
+      'afc-personal-store',
+      'afc-redis',
+      'afc-amqp',
+    ],
+  },
 );

@@ -47,6 +47,8 @@ export async function buildWebhooks(
     // A failed write-through fails the attempt, which the queue retries.
     redis: { max_retries_per_request: 2 },
     topology: overrides.topology,
+    // A restart while they are away must not stop Marqeta's deliveries from being accepted.
+    data_stores_required_at_start: false,
   });
   await app.register(webhooksApp, {
     credentials: { username: config.WEBHOOK_BASIC_USERNAME, password: config.WEBHOOK_BASIC_PASSWORD },

@@ -16,6 +16,9 @@ export interface PostgresPluginOptions {
   readonly migrate: boolean;
   readonly readiness_critical: boolean;
   readonly close_timeout_ms: number;
+  // false: a server away at start is logged and the service starts anyway (one connection
+  // attempt, migrations left to the next start that reaches it); queries connect when it is back.
+  readonly required_at_start?: boolean;
 }
 
 // Registered before the service's own plugins so that it closes after them (Fastify runs
@@ -25,8 +28,14 @@ export const postgresPlugin = fp<PostgresPluginOptions>(
     // The instance's logger is the pino logger createService was given.
     const logger = app.log as Logger;
     const client = createPostgres(options.postgres, logger);
-    await client.connectWithRetry({ attempts: options.connect_attempts });
-    if (options.migrate) await runMigrations({ sql: client.sql, logger });
+    const required = options.required_at_start ?? true;
+    try {
+      await client.connectWithRetry({ attempts: required ? options.connect_attempts : 1 });
+      if (options.migrate) await runMigrations({ sql: client.sql, logger });
+    } catch (error) {
+      if (required) throw error;
+      logger.warn({ event: 'postgres.unavailable_at_start', err: error }, 'starting without PostgreSQL');
+    }
     app.decorate('postgres', client);
     (app as Service).readiness.register(
       'postgres',

@@ -21,6 +21,9 @@ export interface RedisPluginOptions {
   readonly ready_timeout_ms: number;
   readonly readiness_critical: boolean;
   readonly close_timeout_ms: number;
+  // false: a server away at start is logged and the service starts anyway; the client
+  // reconnects in the background.
+  readonly required_at_start?: boolean;
 }
 
 export const redisPlugin = fp<RedisPluginOptions>(
@@ -28,7 +31,12 @@ export const redisPlugin = fp<RedisPluginOptions>(
     // The instance's logger is the pino logger createService was given.
     const logger = app.log as Logger;
     const client = createRedis(options.redis, logger);
-    await waitReady(client, options.ready_timeout_ms);
+    try {
+      await waitReady(client, options.ready_timeout_ms);
+    } catch (error) {
+      if (options.required_at_start ?? true) throw error;
+      logger.warn({ event: 'redis.unavailable_at_start', err: error }, 'starting without Redis');
+    }
     app.decorate<RedisClient>('redis', client);
     (app as Service).readiness.register(
       'redis',

@@ -38,6 +38,9 @@ export interface InfrastructureOptions {
   >;
   // Unset: the product topology.
   readonly topology?: TopologyDescription | undefined;
+  // false: the service starts while PostgreSQL or Redis is away (a receiver that must accept
+  // what it is sent whatever the data of record does). Default true.
+  readonly data_stores_required_at_start?: boolean;
 }
 
 // PostgreSQL (migrated), the personal store on it, Redis, then RabbitMQ: Fastify closes in
@@ -49,12 +52,14 @@ export async function registerInfrastructure(
   options: InfrastructureOptions,
 ): Promise<void> {
   const critical = options.readiness_critical;
+  const required = options.data_stores_required_at_start ?? true;
   await app.register(postgresPlugin, {
     postgres: postgresOptions(config, options.name),
     connect_attempts: config.PG_CONNECT_ATTEMPTS,
     migrate: true,
     readiness_critical: critical.postgres,
     close_timeout_ms: 5_000,
+    required_at_start: required,
   });
   await app.register(personalStorePlugin, {
     mongodb_uri: config.MONGODB_URI,
@@ -63,9 +68,11 @@ export async function registerInfrastructure(
   });
   await app.register(redisPlugin, {
     redis: redisOptions(config, options.name, options.redis),
-    ready_timeout_ms: 10_000,
+    // Not required: a short look, within Fastify's plugin start timeout with PostgreSQL's.
+    ready_timeout_ms: required ? 10_000 : 2_000,
     readiness_critical: critical.redis,
     close_timeout_ms: 2_000,
+    required_at_start: required,
   });
   await app.register(amqpPlugin, {
     amqp: amqpOptions(config, options.name, options.topology),
