@@ -1,6 +1,5 @@
 import { PersonalConflictError, PersonalInvalidInputError } from './errors.ts';
 import type {
-  BalanceChangeInput,
   CreditDepositInput,
   LedgerEntry,
   LedgerEventInput,
@@ -44,23 +43,6 @@ export function assertSameDeposit(stored: WalletDeposit, input: CreditDepositInp
     stored.credited_minor === input.credited_minor &&
     stored.currency === input.currency;
   if (!same) throw new PersonalConflictError(`deposit ${input.deposit_id} was recorded with other content`);
-}
-
-export interface StoredChangeIdentity {
-  readonly user_token: string;
-  readonly kind: string;
-  readonly amount_minor: number;
-  readonly currency: string;
-}
-
-export function assertSameChange(stored: StoredChangeIdentity, input: BalanceChangeInput): void {
-  const same =
-    stored.user_token === input.user_token &&
-    stored.kind === input.kind &&
-    stored.amount_minor === input.amount_minor &&
-    stored.currency === input.currency;
-  if (!same)
-    throw new PersonalConflictError(`balance change ${input.change_id} was recorded with other content`);
 }
 
 export function assertSameTransactionOwner(

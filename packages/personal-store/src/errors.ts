@@ -8,8 +8,7 @@ export const personal_error_codes = {
 
 export type PersonalErrorCode = (typeof personal_error_codes)[keyof typeof personal_error_codes];
 
-// One base class matched by `code`, never by message. Declines (insufficient funds) are not
-// errors: they come back as values from applyBalanceChange.
+// One base class matched by `code`, never by message.
 export class PersonalStoreError extends Error {
   readonly code: PersonalErrorCode;
 

@@ -1,4 +1,3 @@
-export { balanceDeltas, declineReason } from './balance-rules.ts';
 export { createPersonalStore, type PersonalStoreConfig } from './create-personal-store.ts';
 export {
   PersonalClosedError,

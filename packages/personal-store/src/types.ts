@@ -13,9 +13,6 @@ export type UserStatus = (typeof user_statuses)[number];
 export const card_states = ['unactivated', 'active', 'suspended', 'terminated', 'failed'] as const;
 export type CardState = (typeof card_states)[number];
 
-export const balance_change_kinds = ['hold', 'release', 'capture', 'refund', 'adjust'] as const;
-export type BalanceChangeKind = (typeof balance_change_kinds)[number];
-
 export const transaction_states = [
   'pending',
   'cleared',
@@ -88,32 +85,6 @@ export interface CreditDepositResult {
   readonly wallet: Wallet;
   readonly replayed: boolean;
 }
-
-export interface BalanceChangeInput {
-  readonly change_id: string;
-  readonly user_token: string;
-  readonly kind: BalanceChangeKind;
-  // Positive for every kind but 'adjust', where the sign says credit (+) or debit (-).
-  readonly amount_minor: number;
-  readonly currency: string;
-  // The JIT funding token the change belongs to, when it belongs to one.
-  readonly jit_token?: string;
-  readonly memo?: string;
-}
-
-export type BalanceChangeDeclineReason = 'insufficient_funds' | 'insufficient_held';
-
-// Either outcome is final for its change_id: a repeat returns it again with replayed: true.
-// `wallet` is the wallet right after the decision (unchanged on a decline).
-export type BalanceChangeResult =
-  | { readonly ok: true; readonly change_id: string; readonly wallet: Wallet; readonly replayed: boolean }
-  | {
-      readonly ok: false;
-      readonly change_id: string;
-      readonly reason: BalanceChangeDeclineReason;
-      readonly wallet: Wallet;
-      readonly replayed: boolean;
-    };
 
 export interface PersonalCard {
   readonly card_token: string;
@@ -328,8 +299,6 @@ export interface PersonalStore {
   getWallet(user_token: string): Promise<Wallet | null>;
   // Idempotent by deposit_id; a repeat with other content is a conflict.
   creditDeposit(input: CreditDepositInput): Promise<CreditDepositResult>;
-  // Idempotent by change_id; conditional so that no balance ever goes negative.
-  applyBalanceChange(input: BalanceChangeInput): Promise<BalanceChangeResult>;
 
   // Not found if the user does not exist; conflict if the card_token exists.
   createCard(input: CreateCardInput): Promise<PersonalCard>;

@@ -1,8 +1,6 @@
 import { PersonalInvalidInputError } from './errors.ts';
 import {
   type AwaitingIssueCursor,
-  type BalanceChangeInput,
-  balance_change_kinds,
   type CardState,
   type CreateCardInput,
   type CreateUserInput,
@@ -92,22 +90,6 @@ export function validateDeposit(input: CreditDepositInput): void {
   if (!decimal_pattern.test(input.rate)) fail('rate must be decimal text');
   checkMinor('credited_minor', input.credited_minor, 1);
   checkCurrency('currency', input.currency);
-}
-
-export function validateBalanceChange(input: BalanceChangeInput): void {
-  checkToken('change_id', input.change_id);
-  checkToken('user_token', input.user_token);
-  checkOneOf('kind', input.kind, balance_change_kinds);
-  if (input.kind === 'adjust') {
-    if (!Number.isSafeInteger(input.amount_minor) || input.amount_minor === 0) {
-      fail('amount_minor of an adjust must be a non-zero safe integer');
-    }
-  } else {
-    checkMinor('amount_minor', input.amount_minor, 1);
-  }
-  checkCurrency('currency', input.currency);
-  if (input.jit_token !== undefined) checkToken('jit_token', input.jit_token);
-  if (input.memo !== undefined) checkText('memo', input.memo, 500);
 }
 
 export function checkCardState(value: CardState): void {

@@ -9,7 +9,7 @@ import { personalStoreContract } from './contract/index.ts';
 
 // No MongoDB server exists on the machines this team works on (see shared/design.md): the
 // contract runs against MongoDB only where TEST_MONGODB_URI names one (a replica set: the
-// store's deposits and balance changes use multi-document transactions). Otherwise it says,
+// store's deposits and ledger events use multi-document transactions). Otherwise it says,
 // loudly, that it did not run and why.
 const mongodb_uri = localServiceUrls.mongodb;
 const logger = createLogger({ name: 'personal-store-test', level: 'silent' });

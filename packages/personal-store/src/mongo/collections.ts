@@ -1,19 +1,10 @@
 import type { Collection, Db, IndexDescription } from 'mongodb';
-import type {
-  BalanceChangeDeclineReason,
-  BalanceChangeKind,
-  CardState,
-  KycStatus,
-  Merchant,
-  TransactionState,
-  UserStatus,
-} from '../types.ts';
+import type { CardState, KycStatus, Merchant, TransactionState, UserStatus } from '../types.ts';
 
 export const collection_names = {
   users: 'personal_users',
   wallets: 'wallets',
   deposits: 'wallet_deposits',
-  balance_changes: 'balance_changes',
   cards: 'personal_cards',
   transactions: 'personal_transactions',
 } as const;
@@ -55,19 +46,6 @@ export interface DepositDoc {
   rate: string;
   credited_minor: number;
   currency: string;
-  wallet_after: WalletAfter;
-  created_at: Date;
-}
-
-export interface BalanceChangeDoc {
-  change_id: string;
-  user_token: string;
-  kind: BalanceChangeKind;
-  amount_minor: number;
-  currency: string;
-  jit_token?: string;
-  memo?: string;
-  outcome: 'applied' | BalanceChangeDeclineReason;
   wallet_after: WalletAfter;
   created_at: Date;
 }
@@ -132,7 +110,6 @@ export interface PersonalCollections {
   readonly users: Collection<UserDoc>;
   readonly wallets: Collection<WalletDoc>;
   readonly deposits: Collection<DepositDoc>;
-  readonly balance_changes: Collection<BalanceChangeDoc>;
   readonly cards: Collection<CardDoc>;
   readonly transactions: Collection<TransactionDoc>;
 }
@@ -142,7 +119,6 @@ export function personalCollections(db: Db): PersonalCollections {
     users: db.collection<UserDoc>(collection_names.users),
     wallets: db.collection<WalletDoc>(collection_names.wallets),
     deposits: db.collection<DepositDoc>(collection_names.deposits),
-    balance_changes: db.collection<BalanceChangeDoc>(collection_names.balance_changes),
     cards: db.collection<CardDoc>(collection_names.cards),
     transactions: db.collection<TransactionDoc>(collection_names.transactions),
   };
@@ -156,11 +132,6 @@ export const personal_indexes: Record<keyof PersonalCollections, IndexDescriptio
   deposits: [
     { key: { deposit_id: 1 }, name: 'deposit_id_unique', unique: true },
     { key: { user_token: 1, created_at: 1 }, name: 'user_created' },
-  ],
-  balance_changes: [
-    { key: { change_id: 1 }, name: 'change_id_unique', unique: true },
-    { key: { user_token: 1, created_at: 1 }, name: 'user_created' },
-    { key: { jit_token: 1 }, name: 'jit_token', partialFilterExpression: { jit_token: { $type: 'string' } } },
   ],
   cards: [
     { key: { card_token: 1 }, name: 'card_token_unique', unique: true },

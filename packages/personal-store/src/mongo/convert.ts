@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import type {
-  BalanceChangeResult,
   PersonalCard,
   PersonalOpenHold,
   PersonalTransaction,
@@ -8,15 +7,7 @@ import type {
   Wallet,
   WalletDeposit,
 } from '../types.ts';
-import type {
-  BalanceChangeDoc,
-  CardDoc,
-  DepositDoc,
-  TransactionDoc,
-  UserDoc,
-  WalletAfter,
-  WalletDoc,
-} from './collections.ts';
+import type { CardDoc, DepositDoc, TransactionDoc, UserDoc, WalletAfter, WalletDoc } from './collections.ts';
 
 // Documents carry _id and bookkeeping the API does not expose; these copy exactly the API's
 // fields, so both backends answer with objects of the same shape.
@@ -69,12 +60,6 @@ export function depositFromDoc(doc: DepositDoc): WalletDeposit {
     currency: doc.currency,
     created_at: doc.created_at,
   };
-}
-
-export function changeResultFromDoc(doc: BalanceChangeDoc, replayed: boolean): BalanceChangeResult {
-  const wallet = walletAfter(doc.user_token, doc.currency, doc.wallet_after);
-  if (doc.outcome === 'applied') return { ok: true, change_id: doc.change_id, wallet, replayed };
-  return { ok: false, change_id: doc.change_id, reason: doc.outcome, wallet, replayed };
 }
 
 export function cardFromDoc(doc: CardDoc): PersonalCard {

@@ -4,8 +4,6 @@ import { timedPing } from '../common.ts';
 import { PersonalClosedError } from '../errors.ts';
 import type {
   AwaitingIssueCursor,
-  BalanceChangeInput,
-  BalanceChangeResult,
   CardIssueOutcome,
   CardState,
   CreateCardInput,
@@ -38,7 +36,6 @@ import {
   checkSettableCardState,
   checkToken,
   pageLimit,
-  validateBalanceChange,
   validateCreateCard,
   validateCreateUser,
   validateDeposit,
@@ -53,7 +50,7 @@ import * as holds from './open-hold-ops.ts';
 import { inTransaction } from './transaction.ts';
 import * as transactions from './transaction-ops.ts';
 import * as users from './user-card-ops.ts';
-import { applyBalanceChangeIn, creditDepositIn } from './wallet-ops.ts';
+import { creditDepositIn } from './wallet-ops.ts';
 
 export interface MongoPersonalStoreOptions {
   readonly client: MongoClient;
@@ -122,14 +119,6 @@ export class MongoPersonalStore implements PersonalStore {
     const c = this.#open();
     return inTransaction(this.#transaction(true), (session) =>
       creditDepositIn(c, session, this.#now(), input),
-    );
-  }
-
-  async applyBalanceChange(input: BalanceChangeInput): Promise<BalanceChangeResult> {
-    validateBalanceChange(input);
-    const c = this.#open();
-    return inTransaction(this.#transaction(true), (session) =>
-      applyBalanceChangeIn(c, session, this.#now(), input),
     );
   }
 

@@ -4,8 +4,6 @@ import { timedPing } from '../common.ts';
 import { PersonalClosedError } from '../errors.ts';
 import type {
   AwaitingIssueCursor,
-  BalanceChangeInput,
-  BalanceChangeResult,
   CardIssueOutcome,
   CardState,
   CreateCardInput,
@@ -38,7 +36,6 @@ import {
   checkSettableCardState,
   checkToken,
   pageLimit,
-  validateBalanceChange,
   validateCreateCard,
   validateCreateUser,
   validateDeposit,
@@ -101,11 +98,6 @@ export class PostgresPersonalStore implements PersonalStore {
   async creditDeposit(input: CreditDepositInput): Promise<CreditDepositResult> {
     validateDeposit(input);
     return wallets.creditDeposit(this.#open(), this.#now, input);
-  }
-
-  async applyBalanceChange(input: BalanceChangeInput): Promise<BalanceChangeResult> {
-    validateBalanceChange(input);
-    return wallets.applyBalanceChange(this.#open(), this.#now, input);
   }
 
   async createCard(input: CreateCardInput): Promise<PersonalCard> {

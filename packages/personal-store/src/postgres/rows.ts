@@ -66,7 +66,7 @@ export function walletFromRow(row: Row): Wallet {
   };
 }
 
-// Deposit and balance-change rows keep the wallet as it was right after them.
+// Deposit rows keep the wallet as it was right after them.
 export function walletAfterFromRow(row: Row, currency: string): Wallet {
   return {
     user_token: toText(row.user_token),

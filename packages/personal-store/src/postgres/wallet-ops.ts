@@ -1,32 +1,17 @@
 import type { Sql, TransactionSql } from '@afc/postgres';
-import type { Row } from 'postgres';
-import { assertBalances, balanceDeltas, declineReason } from '../balance-rules.ts';
-import { assertSameChange, assertSameDeposit } from '../common.ts';
+import { assertBalances } from '../balance-rules.ts';
+import { assertSameDeposit } from '../common.ts';
 import { PersonalConflictError, PersonalNotFoundError } from '../errors.ts';
 import { withRetry } from '../retry.ts';
-import type {
-  BalanceChangeInput,
-  BalanceChangeKind,
-  BalanceChangeResult,
-  CreditDepositInput,
-  CreditDepositResult,
-  Wallet,
-} from '../types.ts';
-import {
-  depositFromRow,
-  isUniqueViolation,
-  one,
-  toMinor,
-  walletAfterFromRow,
-  walletFromRow,
-} from './rows.ts';
+import type { CreditDepositInput, CreditDepositResult, Wallet } from '../types.ts';
+import { depositFromRow, isUniqueViolation, one, walletAfterFromRow, walletFromRow } from './rows.ts';
 
-// Every wallet change runs in one transaction that first locks the wallet row (FOR UPDATE):
-// changes to one wallet are serialised, so the id lookup, the balance check and the write see
-// one consistent state, and a concurrent repeat of the same id waits and then finds it.
+// A deposit runs in one transaction that first locks the wallet row (FOR UPDATE): changes to
+// one wallet are serialised, so the id lookup and the write see one consistent state, and a
+// concurrent repeat of the same id waits and then finds it.
 
-// Two different wallets can race to insert the same deposit or change id; the loser's
-// transaction fails on the primary key and is run again, when it finds the winner's record.
+// Two different wallets can race to insert the same deposit id; the loser's transaction fails
+// on the primary key and is run again, when it finds the winner's record.
 const id_race_retry = { max_attempts: 3, base_delay_ms: 2, max_delay_ms: 20 };
 
 async function lockWallet(tx: TransactionSql, user_token: string): Promise<Wallet> {
@@ -85,83 +70,6 @@ async function creditDepositOnce(
     ) returning *`,
   );
   return { deposit: depositFromRow(row), wallet: after, replayed: false };
-}
-
-export async function applyBalanceChange(
-  sql: Sql,
-  now: () => Date,
-  input: BalanceChangeInput,
-): Promise<BalanceChangeResult> {
-  return withRetry(
-    () => sql.begin((tx) => applyBalanceChangeOnce(tx, now(), input)),
-    (error) => isUniqueViolation(error, 'balance_changes_pkey'),
-    id_race_retry,
-  );
-}
-
-function resultFromChangeRow(row: Row, currency: string, replayed: boolean): BalanceChangeResult {
-  const wallet = walletAfterFromRow(row, currency);
-  const change_id = row.change_id as string;
-  if (row.outcome === 'applied') return { ok: true, change_id, wallet, replayed };
-  const reason = row.outcome === 'insufficient_held' ? 'insufficient_held' : 'insufficient_funds';
-  return { ok: false, change_id, reason, wallet, replayed };
-}
-
-async function applyBalanceChangeOnce(
-  tx: TransactionSql,
-  at: Date,
-  input: BalanceChangeInput,
-): Promise<BalanceChangeResult> {
-  const wallet = await lockWallet(tx, input.user_token);
-  const [existing] = await tx`select * from personal.balance_changes where change_id = ${input.change_id}`;
-  if (existing !== undefined) {
-    assertSameChange(
-      {
-        user_token: existing.user_token as string,
-        kind: existing.kind as BalanceChangeKind,
-        amount_minor: toMinor(existing.amount_minor),
-        currency: String(existing.currency),
-      },
-      input,
-    );
-    return resultFromChangeRow(existing, wallet.currency, true);
-  }
-  if (wallet.currency !== input.currency) {
-    throw new PersonalConflictError(`${input.kind} in ${input.currency} on a ${wallet.currency} wallet`);
-  }
-  const deltas = balanceDeltas(input.kind, input.amount_minor);
-  const reason = declineReason(wallet, deltas);
-  let after = wallet;
-  if (reason === null) {
-    // The where clause repeats the check the row lock already made safe: belt and braces,
-    // with the table's check constraints as the last line.
-    const updated = one(
-      await tx`
-      update personal.wallets
-      set available_minor = available_minor + ${deltas.available_delta},
-          held_minor = held_minor + ${deltas.held_delta},
-          version = version + 1,
-          updated_at = ${at}
-      where user_token = ${input.user_token}
-        and available_minor + ${deltas.available_delta} >= 0
-        and held_minor + ${deltas.held_delta} >= 0
-      returning *`,
-    );
-    after = walletFromRow(updated);
-    assertBalances(after);
-  }
-  const row = one(
-    await tx`
-    insert into personal.balance_changes (
-      change_id, user_token, kind, amount_minor, currency, jit_token, memo, outcome,
-      available_after_minor, held_after_minor, version_after, created_at
-    ) values (
-      ${input.change_id}, ${input.user_token}, ${input.kind}, ${input.amount_minor}, ${input.currency},
-      ${input.jit_token ?? null}, ${input.memo ?? null}, ${reason ?? 'applied'},
-      ${after.available_minor}, ${after.held_minor}, ${after.version}, ${at}
-    ) returning *`,
-  );
-  return resultFromChangeRow(row, wallet.currency, false);
 }
 
 export async function getWallet(sql: Sql, user_token: string): Promise<Wallet | null> {

@@ -6,7 +6,7 @@ import { ledgerContract } from './ledger.ts';
 import { openHoldsContract } from './open-holds.ts';
 import { lifecycleContract, paginationContract, transactionEventsContract } from './transactions.ts';
 import { cardsContract, usersContract } from './users-cards.ts';
-import { balanceChangesContract, concurrencyContract, depositsContract, propertyContract } from './wallet.ts';
+import { depositsContract } from './wallet.ts';
 
 export type { StoreFactory } from './helpers.ts';
 
@@ -30,9 +30,6 @@ export function personalStoreContract(backend: string, open: StoreFactory): void
     cardsContract(current);
     cardIssuanceContract(current, open);
     depositsContract(current);
-    balanceChangesContract(current);
-    concurrencyContract(current);
-    propertyContract(current);
     transactionEventsContract(current);
     ledgerContract(current);
     openHoldsContract(current);
