@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@afc/log';
 
 export interface PeriodicTaskOptions {
@@ -15,8 +16,9 @@ export interface PeriodicTaskOptions {
 }
 
 export interface PeriodicTask {
-  // Stops scheduling and waits for a run in progress.
-  stop(): Promise<void>;
+  // Stops scheduling and waits for a run in progress, at most timeout_ms (a run past it is left
+  // to finish on its own: it was told `stopping`).
+  stop(timeout_ms: number): Promise<void>;
 }
 
 // Background work on an interval, one run at a time, never overlapping; a failed run is logged
@@ -49,10 +51,11 @@ export function startPeriodicTask(options: PeriodicTaskOptions): PeriodicTask {
   };
   schedule(jittered());
   return {
-    async stop() {
+    async stop(timeout_ms) {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
-      await running;
+      if (running === undefined) return;
+      await Promise.race([running, sleep(timeout_ms, undefined, { ref: false })]);
     },
   };
 }

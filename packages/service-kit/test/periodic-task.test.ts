@@ -26,7 +26,7 @@ describe('startPeriodicTask', () => {
       },
     });
     await waitUntil(() => runs >= 6, { message: 'six runs' });
-    await task.stop();
+    await task.stop(5_000);
     const after_stop = runs;
     expect(overlapped).toBe(false);
     expect(
@@ -58,7 +58,7 @@ describe('startPeriodicTask', () => {
     });
     await waitUntil(() => started, { message: 'the run started' });
     let stopped = false;
-    const stopping = task.stop().then(() => {
+    const stopping = task.stop(60_000).then(() => {
       stopped = true;
     });
     await new Promise((resolve) => setImmediate(resolve));
@@ -66,6 +66,29 @@ describe('startPeriodicTask', () => {
     release();
     await stopping;
     expect(saw_stopping).toBe(true);
+  });
+
+  it('stop waits at most its timeout for a run that does not end', async () => {
+    const logger = createLogger({ name: 'periodic-test', level: 'silent' });
+    let started = false;
+    let release: () => void = () => undefined;
+    const task = startPeriodicTask({
+      name: 'test.stuck',
+      interval_ms: 1,
+      jitter_ratio: 0,
+      logger,
+      run: async () => {
+        started = true;
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return { again: false };
+      },
+    });
+    await waitUntil(() => started, { message: 'the run started' });
+    await task.stop(10);
+    // Stopped while the run still waits: it was left to finish on its own.
+    release();
   });
 
   it('refuses a bad interval or jitter', () => {

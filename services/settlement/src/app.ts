@@ -55,7 +55,7 @@ export const settlementApp = fp<SettlementOptions>(
     const expiry = await startHoldExpiry(service, options);
     // Before the AMQP and PostgreSQL plugins close: in-flight events finish on an open pool.
     app.addHook('onClose', async () => {
-      await expiry.stop();
+      await expiry.stop(5_000);
       const report = await app.amqp.close(options.drain_timeout_ms);
       logger.info({ event: 'settlement.drained', ...report }, 'consumers drained');
     });

@@ -179,7 +179,7 @@ describe('hold expiry sweep', () => {
         message: 'expired by the sweeper',
       });
     } finally {
-      await sweeper.stop();
+      await sweeper.stop(5_000);
     }
     expect(reports.reduce((a, b) => a + b, 0)).toBe(1);
   });

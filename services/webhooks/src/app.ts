@@ -72,7 +72,7 @@ export const webhooksApp = fp<WebhooksOptions>(
     });
     // Before the AMQP, Redis and PostgreSQL plugins close: in-flight events finish on open clients.
     app.addHook('onClose', async () => {
-      await pruner.stop();
+      await pruner.stop(5_000);
       const report = await app.amqp.close(consumer.drain_timeout_ms);
       logger.info({ event: 'webhooks.drained', ...report }, 'consumers drained');
     });

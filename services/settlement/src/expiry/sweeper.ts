@@ -9,8 +9,9 @@ export interface SweeperOptions {
 }
 
 export interface Sweeper {
-  // Stops scheduling and waits for a pass in progress, which stops after the row it is on.
-  stop(): Promise<void>;
+  // Stops scheduling and waits, at most timeout_ms, for a pass in progress, which stops after
+  // the row it is on.
+  stop(timeout_ms: number): Promise<void>;
 }
 
 // A pass every interval (±20 %), one at a time; a full batch runs the next pass at once.
