@@ -6,6 +6,7 @@ import type { PersonalStore } from '@afc/personal-store';
 import type { PostgresClient } from '@afc/postgres';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { type RecordOutcome, recordBusinessEvent } from './business-ledger.ts';
+import { loadForRelease } from './decline-release.ts';
 import { SettlementError } from './errors.ts';
 import { inputOfEvent, inputOfWebhook, type LedgerInput, type Program } from './ledger-input.ts';
 import { recordPersonalEvent } from './personal-ledger.ts';
@@ -111,22 +112,29 @@ function messageFields(facts: WebhookFacts) {
 // decline is left alone, a token never decided is stored declined. The release's
 // authorization.timeout_released event reaches this ledger like any other authorizer event.
 async function releaseDeclined(
-  card_state: CardStateStore,
+  deps: HandlerDependencies,
   facts: WebhookFacts,
+  program: Program,
   logger: Logger,
 ): Promise<void> {
   if (facts.kind !== 'authorization' && facts.kind !== 'incremental') return;
-  const result = await card_state.releaseAfterTimeout({
+  const request = {
     ...messageFields(facts),
     now_ms: Date.now(),
     kind: facts.kind,
     amount_minor: facts.amount_minor,
-  });
-  if (result.status === 'missing')
-    throw new SettlementError(
-      'AFC_SETTLEMENT_RELEASE_FAILED',
-      `${facts.event_id}: ${JSON.stringify(result)}`,
-    );
+  };
+  let result = await deps.card_state.releaseAfterTimeout(request);
+  // Unlike an unreported informative message (applyUnreported), a decline cannot be left to the
+  // loader: the approval it undoes stays held in Redis and counted in the books until released,
+  // and an authorization's row ends declined, which the expiry sweep does not list. So the card
+  // is loaded here, and a failure (or an approval the books do not count yet) is retried.
+  if (result.status === 'missing') {
+    const loaded = await loadForRelease(deps, facts, program);
+    if (loaded !== 'loaded') throw releaseFailed(facts, loaded);
+    result = await deps.card_state.releaseAfterTimeout(request);
+    if (result.status === 'missing') throw releaseFailed(facts, JSON.stringify(result));
+  }
   // owner_mismatch / mismatch: card-state logged it and changed nothing; the ledger still
   // records Marqeta's decline.
   logger.info(
@@ -139,6 +147,11 @@ async function releaseDeclined(
     },
     'Marqeta declined: Redis agrees',
   );
+}
+
+// Retried, then parked.
+function releaseFailed(facts: WebhookFacts, detail: string): SettlementError {
+  return new SettlementError('AFC_SETTLEMENT_RELEASE_FAILED', `${facts.event_id}: ${detail}`);
 }
 
 // Whether the authorizer's report of the webhook's effect is already on the ledger.
@@ -191,7 +204,7 @@ async function handleWebhook(deps: HandlerDependencies, message: MessageContext)
   }
   const program = await programOf(deps, facts);
   // Redis first: if recording fails, the retry releases again (a no-op) and then records.
-  if (facts.declined) await releaseDeclined(deps.card_state, facts, message.logger);
+  if (facts.declined) await releaseDeclined(deps, facts, program, message.logger);
   else await applyUnreported(deps, facts, program, message.logger);
   return recordLedgerInput(deps, inputOfWebhook(facts, program));
 }

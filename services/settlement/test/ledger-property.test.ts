@@ -1,4 +1,4 @@
-import { OutboxEvent } from '@afc/card-state';
+import { OutboxEvent, readCardRecord, writeCardRecord } from '@afc/card-state';
 import { currentCounters } from '@afc/domain';
 import { Value } from '@sinclair/typebox/value';
 import fc from 'fast-check';
@@ -299,7 +299,83 @@ describe('what only Marqeta reported', () => {
   });
 });
 
+function settleWebhook(webhook: Record<string, unknown>) {
+  const payload = { type: 'transactions', event: webhook, received_at: new Date().toISOString() };
+  return h.handle('webhook.transactions', String(webhook.token), payload);
+}
+
+// Marqeta's webhook for an approval whose answer came too late (gateway_log.timed_out).
+function timedOut(approved: OutboxEvent): Record<string, unknown> {
+  return webhookOf({ ...approved, type: 'authorization.timeout_released', memo: 'timeout' }, nextToken('tx'));
+}
+
 describe('Marqeta declined after our approval', () => {
+  it('loads the counters Redis lost and releases the hold, the totals given back once', async () => {
+    await emptyBooks();
+    const card = await seedBusinessCard(h.app.postgres.sql);
+    const now_ms = Date.now();
+    await loadIntoRedis(card, now_ms);
+    const request = authorizationOf(card, 2_300, now_ms);
+    const [approved] = await drainOutbox(card.user_token, () => h.cards.decide(request));
+    if (approved === undefined) throw new Error('no approval event');
+    await deliver([fromAuthorizer(approved)]);
+    // Redis lost the card's counters, not the hold: the release has nothing to give back to.
+    await h.app.redis.del(h.cards.keys(card.user_token, card.card_token).cardCounters);
+    const webhook = timedOut(approved);
+    const released = await drainOutbox(card.user_token, () => settleWebhook(webhook));
+    expect(released.map((e) => e.type)).toEqual(['authorization.timeout_released']);
+    expect(await h.cards.readHold(card.user_token, request.jit_token)).toBeNull();
+    // Loaded from the durable totals, which counted the approval, then given back.
+    const counters = (await h.cards.readState(card.user_token, card.card_token)).counters;
+    expect(counters?.month).toMatchObject({ amount_minor: 0, count: 0 });
+    await deliver(released.map(fromAuthorizer));
+    expect(await row(request.jit_token)).toMatchObject({ state: 'declined', authorized_minor: 0 });
+    const durable = await h.app.postgres.sql`
+      select amount_minor, count from spending_totals where card_id = ${card.card_id}`;
+    expect(durable.map((t) => [t.amount_minor, t.count])).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
+    expect(await drainOutbox(card.user_token, () => settleWebhook(webhook))).toEqual([]);
+  });
+
+  it('loads a personal wallet Redis lost only once the books count the approval: never available twice', async () => {
+    await emptyBooks();
+    const holder = await seedPersonalCard(h.app.personalStore, 10_000);
+    const now_ms = Date.now();
+    const sources = { sql: h.app.postgres.sql, personal_store: h.app.personalStore };
+    const record = await readCardRecord(sources, holder.card_token, now_ms);
+    if (record === undefined) throw new Error('seeded personal card not found');
+    await writeCardRecord(h.cards, record);
+    const [kept] = await drainOutbox(holder.user_token, () =>
+      h.cards.decide(authorizationOf(holder, 3_000, now_ms)),
+    );
+    if (kept === undefined) throw new Error('no approval event');
+    await deliver([fromAuthorizer(kept)]);
+    const request = authorizationOf(holder, 2_000, now_ms);
+    const [approved] = await drainOutbox(holder.user_token, () => h.cards.decide(request));
+    if (approved === undefined) throw new Error('no approval event');
+    // Redis lost the wallet while the approval's event was still on its way to the books: a
+    // wallet read now would not hold it, and the release would make it available a second time.
+    await h.app.redis.del(h.cards.keys(holder.user_token, holder.card_token).userBalance);
+    const webhook = timedOut(approved);
+    await expect(settleWebhook(webhook)).rejects.toMatchObject({ code: 'AFC_SETTLEMENT_RELEASE_FAILED' });
+    expect((await h.cards.readState(holder.user_token, holder.card_token)).balance).toBeNull();
+    expect(await h.cards.readHold(holder.user_token, request.jit_token)).toMatchObject({
+      amount_minor: 2_000,
+    });
+
+    await deliver([fromAuthorizer(approved)]);
+    const released = await drainOutbox(holder.user_token, () => settleWebhook(webhook));
+    expect(released.map((e) => e.type)).toEqual(['authorization.timeout_released']);
+    await deliver(released.map(fromAuthorizer));
+    const wallet = { available_minor: 7_000, held_minor: 3_000 };
+    expect(await h.app.personalStore.getWallet(holder.user_token)).toMatchObject(wallet);
+    expect((await h.cards.readState(holder.user_token, holder.card_token)).balance).toEqual(wallet);
+    expect(await h.app.personalStore.getTransaction(request.jit_token)).toMatchObject({ state: 'declined' });
+  });
+
   it('releases the hold in Redis when Marqeta could not use our answer', async () => {
     await emptyBooks();
     const card = await seedBusinessCard(h.app.postgres.sql);
