@@ -4,6 +4,7 @@ export {
   readCardholderRecord,
   readCardRecord,
 } from './data-of-record/read-card-record.ts';
+export { refreshCardRecord } from './data-of-record/refresh-card-record.ts';
 export { writeCardRecord } from './data-of-record/write-card-record.ts';
 export {
   CardStateCorruptError,

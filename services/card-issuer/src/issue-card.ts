@@ -5,7 +5,7 @@ import {
   type MessageHandler,
   routing_keys,
 } from '@afc/amqp';
-import { type CardStateStore, type RecordSources, readCardRecord, writeCardRecord } from '@afc/card-state';
+import { type CardStateStore, type RecordSources, refreshCardRecord } from '@afc/card-state';
 import type { MarqetaClient } from '@afc/marqeta';
 import { CardIssued, CardIssueFailed, CardIssueRequested } from '@afc/messages';
 import { Value } from '@sinclair/typebox/value';
@@ -123,9 +123,8 @@ function marqetaCodeOf(error: unknown): { marqeta_error_code?: string } {
 // The card, its controls and its cardholder as the data of record now has them, so the
 // authorizer decides on the issued card without a load.
 async function writeThrough(deps: IssueCardDependencies, card: IssuableCard): Promise<void> {
-  const record = await readCardRecord(deps.sources, card.card_token, Date.now());
-  if (record === undefined) throw new Error(`card ${card.card_token} vanished before its write-through`);
-  await writeCardRecord(deps.card_state, record);
+  const written = await refreshCardRecord(deps.sources, deps.card_state, card.card_token, Date.now());
+  if (!written) throw new Error(`card ${card.card_token} vanished before its write-through`);
 }
 
 // Built from the data of record only, so every announcement of one card carries the same

@@ -1,4 +1,4 @@
-import { type CardStateStore, type RecordSources, readCardRecord, writeCardRecord } from '@afc/card-state';
+import { type CardStateStore, type RecordSources, refreshCardRecord } from '@afc/card-state';
 import { cardTransitionCheck, isCardTransitionState, local_card_state_of } from '@afc/domain';
 import type { Logger } from '@afc/log';
 import type { TransactionSql } from '@afc/postgres';
@@ -114,9 +114,9 @@ export async function handleCardTransition(
     logger.warn({ event: 'webhooks.card_transition.unknown_card', ...context }, 'unknown card: acknowledged');
     return outcome;
   }
-  // Also after a duplicate: a retry heals a write-through an earlier attempt did not finish.
-  const record = await readCardRecord(deps.sources, event.subject_token, Date.now());
-  if (record !== undefined) await writeCardRecord(deps.card_state, record);
+  // Also after a duplicate: a retry heals a write-through an earlier attempt did not finish. A
+  // card gone since it was recorded leaves nothing to write (no retry would bring it back).
+  await refreshCardRecord(deps.sources, deps.card_state, event.subject_token, Date.now());
   logger.info({ event: 'webhooks.card_transition', ...context }, 'card transition');
   return outcome;
 }
