@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import type { Hold } from '@afc/domain';
-import type { RedisClient } from '@afc/redis';
+import { defineScript, type RedisClient, type ScriptArgument } from '@afc/redis';
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { CardStateInvalidError, CardStateReplyError, errorFromReply } from './errors.ts';
+import { CardStateInvalidError, CardStateReplyError } from './errors.ts';
 import { cardStateKeys, checkToken } from './keys.ts';
 import { BalanceDeltaSchema, CountedSchema, HoldSchema } from './schemas.ts';
-import { loadLua } from './scripts.ts';
+import { defineScriptSet, replyParser } from './scripts.ts';
 
-// Registered apart from scripts.ts (the decide/apply set): only settlement expires holds and
-// reconciles totals, so only it pays for loading these scripts.
+// A set apart from scripts.ts' decide/apply set, registered the same way (defineScriptSet): only
+// settlement expires holds and reconciles totals, so only it pays for loading these scripts.
 
 const ExpiryReplySchema = Type.Object(
   {
@@ -35,7 +35,6 @@ const ExpiryReplySchema = Type.Object(
   { additionalProperties: false },
 );
 export type ExpiryResult = Static<typeof ExpiryReplySchema>;
-const expiry_reply = TypeCompiler.Compile(ExpiryReplySchema);
 const hold_check = TypeCompiler.Compile(HoldSchema);
 
 // Longer than the sweep can take to commit what the script did (it retries every interval).
@@ -44,10 +43,10 @@ export const expiry_marker_ttl_s = 30 * 24 * 60 * 60;
 export interface HoldScripts {
   // Ends the hold of `jit_token` (the authorization's first token) as its on_expiry says.
   expireHold(user_token: string, card_token: string, jit_token: string): Promise<ExpiryResult>;
-  // Writes `values` into the hash only if `expected` still describes it ('' = absent field).
   // A hold rebuilt from the data of record after Redis lost it: written only where there is
   // none (a live hold is newer than any rebuild). True when written.
   restoreHold(hold: Hold): Promise<boolean>;
+  // Writes `values` into the hash only if `expected` still describes it ('' = absent field).
   compareAndSetHash(
     key: string,
     expected: Readonly<Record<string, string>>,
@@ -55,57 +54,50 @@ export interface HoldScripts {
   ): Promise<boolean>;
 }
 
-type Command = (...args: (string | number)[]) => Promise<unknown>;
+const expire_hold_script = defineScript({
+  file: 'expire_hold.lua',
+  keys: 4,
+  encode: (input: { jit_token: string; card_token: string }): ScriptArgument[] => [
+    input.jit_token,
+    input.card_token,
+    expiry_marker_ttl_s,
+  ],
+  decode: replyParser('expire_hold', ExpiryReplySchema),
+});
 
-function commandOf(client: RedisClient, name: string): Command {
-  const command = (client as unknown as Record<string, Command>)[name];
-  assert.ok(typeof command === 'function', name);
-  return command.bind(client);
-}
+const hash_compare_and_set_script = defineScript({
+  file: 'hash_compare_and_set.lua',
+  keys: 1,
+  encode: (input: {
+    expected: Readonly<Record<string, string>>;
+    values: Readonly<Record<string, string>>;
+  }): ScriptArgument[] => {
+    const fields = Object.keys(input.expected);
+    const args: ScriptArgument[] = [fields.length, ...fields, ...fields.map((f) => input.expected[f] ?? '')];
+    for (const [field, value] of Object.entries(input.values)) args.push(field, value);
+    return args;
+  },
+  decode: (reply: unknown): boolean => {
+    if (reply !== 0 && reply !== 1) throw new CardStateReplyError(`hash_compare_and_set: ${String(reply)}`);
+    return reply === 1;
+  },
+});
 
-async function call(name: string, command: Command, args: (string | number)[]): Promise<unknown> {
-  try {
-    return await command(...args);
-  } catch (error) {
-    if (error instanceof Error && error.name === 'ReplyError')
-      throw errorFromReply(name, error.message, error);
-    throw error;
-  }
-}
-
-function parseExpiry(reply: unknown): ExpiryResult {
-  if (typeof reply !== 'string') throw new CardStateReplyError('expire_hold: reply is not a string');
-  const value: unknown = JSON.parse(reply);
-  if (!expiry_reply.Check(value)) throw new CardStateReplyError(`expire_hold: unexpected reply ${reply}`);
-  return value;
-}
+const hold_specs = {
+  expireHold: { ...expire_hold_script, with_lib: true },
+  compareAndSetHash: { ...hash_compare_and_set_script, with_lib: false },
+} as const;
 
 export async function defineHoldScripts(client: RedisClient, partitions: number): Promise<HoldScripts> {
-  client.defineCommand('afc_card_state_expireHold', {
-    lua: await loadLua('expire_hold.lua', true),
-    numberOfKeys: 4,
-  });
-  client.defineCommand('afc_card_state_compareAndSetHash', {
-    lua: await loadLua('hash_compare_and_set.lua', false),
-    numberOfKeys: 1,
-  });
-  const expire = commandOf(client, 'afc_card_state_expireHold');
-  const cas = commandOf(client, 'afc_card_state_compareAndSetHash');
+  const scripts = await defineScriptSet(client, hold_specs);
   return {
     async expireHold(user_token, card_token, jit_token) {
       const keys = cardStateKeys(user_token, card_token, partitions);
       const jit = checkToken('jit_token', jit_token);
-      const marker = `${keys.tag}:expiry:${jit}`;
-      const args = [
-        keys.holdKey(jit),
-        keys.cardCounters,
-        keys.userBalance,
-        marker,
-        jit,
-        card_token,
-        expiry_marker_ttl_s,
-      ];
-      return parseExpiry(await call('expire_hold', expire, args));
+      return scripts.expireHold(
+        [keys.holdKey(jit), keys.cardCounters, keys.userBalance, keys.expiryKey(jit)],
+        { jit_token: jit, card_token },
+      );
     },
     async restoreHold(hold) {
       if (!hold_check.Check(hold)) {
@@ -116,13 +108,11 @@ export async function defineHoldScripts(client: RedisClient, partitions: number)
       return (await client.set(key, JSON.stringify(hold), 'NX')) === 'OK';
     },
     async compareAndSetHash(key, expected, values) {
-      const fields = Object.keys(expected);
-      assert.ok(fields.length > 0 && Object.keys(values).length > 0, 'compare and set something');
-      const args = [key, fields.length, ...fields, ...fields.map((f) => expected[f] ?? '')];
-      for (const [field, value] of Object.entries(values)) args.push(field, value);
-      const reply = await call('hash_compare_and_set', cas, args);
-      if (reply !== 0 && reply !== 1) throw new CardStateReplyError(`hash_compare_and_set: ${String(reply)}`);
-      return reply === 1;
+      assert.ok(
+        Object.keys(expected).length > 0 && Object.keys(values).length > 0,
+        'compare and set something',
+      );
+      return scripts.compareAndSetHash([key], { expected, values });
     },
   };
 }

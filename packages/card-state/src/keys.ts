@@ -23,6 +23,8 @@ export interface CardStateKeys {
   holdKey(jit_token: string): string;
   // string JSON: StoredDecision and/or the applied marker, TTL decision_ttl_s.
   decisionKey(jit_token: string): string;
+  // string JSON: the movement the hold of this JIT token made when it expired (TTL).
+  expiryKey(jit_token: string): string;
 }
 
 // assertToken's RedisKeyError becomes ours: callers of this package match one set of codes.
@@ -46,6 +48,8 @@ export interface UserStateKeys {
   decisionKey(jit_token: string): string;
   // string marker: this wallet deposit reached the balance (TTL).
   creditKey(deposit_id: string): string;
+  // string JSON: the movement the hold of this JIT token made when it expired (TTL).
+  expiryKey(jit_token: string): string;
 }
 
 export function userStateKeys(user_token: string, partitions: number): UserStateKeys {
@@ -61,6 +65,7 @@ export function userStateKeys(user_token: string, partitions: number): UserState
     holdKey: (jit_token) => `${tag}:hold:${checkToken('jit_token', jit_token)}`,
     decisionKey: (jit_token) => `${tag}:decision:${checkToken('jit_token', jit_token)}`,
     creditKey: (deposit_id) => `${tag}:credit:${checkToken('deposit_id', deposit_id)}`,
+    expiryKey: (jit_token) => `${tag}:expiry:${checkToken('jit_token', jit_token)}`,
   };
 }
 

@@ -30,9 +30,12 @@ const lua_directory = new URL('../lua/', import.meta.url);
 
 // lib.lua is prepended to the scripts that decide and apply: one EVALSHA is still one
 // self-contained script, and the domain's arithmetic exists once in Lua.
-type CardStateScriptSpec<Keys extends number, Input, Output> = ScriptSpec<Keys, Input, Output> & {
+export type CardStateScriptSpec<Keys extends number, Input, Output> = ScriptSpec<Keys, Input, Output> & {
   readonly with_lib: boolean;
 };
+
+// biome-ignore lint/suspicious/noExplicitAny: the input type is contravariant; any spec fits here.
+type AnyCardStateScriptSpec = CardStateScriptSpec<number, any, unknown>;
 
 // Every reply is checked against its schema: a script and this package can drift apart (a
 // deploy that changed one side, a hand-edited script), and a misread reply would move money.
@@ -40,7 +43,7 @@ type CardStateScriptSpec<Keys extends number, Input, Output> = ScriptSpec<Keys, 
 // the schema on every call.
 type ReplyParser<S extends TSchema> = (reply: unknown) => Static<S>;
 
-function replyParser<S extends TSchema>(script: string, schema: S): ReplyParser<S> {
+export function replyParser<S extends TSchema>(script: string, schema: S): ReplyParser<S> {
   const check = TypeCompiler.Compile(schema);
   return (reply) => {
     if (typeof reply !== 'string') throw new CardStateReplyError(`${script}: reply is not a JSON string`);
@@ -239,8 +242,7 @@ const specs = {
   creditBalance: { ...credit_balance_script, with_lib: false },
 } as const;
 
-type Specs = typeof specs;
-export type CardStateScripts = {
+export type ScriptSet<Specs extends Record<string, AnyCardStateScriptSpec>> = {
   readonly [Name in keyof Specs]: Specs[Name] extends CardStateScriptSpec<
     infer Keys,
     infer Input,
@@ -249,6 +251,8 @@ export type CardStateScripts = {
     ? (keys: KeyTuple<Keys>, input: Input) => Promise<Output>
     : never;
 };
+
+export type CardStateScripts = ScriptSet<typeof specs>;
 
 type ScriptCommand = (...args: ScriptArgument[]) => Promise<unknown>;
 
@@ -259,15 +263,15 @@ export async function loadLua(file: string, with_lib: boolean): Promise<string> 
   return `${lib}\n${body}`;
 }
 
-// Registers every script once per client, at startup. Error replies carrying our codes become
-// our errors; transport failures (timeout, disconnect) stay ioredis' own: the script may or may
-// not have run, which only releaseAfterTimeout can settle.
-export async function defineCardStateScripts(client: RedisClient): Promise<CardStateScripts> {
+// Registers every script of a set once per client, at startup. Error replies carrying our codes
+// become our errors; transport failures (timeout, disconnect) stay ioredis' own: the script may
+// or may not have run, which only releaseAfterTimeout can settle.
+export async function defineScriptSet<Specs extends Record<string, AnyCardStateScriptSpec>>(
+  client: RedisClient,
+  set: Specs,
+): Promise<ScriptSet<Specs>> {
   const functions: Record<string, (keys: readonly string[], input: unknown) => Promise<unknown>> = {};
-  for (const [name, spec] of Object.entries(specs) as [
-    string,
-    CardStateScriptSpec<number, never, unknown>,
-  ][]) {
+  for (const [name, spec] of Object.entries(set) as [string, AnyCardStateScriptSpec][]) {
     const lua = await loadLua(spec.file, spec.with_lib);
     const command_name = `afc_card_state_${name}`;
     client.defineCommand(command_name, { lua, numberOfKeys: spec.keys });
@@ -277,7 +281,7 @@ export async function defineCardStateScripts(client: RedisClient): Promise<CardS
       assert.equal(keys.length, spec.keys, `${name} takes ${spec.keys} keys`);
       let reply: unknown;
       try {
-        reply = await command.call(client, ...keys, ...spec.encode(input as never));
+        reply = await command.call(client, ...keys, ...spec.encode(input));
       } catch (error) {
         if (error instanceof Error && error.name === 'ReplyError')
           throw errorFromReply(name, error.message, error);
@@ -286,5 +290,9 @@ export async function defineCardStateScripts(client: RedisClient): Promise<CardS
       return spec.decode(reply);
     };
   }
-  return functions as unknown as CardStateScripts;
+  return functions as unknown as ScriptSet<Specs>;
+}
+
+export function defineCardStateScripts(client: RedisClient): Promise<CardStateScripts> {
+  return defineScriptSet(client, specs);
 }

@@ -1,7 +1,13 @@
 import type { RedisClient } from '@afc/redis';
 import { createTestRedisPrefix } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CardStateStore, defineHoldScripts, type HoldScripts } from '../src/index.ts';
+import {
+  CardStateReplyError,
+  type CardStateStore,
+  defineHoldScripts,
+  type HoldScripts,
+  userStateKeys,
+} from '../src/index.ts';
 import {
   authorization,
   business_card,
@@ -57,6 +63,13 @@ describe('expire_hold.lua', () => {
       released_minor: 2_500,
       captured_minor: 1_500,
     });
+    // The marker keeps the name it had before the key schema named it: markers of runs made
+    // before a deploy still answer.
+    const marker = userStateKeys(card.user_token, partitions).expiryKey(request.jit_token);
+    expect(marker).toBe(
+      `{${userStateKeys(card.user_token, partitions).partition}}:expiry:${request.jit_token}`,
+    );
+    expect(JSON.parse(String(await redis.get(marker)))).toEqual(first.movement);
     const again = await holds.expireHold(card.user_token, card.card_token, request.jit_token);
     expect(again).toEqual({ ...first, first: false });
     expect((await store.readState(card.user_token, card.card_token)).counters).toEqual(after.counters);
@@ -105,5 +118,35 @@ describe('hash_compare_and_set.lua', () => {
     expect(await holds.compareAndSetHash(key, { a: '2', b: '' }, { a: '5' })).toBe(false);
     expect(await holds.compareAndSetHash(key, { a: '1', b: '' }, { a: '5', b: '6' })).toBe(true);
     expect(await redis.hgetall(key)).toEqual({ a: '5', b: '6' });
+  });
+});
+
+// A client whose every script answers `reply`: what a drifted or hand-edited script could say.
+function answering(reply: unknown): RedisClient {
+  const fake: Record<string, unknown> = {
+    defineCommand(name: string) {
+      fake[name] = async () => reply;
+    },
+  };
+  return fake as unknown as RedisClient;
+}
+
+describe('replies the hold scripts do not know', () => {
+  it.each([
+    ['not JSON', 'expired'],
+    ['not a string', 1],
+    ['of another shape', JSON.stringify({ status: 'expired', first: true })],
+  ])('an expire_hold reply %s is a CardStateReplyError', async (_, reply) => {
+    const scripts = await defineHoldScripts(answering(reply), partitions);
+    const expiring = scripts.expireHold('user-x', 'card-x', 'jit-x');
+    await expect(expiring).rejects.toBeInstanceOf(CardStateReplyError);
+    await expect(expiring).rejects.toMatchObject({ code: 'AFC_CARD_STATE_REPLY' });
+  });
+
+  it('a hash_compare_and_set reply other than 0 or 1 is a CardStateReplyError', async () => {
+    const scripts = await defineHoldScripts(answering('OK'), partitions);
+    await expect(scripts.compareAndSetHash('{1}:h', { a: '1' }, { a: '2' })).rejects.toMatchObject({
+      code: 'AFC_CARD_STATE_REPLY',
+    });
   });
 });
