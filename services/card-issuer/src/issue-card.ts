@@ -39,6 +39,13 @@ export class InvalidCommandError extends Error {
   readonly code = 'AFC_CARD_ISSUER_INVALID_COMMAND';
 }
 
+// The data of record contradicts itself: an issued card without Marqeta's details, or a card
+// gone between its issuance and its write-through. Thrown on every attempt, so the command is
+// retried (a lag heals) and then parked for a person, never acknowledged unannounced.
+export class CardRecordError extends Error {
+  readonly code = 'AFC_CARD_ISSUER_CARD_RECORD';
+}
+
 // The card-issuance consumer. Idempotent: Marqeta creates carry our tokens, the data of record
 // moves only from not-yet-issued states, and an issued card is only written through again.
 // The outcome is written first (data of record, then Redis), then announced (card.issued /
@@ -66,7 +73,7 @@ async function issueCard(deps: IssueCardDependencies, message: MessageContext): 
   // Not (yet) in the data of record: the control plane records before it publishes, so this is
   // a lag or a bug; retried, then parked for a person to look at.
   if (card === undefined)
-    throw new Error(`card ${command.card_token} is not in the ${command.program} records`);
+    throw new CardRecordError(`card ${command.card_token} is not in the ${command.program} records`);
   // A command naming another owner than the card's is one we cannot trust: refused like a
   // malformed one (parked), and the card, which is fine, is left as it is.
   if (card.user_token !== command.user_token)
@@ -75,7 +82,7 @@ async function issueCard(deps: IssueCardDependencies, message: MessageContext): 
     // A duplicate, or a retry after a crash between the data of record and Redis or the
     // announcement: heal Redis, announce again (same message_id).
     await writeThrough(deps, card);
-    await publishIssued(deps, message, card);
+    await publishIssued(deps, card);
     message.logger.info(
       { event: 'card_issuer.already_issued', card_token: card.card_token },
       'already issued: written through again',
@@ -88,7 +95,7 @@ async function issueCard(deps: IssueCardDependencies, message: MessageContext): 
     await activateMarqetaCard(deps.marqeta, card.card_token, issued.state);
     const active = await deps.records.activate(card, issued);
     await writeThrough(deps, active);
-    await publishIssued(deps, message, active);
+    await publishIssued(deps, active);
     message.logger.info({ event: 'card_issuer.issued', card_token: card.card_token }, 'card issued');
     return 'issued';
   } catch (error) {
@@ -124,21 +131,17 @@ function marqetaCodeOf(error: unknown): { marqeta_error_code?: string } {
 // authorizer decides on the issued card without a load.
 async function writeThrough(deps: IssueCardDependencies, card: IssuableCard): Promise<void> {
   const written = await refreshCardRecord(deps.sources, deps.card_state, card.card_token, Date.now());
-  if (!written) throw new Error(`card ${card.card_token} vanished before its write-through`);
+  if (!written) throw new CardRecordError(`card ${card.card_token} vanished before its write-through`);
 }
 
 // Built from the data of record only, so every announcement of one card carries the same
-// message_id. A card past issuance without Marqeta's details (never expected: an issued card
-// has them) is not announced rather than announced wrong.
-async function publishIssued(deps: IssueCardDependencies, message: MessageContext, card: IssuableCard) {
+// message_id. A card past issuance without Marqeta's details (an issued card has them: the
+// schema requires them of active and suspended cards) is not announced wrong, nor acknowledged
+// unannounced: the command fails, and is parked after its last attempt.
+async function publishIssued(deps: IssueCardDependencies, card: IssuableCard) {
   const details = card.details;
-  if (details === undefined) {
-    message.logger.error(
-      { event: 'card_issuer.issued_without_details', card_token: card.card_token },
-      'issued card without its details: card.issued not published',
-    );
-    return;
-  }
+  if (details === undefined)
+    throw new CardRecordError(`card ${card.card_token} is issued without its details`);
   const event_id = `${card.card_token}:issued`;
   const event: CardIssued = {
     event_id,

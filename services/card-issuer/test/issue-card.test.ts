@@ -185,6 +185,35 @@ describe('card issuance', () => {
     expect(new Set(eventsOf(card.card_token, 'card.issued').map((event) => event.message_id)).size).toBe(1);
   });
 
+  it('parks a command for a card recorded issued without its details, announcing nothing and leaving Marqeta untouched', async () => {
+    const card = await seedRequestedBusinessCard(h.app.postgres.sql);
+    // The schema lets only a terminated card lack its details; no flow of ours makes one.
+    await h.app.postgres
+      .sql`update cards set state = 'terminated', version = version + 1 where card_token = ${card.card_token}`;
+    const command = issueCommand(card);
+    await h.publishCommand(command, command.command_id);
+
+    await waitUntil(async () => (await parkedIds()).includes(command.command_id), { message: 'parked' });
+    expect(h.attemptsOf(command.command_id)).toBe(3);
+    expect(consumerFailures(command.command_id)).toBe(3);
+    const reasons = h.log_lines.filter(
+      (line) => line.includes('"amqp.consumer.failed"') && line.includes(command.command_id),
+    );
+    for (const line of reasons) expect(line).toContain('is issued without its details');
+    expect(eventsOf(card.card_token, 'card.issued')).toHaveLength(0);
+    expect([...already_issued(card.card_token), ...failed(card.card_token)]).toHaveLength(0);
+    expect(marqetaCardsOf(card.user_token)).toHaveLength(0);
+    expect(await cardRow(card.card_token)).toMatchObject({
+      state: 'terminated',
+      version: 2,
+      last_four: null,
+    });
+    // Written through before the announcement failed: Redis still follows the data of record.
+    expect((await h.card_state.readState(card.user_token, card.card_token)).card).toMatchObject({
+      state: 'terminated',
+    });
+  });
+
   it('retries through the queue while Marqeta answers 500, then issues', async () => {
     const card = await seedRequestedBusinessCard(h.app.postgres.sql);
     h.sim.setFaults({ core_error_rate: 1 });
