@@ -1,7 +1,8 @@
 import { queue_names } from '@afc/amqp';
 import { type CardStateStore, createCardState } from '@afc/card-state';
 import type { Logger } from '@afc/log';
-import { MarqetaClient, type MarqetaClientOptions } from '@afc/marqeta';
+import { default_retry, MarqetaClient, type MarqetaClientOptions } from '@afc/marqeta';
+import { PostgresPersonalStore } from '@afc/personal-store';
 import type { Service } from '@afc/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -172,9 +173,13 @@ export const apiApp = fp<ApiOptions>(
       batch_size: 100,
       on_resent: () => outbox.wake(),
     });
-    // The guarded work holds at most a transition and a card read at Marqeta, each of at most two
-    // attempts (the client's retry bound here), and a few short writes.
-    const marqeta_bound_ms = 4 * (options.marqeta.request_timeout_ms ?? 20_000) + 5_000;
+    // The guarded work holds at most a transition and a card read at Marqeta, each of at most
+    // max_attempts attempts and the delays between them, and a few short writes.
+    const retry = { ...default_retry, ...options.marqeta.retry };
+    const per_call_ms =
+      retry.max_attempts * (options.marqeta.request_timeout_ms ?? 20_000) +
+      (retry.max_attempts - 1) * retry.max_delay_ms;
+    const marqeta_bound_ms = 2 * per_call_ms + 5_000;
     const card_lock = { ttl_ms: marqeta_bound_ms, wait_timeout_ms: marqeta_bound_ms };
     const context: RouteContext = { card_state, outbox, personal_issue_sweep, marqeta, card_lock };
     app.decorate('api', context);
@@ -195,7 +200,8 @@ export const apiApp = fp<ApiOptions>(
     );
     app.addHook('onReady', async () => {
       outbox.start();
-      personal_issue_sweep.start();
+      // Only MongoDB needs it: on the PostgreSQL twin a card and its command commit together.
+      if (!(service.personalStore instanceof PostgresPersonalStore)) personal_issue_sweep.start();
     });
     // After in-flight requests answered; what is not confirmed stays in the outbox for the next start.
     app.addHook('onClose', async () => {

@@ -1,8 +1,6 @@
 import { isAmqpError, queue_names } from '@afc/amqp';
 import { waitUntil } from '@afc/testkit';
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rowRetryDelay } from '../src/outbox/outbox-publisher.ts';
 import { type Harness, startApi } from './harness.ts';
 
 let h: Harness;
@@ -80,22 +78,6 @@ describe('the api outbox publisher', () => {
     expect(await h.app.api.outbox.publishBatch()).toBe(0);
     expect(consumed.filter((id) => id === first || id === last).sort()).toEqual([first, last].sort());
     expect(consumed).not.toContain(poison);
-  });
-
-  it("one message's retry delay grows, stays within its bound, and is jittered", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 100 }),
-        fc.integer({ min: 1_000, max: 600_000 }),
-        (attempts, max_ms) => {
-          const ceiling_ms = Math.min(max_ms, 1_000 * 2 ** Math.min(attempts - 1, 20));
-          const delay_ms = rowRetryDelay(attempts, max_ms);
-          return delay_ms >= ceiling_ms / 2 - 1 && delay_ms <= ceiling_ms && delay_ms <= max_ms;
-        },
-      ),
-    );
-    const samples = new Set(Array.from({ length: 20 }, () => rowRetryDelay(5, 300_000)));
-    expect(samples.size).toBeGreaterThan(1);
   });
 
   // Last in this file: it closes the api's broker client.

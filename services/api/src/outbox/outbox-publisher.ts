@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AmqpClient, amqp_error_codes, isAmqpError } from '@afc/amqp';
 import type { Logger } from '@afc/log';
-import type { Sql, TransactionSql } from '@afc/postgres';
+import { backoffDelay, type Sql, type TransactionSql } from '@afc/postgres';
 
 export interface OutboxPublisherOptions {
   readonly sql: Sql;
@@ -36,13 +36,6 @@ const stalls_before_charge = 5;
 
 // Refusals of one message after which each further one is logged as an error.
 const stuck_after_attempts = 10;
-
-// One message's next attempt: exponential from 1 s with full jitter, at most max_ms.
-export function rowRetryDelay(attempts: number, max_ms: number): number {
-  assert.ok(Number.isInteger(attempts) && attempts >= 1, 'attempts >= 1');
-  const ceiling_ms = Math.min(max_ms, 1_000 * 2 ** Math.min(attempts - 1, 20));
-  return Math.round(ceiling_ms / 2 + (Math.random() * ceiling_ms) / 2);
-}
 
 interface OutboxRow {
   id: number;
@@ -146,7 +139,11 @@ export class OutboxPublisher {
 
   async #recordFailure(tx: TransactionSql, row: OutboxRow, error: unknown): Promise<void> {
     const attempts = row.attempts + 1;
-    const retry_in_ms = rowRetryDelay(attempts, this.#options.row_backoff_max_ms);
+    // From 1 s, doubling, jittered, at most row_backoff_max_ms.
+    const retry_in_ms = backoffDelay(attempts, {
+      base_delay_ms: 1_000,
+      max_delay_ms: this.#options.row_backoff_max_ms,
+    });
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 500);
     await tx`update outbox_messages
              set attempts = ${attempts}, last_error = ${reason},

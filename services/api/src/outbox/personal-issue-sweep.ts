@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@afc/log';
 import type { AwaitingIssueCursor, PersonalCard, PersonalStore } from '@afc/personal-store';
 import type { Sql } from '@afc/postgres';
+import { type PeriodicTask, startPeriodicTask } from '@afc/service-kit';
 import { insertIssueCommand } from './issue-command.ts';
 
 export interface PersonalIssueSweepOptions {
@@ -27,8 +27,7 @@ export interface PersonalIssueSweepOptions {
 // every round of one window) insert it at most once (outbox message_id is unique).
 export class PersonalIssueSweep {
   readonly #options: PersonalIssueSweepOptions;
-  #running: Promise<void> | undefined;
-  readonly #stopping = new AbortController();
+  #task: PeriodicTask | undefined;
   // Where the next round goes on: each round reads one page, so cards that stay stuck (no
   // product recorded, or refused every time) cannot keep the sweep from the cards behind them.
   #cursor: AwaitingIssueCursor | undefined;
@@ -43,15 +42,23 @@ export class PersonalIssueSweep {
     return this.#options.stuck_after_ms;
   }
 
+  // One page per round, every interval_ms ±50 % (instances started together drift apart).
   start(): void {
-    assert.equal(this.#running, undefined, 'the personal issue sweep is already running');
-    this.#running = this.#loop();
+    assert.equal(this.#task, undefined, 'the personal issue sweep is already running');
+    this.#task = startPeriodicTask({
+      name: 'api.personal_issue_sweep',
+      interval_ms: this.#options.interval_ms,
+      jitter_ratio: 0.5,
+      logger: this.#options.logger,
+      run: async () => {
+        await this.sweepOnce();
+        return { again: false };
+      },
+    });
   }
 
   async stop(timeout_ms: number): Promise<void> {
-    this.#stopping.abort();
-    if (this.#running === undefined) return;
-    await Promise.race([this.#running, sleep(timeout_ms, undefined, { ref: false })]);
+    await this.#task?.stop(timeout_ms);
   }
 
   // Commands inserted in this round (one page of stuck cards; after the last, the first again).
@@ -82,19 +89,6 @@ export class PersonalIssueSweep {
     }
     if (inserted > 0) this.#options.on_resent();
     return inserted;
-  }
-
-  async #loop(): Promise<void> {
-    const { interval_ms, logger } = this.#options;
-    while (!this.#stopping.signal.aborted) {
-      // Jittered so that instances started together do not sweep in step.
-      const delay_ms = Math.round(interval_ms * (0.5 + Math.random()));
-      await sleep(delay_ms, undefined, { signal: this.#stopping.signal }).catch(() => {});
-      if (this.#stopping.signal.aborted) return;
-      await this.sweepOnce().catch((error: unknown) => {
-        logger.warn({ err: error }, 'personal issue sweep failed; next round later');
-      });
-    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '@afc/postgres';
 import type { RedisClient } from '@afc/redis';
 
 export interface CardLockOptions {
@@ -38,15 +39,18 @@ export async function withCardLock<T>(
     if ((await redis.set(key, owner, 'PX', options.ttl_ms, 'NX')) === 'OK') break;
     const left_ms = deadline_ms - Date.now();
     if (left_ms <= 0) throw new CardBusyError(`card ${card_token} is being transitioned by another request`);
-    // Exponential with full jitter, bounded, never past the deadline.
-    const ceiling_ms = Math.min(max_backoff_ms, min_backoff_ms * 2 ** Math.min(attempt, 10));
-    await sleep(
-      Math.min(left_ms, Math.round(min_backoff_ms + Math.random() * (ceiling_ms - min_backoff_ms))),
-    );
+    // Exponential with jitter, bounded, never past the deadline.
+    const delay_ms = backoffDelay(attempt + 1, {
+      base_delay_ms: min_backoff_ms,
+      max_delay_ms: max_backoff_ms,
+    });
+    await sleep(Math.min(left_ms, delay_ms));
   }
   try {
     return await work();
   } finally {
-    await redis.eval(release_script, 1, key, owner);
+    // A release that fails (Redis away) must not turn done work into an error: the lease ends
+    // the lock by itself.
+    await redis.eval(release_script, 1, key, owner).catch(() => undefined);
   }
 }
