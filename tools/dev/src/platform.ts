@@ -4,9 +4,7 @@
 import {
   apiConfigSchema,
   authorizerConfigSchema,
-  type ConfigResult,
-  formatConfigIssues,
-  loadConfig,
+  loadConfigOrThrow,
   webhooksConfigSchema,
 } from '@afc/config';
 
@@ -62,26 +60,18 @@ export const program_tokens = {
   webhook_token: 'afc-demo-webhooks',
 } as const;
 
-export class PlatformConfigError extends Error {
-  readonly code = 'AFC_DEV_BAD_CONFIG';
-}
-
-function must<Config>(name: string, loaded: ConfigResult<Config>): Config {
-  if (!loaded.ok) throw new PlatformConfigError(formatConfigIssues(name, loaded.errors));
-  return loaded.config;
-}
-
 export function originsOf(ports: Readonly<Record<ServiceName, number>>): Record<ServiceName, string> {
   const entries = service_names.map((name) => [name, `http://127.0.0.1:${ports[name]}`]);
   return Object.fromEntries(entries) as Record<ServiceName, string>;
 }
 
-// The platform described by this environment (the defaults on a developer machine).
+// The platform described by this environment (the defaults on a developer machine); a bad
+// environment throws @afc/config's InvalidConfigError, naming the service and each variable.
 export function localPlatform(env: NodeJS.ProcessEnv = process.env): Platform {
   const { PORT: _, ...shared } = env;
-  const api = must('api', loadConfig(apiConfigSchema, shared));
-  const authorizer = must('authorizer', loadConfig(authorizerConfigSchema, shared));
-  const webhooks = must('webhooks', loadConfig(webhooksConfigSchema, shared));
+  const api = loadConfigOrThrow(apiConfigSchema, 'api', shared);
+  const authorizer = loadConfigOrThrow(authorizerConfigSchema, 'authorizer', shared);
+  const webhooks = loadConfigOrThrow(webhooksConfigSchema, 'webhooks', shared);
   return {
     urls: originsOf(local_ports),
     admin_key: api.API_ADMIN_KEY,

@@ -8,9 +8,8 @@ import { buildCardIssuer } from '@afc/card-issuer';
 import {
   apiConfigSchema,
   authorizerConfigSchema,
-  type ConfigResult,
   cardIssuerConfigSchema,
-  loadConfig,
+  loadConfigOrThrow,
   settlementConfigSchema,
   webhooksConfigSchema,
 } from '@afc/config';
@@ -44,11 +43,6 @@ const credentials = {
 // A busy shared machine (other test files on both cores) would have the load shedder answer 503
 // to the very requests under test; shedding is the fault drills' subject, not this test's.
 const relaxed = { max_event_loop_delay_ms: 5_000 };
-
-function must<Config>(loaded: ConfigResult<Config>): Config {
-  if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
-  return loaded.config;
-}
 
 export async function startTestPlatform(): Promise<TestPlatform> {
   return startWithCleanups(async (cleanups) => {
@@ -103,21 +97,30 @@ async function start(cleanups: Cleanups) {
     return service.listen({ host: '127.0.0.1', port: 0 });
   };
   const authorizer = await listen(
-    await buildAuthorizer(must(loadConfig(authorizerConfigSchema, env)), logger('authorizer'), {
-      under_pressure: relaxed,
-    }),
+    await buildAuthorizer(
+      loadConfigOrThrow(authorizerConfigSchema, 'authorizer', env),
+      logger('authorizer'),
+      {
+        under_pressure: relaxed,
+      },
+    ),
   );
   const webhooks = await listen(
-    await buildWebhooks(must(loadConfig(webhooksConfigSchema, env)), logger('webhooks')),
+    await buildWebhooks(loadConfigOrThrow(webhooksConfigSchema, 'webhooks', env), logger('webhooks')),
   );
   const settlement = await listen(
-    await buildSettlement(must(loadConfig(settlementConfigSchema, env)), logger('settlement')),
+    await buildSettlement(loadConfigOrThrow(settlementConfigSchema, 'settlement', env), logger('settlement')),
   );
   const issuer = await listen(
-    await buildCardIssuer(must(loadConfig(cardIssuerConfigSchema, env)), logger('card-issuer')),
+    await buildCardIssuer(
+      loadConfigOrThrow(cardIssuerConfigSchema, 'card-issuer', env),
+      logger('card-issuer'),
+    ),
   );
   const api = await listen(
-    await buildApi(must(loadConfig(apiConfigSchema, env)), logger('api'), { under_pressure: relaxed }),
+    await buildApi(loadConfigOrThrow(apiConfigSchema, 'api', env), logger('api'), {
+      under_pressure: relaxed,
+    }),
   );
   const urls: Record<ServiceName, string> = {
     api,
