@@ -305,6 +305,16 @@ export interface PersonalStore {
   getCard(card_token: string): Promise<PersonalCard | null>;
   // Conflict when leaving 'terminated'; 'failed' is refused (invalid input): see below.
   setCardState(card_token: string, state: CardState): Promise<PersonalCard>;
+  // setCardState fenced by the card's version, in one statement: only while updated_at is still
+  // expected_updated_at (to the millisecond, as stored), so a caller can act on what it read
+  // without holding a transaction open. changed: false (nothing written) with the card as it is
+  // now when another write came first or the card is terminated (unless state is 'terminated').
+  // Not found if no card; 'failed' refused (invalid input) as in setCardState.
+  setCardStateIfUnchanged(
+    card_token: string,
+    state: CardState,
+    expected_updated_at: Date,
+  ): Promise<{ readonly changed: boolean; readonly card: PersonalCard }>;
   // Issuance outcomes, conditional in one statement: a card 'unactivated' or 'failed' becomes
   // 'active' with Marqeta's details (reason cleared), or 'failed' with the reason; a card
   // already active, suspended or terminated is left alone (changed: false). Not found if no card.

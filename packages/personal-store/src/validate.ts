@@ -131,6 +131,10 @@ export function checkSettableCardState(value: CardState): void {
   if (value === 'failed') fail("'failed' is recorded with recordCardIssueFailed (it needs a reason)");
 }
 
+export function checkDate(name: string, value: Date): void {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) fail(`${name} must be a valid Date`);
+}
+
 export function checkFailureReason(reason: string): void {
   checkText('reason', reason, 500);
 }

@@ -29,6 +29,7 @@ import type {
 } from '../types.ts';
 import {
   checkAwaitingIssueQuery,
+  checkDate,
   checkExpiredHoldsQuery,
   checkFailureReason,
   checkIssuedDetails,
@@ -136,6 +137,17 @@ export class MongoPersonalStore implements PersonalStore {
     checkToken('card_token', card_token);
     checkSettableCardState(state);
     return users.setCardState(this.#open(), this.#now(), card_token, state);
+  }
+
+  async setCardStateIfUnchanged(
+    card_token: string,
+    state: CardState,
+    expected_updated_at: Date,
+  ): Promise<CardIssueOutcome> {
+    checkToken('card_token', card_token);
+    checkSettableCardState(state);
+    checkDate('expected_updated_at', expected_updated_at);
+    return users.setCardStateIfUnchanged(this.#open(), this.#now(), card_token, state, expected_updated_at);
   }
 
   async recordCardIssued(card_token: string, details: IssuedCardDetails): Promise<CardIssueOutcome> {

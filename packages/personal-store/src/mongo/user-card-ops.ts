@@ -131,6 +131,23 @@ export async function setCardState(
   throw new PersonalConflictError(`card ${card_token} is terminated`);
 }
 
+// Only while the card is still the version the caller read (BSON dates are milliseconds, as the
+// Date it read), so a caller can fence its write without holding a transaction open.
+export async function setCardStateIfUnchanged(
+  c: PersonalCollections,
+  at: Date,
+  card_token: string,
+  state: CardState,
+  expected_updated_at: Date,
+): Promise<CardIssueOutcome> {
+  const filter: Filter<CardDoc> = { card_token, updated_at: expected_updated_at };
+  if (state !== 'terminated') filter.state = { $ne: 'terminated' };
+  const doc = await c.cards.findOneAndUpdate(filter, versionedUpdate({ state, failure_reason: null }, at), {
+    returnDocument: 'after',
+  });
+  return conditionalOutcome(c, card_token, doc);
+}
+
 // An update pipeline: updated_at is the version of a card or cardholder in Redis, which refuses
 // a version that is not newer, so it must be strictly later than before, even within one
 // millisecond or with a clock that went back (the twin of greatest(at, updated_at + 1 ms)).
@@ -160,7 +177,7 @@ export async function recordCardIssued(
     ),
     { returnDocument: 'after' },
   );
-  return issueOutcome(c, card_token, doc);
+  return conditionalOutcome(c, card_token, doc);
 }
 
 export async function recordCardIssueFailed(
@@ -174,10 +191,11 @@ export async function recordCardIssueFailed(
     versionedUpdate({ state: 'failed', failure_reason: reason }, at),
     { returnDocument: 'after' },
   );
-  return issueOutcome(c, card_token, doc);
+  return conditionalOutcome(c, card_token, doc);
 }
 
-async function issueOutcome(
+// A conditional update that matched no document changed nothing: the card as it is, or not found.
+async function conditionalOutcome(
   c: PersonalCollections,
   card_token: string,
   doc: CardDoc | null,

@@ -106,6 +106,23 @@ export async function setCardState(
   throw new PersonalConflictError(`card ${card_token} is terminated`);
 }
 
+// Only while the card is still the version the caller read (timestamptz(3): the Date it read
+// compares equal), so a caller can fence its write without holding a transaction open.
+export async function setCardStateIfUnchanged(
+  sql: Sql,
+  at: Date,
+  card_token: string,
+  state: CardState,
+  expected_updated_at: Date,
+): Promise<CardIssueOutcome> {
+  const [row] = await sql`
+    update personal.cards set state = ${state}, failure_reason = null, updated_at = ${nextVersion(sql, at)}
+    where card_token = ${card_token} and updated_at = ${expected_updated_at}
+      and (state <> 'terminated' or ${state}::text = 'terminated')
+    returning *`;
+  return conditionalOutcome(sql, card_token, row);
+}
+
 // updated_at is the version of a card or cardholder in Redis, which refuses a version that is
 // not newer: strictly later than before, even in the same ms or with a clock that went back.
 function nextVersion(sql: Sql, at: Date) {
@@ -127,7 +144,7 @@ export async function recordCardIssued(
         updated_at = ${nextVersion(sql, at)}
     where card_token = ${card_token} and state in ('unactivated', 'failed')
     returning *`;
-  return issueOutcome(sql, card_token, row);
+  return conditionalOutcome(sql, card_token, row);
 }
 
 export async function recordCardIssueFailed(
@@ -140,10 +157,15 @@ export async function recordCardIssueFailed(
     update personal.cards set state = 'failed', failure_reason = ${reason}, updated_at = ${nextVersion(sql, at)}
     where card_token = ${card_token} and state in ('unactivated', 'failed')
     returning *`;
-  return issueOutcome(sql, card_token, row);
+  return conditionalOutcome(sql, card_token, row);
 }
 
-async function issueOutcome(sql: Sql, card_token: string, row: Row | undefined): Promise<CardIssueOutcome> {
+// A conditional update that matched no row changed nothing: the card as it is, or not found.
+async function conditionalOutcome(
+  sql: Sql,
+  card_token: string,
+  row: Row | undefined,
+): Promise<CardIssueOutcome> {
   if (row !== undefined) return { card: cardFromRow(row), changed: true };
   const card = await getCard(sql, card_token);
   if (card === null) throw new PersonalNotFoundError(`no card ${card_token}`);

@@ -107,6 +107,13 @@ export function cardIssuanceContract(store: () => PersonalStore, open: StoreFact
         versions.push((await frozen.recordCardIssued(card.card_token, details)).card.updated_at.getTime());
         versions.push((await frozen.setCardState(card.card_token, 'suspended')).updated_at.getTime());
         versions.push((await frozen.setCardState(card.card_token, 'active')).updated_at.getTime());
+        const fenced = await frozen.setCardStateIfUnchanged(
+          card.card_token,
+          'suspended',
+          new Date(versions.at(-1) ?? Number.NaN),
+        );
+        expect(fenced.changed).toBe(true);
+        versions.push(fenced.card.updated_at.getTime());
         for (let i = 1; i < versions.length; i += 1) {
           expect(versions[i]).toBeGreaterThan(versions[i - 1] ?? Number.POSITIVE_INFINITY);
         }

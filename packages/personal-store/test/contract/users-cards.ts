@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PersonalStore } from '../../src/index.ts';
+import type { CardState, PersonalStore } from '../../src/index.ts';
 import { currency, expectCode, manualClock, newUser, type StoreFactory, token } from './helpers.ts';
 
 export function usersContract(store: () => PersonalStore, open: StoreFactory): void {
@@ -185,6 +185,110 @@ export function cardsContract(store: () => PersonalStore): void {
       expect((await store().setCardState(card.card_token, 'terminated')).state).toBe('terminated');
       await expectCode(store().setCardState(token('nocard'), 'active'), 'AFC_PERSONAL_NOT_FOUND');
       expect(await store().getCard(token('nocard'))).toBeNull();
+    });
+  });
+
+  describe('setCardStateIfUnchanged', () => {
+    it('sets the state while the card is the version read, with a later updated_at', async () => {
+      const user = await newUser(store());
+      const card = await store().createCard(cardFor(user.user_token));
+      const result = await store().setCardStateIfUnchanged(card.card_token, 'active', card.updated_at);
+      expect(result.changed).toBe(true);
+      expect(result.card).toMatchObject({ ...card, state: 'active', updated_at: expect.any(Date) });
+      expect(result.card.updated_at.getTime()).toBeGreaterThan(card.updated_at.getTime());
+      expect(await store().getCard(card.card_token)).toEqual(result.card);
+      // The version just written is the one to fence the next change with.
+      const next = await store().setCardStateIfUnchanged(
+        card.card_token,
+        'suspended',
+        result.card.updated_at,
+      );
+      expect(next).toMatchObject({ changed: true, card: { state: 'suspended' } });
+    });
+
+    it('clears the reason of a failed card it moves, like setCardState', async () => {
+      const user = await newUser(store());
+      const card = await store().createCard(cardFor(user.user_token));
+      const failed = await store().recordCardIssueFailed(card.card_token, 'retries exhausted');
+      const result = await store().setCardStateIfUnchanged(card.card_token, 'active', failed.card.updated_at);
+      expect(result).toMatchObject({ changed: true, card: { state: 'active', failure_reason: null } });
+      expect(await store().getCard(card.card_token)).toEqual(result.card);
+    });
+
+    it('writes nothing once another write moved updated_at, and answers the card as it is', async () => {
+      const user = await newUser(store());
+      const card = await store().createCard(cardFor(user.user_token));
+      const moved = await store().setCardState(card.card_token, 'suspended');
+      expect(await store().setCardStateIfUnchanged(card.card_token, 'active', card.updated_at)).toEqual({
+        changed: false,
+        card: moved,
+      });
+      // Millisecond precision: one millisecond either side is another version.
+      for (const off_ms of [-1, 1]) {
+        const near = new Date(moved.updated_at.getTime() + off_ms);
+        expect(await store().setCardStateIfUnchanged(card.card_token, 'active', near)).toEqual({
+          changed: false,
+          card: moved,
+        });
+      }
+      expect(await store().getCard(card.card_token)).toEqual(moved);
+    });
+
+    it('lets exactly one of concurrent writers fenced on the same version through', async () => {
+      const user = await newUser(store());
+      const card = await store().createCard(cardFor(user.user_token));
+      const states: CardState[] = ['active', 'suspended', 'terminated', 'active', 'suspended', 'terminated'];
+      const results = await Promise.all(
+        states.map((state) => store().setCardStateIfUnchanged(card.card_token, state, card.updated_at)),
+      );
+      const winners = results.filter((result) => result.changed);
+      expect(winners).toHaveLength(1);
+      expect(await store().getCard(card.card_token)).toEqual(winners[0]?.card);
+    });
+
+    it('never leaves terminated, but may terminate again', async () => {
+      const user = await newUser(store());
+      const card = await store().createCard(cardFor(user.user_token));
+      const terminated = await store().setCardState(card.card_token, 'terminated');
+      for (const state of ['active', 'suspended', 'unactivated'] as const) {
+        expect(await store().setCardStateIfUnchanged(card.card_token, state, terminated.updated_at)).toEqual({
+          changed: false,
+          card: terminated,
+        });
+      }
+      expect(await store().getCard(card.card_token)).toEqual(terminated);
+      const again = await store().setCardStateIfUnchanged(
+        card.card_token,
+        'terminated',
+        terminated.updated_at,
+      );
+      expect(again.changed).toBe(true);
+      expect(again.card.state).toBe('terminated');
+      expect(again.card.updated_at.getTime()).toBeGreaterThan(terminated.updated_at.getTime());
+    });
+
+    it('reports an unknown card, and refuses bad input without writing', async () => {
+      await expectCode(
+        store().setCardStateIfUnchanged(token('nocard'), 'active', new Date()),
+        'AFC_PERSONAL_NOT_FOUND',
+      );
+      const user = await newUser(store());
+      const card = await store().createCard(cardFor(user.user_token));
+      const bad = [
+        store().setCardStateIfUnchanged('has space', 'active', card.updated_at),
+        store().setCardStateIfUnchanged('', 'active', card.updated_at),
+        // 'failed' carries a reason: only recordCardIssueFailed makes one.
+        store().setCardStateIfUnchanged(card.card_token, 'failed', card.updated_at),
+        store().setCardStateIfUnchanged(card.card_token, 'lost' as CardState, card.updated_at),
+        store().setCardStateIfUnchanged(card.card_token, 'active', new Date(Number.NaN)),
+        store().setCardStateIfUnchanged(
+          card.card_token,
+          'active',
+          card.updated_at.toISOString() as unknown as Date,
+        ),
+      ];
+      for (const attempt of bad) await expectCode(attempt, 'AFC_PERSONAL_INVALID_INPUT');
+      expect(await store().getCard(card.card_token)).toEqual(card);
     });
   });
 }
