@@ -1,4 +1,4 @@
-import { readCardRecord, writeCardRecord } from '@afc/card-state';
+import { refreshCardRecord } from '@afc/card-state';
 import { lockMarqetaSubject } from '@afc/postgres';
 import type { Service } from '@afc/service-kit';
 import type { RouteContext } from '../app.ts';
@@ -32,13 +32,9 @@ export type TransitionOutcome =
 
 // The card as the data of record holds it now, into Redis (versioned: never regresses).
 export async function writeThrough(app: Service, context: RouteContext, card_token: string): Promise<void> {
-  const record = await readCardRecord(
-    { sql: app.postgres.sql, personal_store: app.personalStore },
-    card_token,
-    Date.now(),
-  );
-  if (record === undefined) throw new Error('card vanished between write and read-back');
-  await writeCardRecord(context.card_state, record);
+  const sources = { sql: app.postgres.sql, personal_store: app.personalStore };
+  const written = await refreshCardRecord(sources, context.card_state, card_token, Date.now());
+  if (!written) throw new Error('card vanished between write and read-back');
 }
 
 // How a transition ends, for both programs, once Marqeta accepted it. The card's version (the
