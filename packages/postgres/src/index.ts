@@ -27,5 +27,4 @@ export {
   readMigrationFiles,
   runMigrations,
 } from './migrations.ts';
-export { lockMarqetaSubject } from './subject-lock.ts';
 export { backoffDelay } from './timing.ts';

@@ -1,5 +1,4 @@
 import { refreshCardRecord } from '@afc/card-state';
-import { lockMarqetaSubject } from '@afc/postgres';
 import type { Service } from '@afc/service-kit';
 import type { RouteContext } from '../app.ts';
 import {
@@ -149,9 +148,9 @@ async function settleFromMarqeta(
   return outcomeAtMarqeta(at_marqeta, card_token, from, request.state);
 }
 
-// Personal cards: the store shares no transaction with us, so the fence and the write run under
-// the advisory lock the webhooks consumer takes for the same card (lockMarqetaSubject), in a
-// short PostgreSQL transaction after Marqeta answered.
+// Personal cards: the store's own compare-and-set on updated_at fences each write, so no
+// PostgreSQL transaction or lock is held while the store (on the same pool, for the PostgreSQL
+// twin) works.
 export async function transitionPersonalCard(
   app: Service,
   context: RouteContext,
@@ -172,25 +171,13 @@ export async function transitionPersonalCard(
       historyEntry('personal', card, card_token, request, from_version),
     );
     const target = local_state_of[request.state];
-    const fence = await app.postgres.sql.begin(async (tx): Promise<Fence> => {
-      await lockMarqetaSubject(tx, 'card', card_token);
-      const now = await store.getCard(card_token);
-      if (now === null) throw new Error('card vanished during its transition');
-      const seen = { state: now.state, version: now.updated_at.getTime() };
-      if (!fenced(seen, from_version, target)) return { written: false, seen_version: seen.version };
-      if (seen.state !== target) await store.setCardState(card_token, target);
-      return { written: true, seen_version: seen.version };
-    });
-    if (!fence.written) {
-      outcome = await settleFromMarqeta(context, card_token, card.state, request, (state) =>
-        app.postgres.sql.begin(async (tx) => {
-          await lockMarqetaSubject(tx, 'card', card_token);
-          const now = await store.getCard(card_token);
-          const unmoved = now !== null && now.updated_at.getTime() === fence.seen_version;
-          if (unmoved && now.state !== state && now.state !== 'terminated')
-            await store.setCardState(card_token, state);
-        }),
-      );
+    const written = await store.setCardStateIfUnchanged(card_token, target, card.updated_at);
+    const seen = written.card;
+    if (!written.changed && seen.state !== target) {
+      outcome = await settleFromMarqeta(context, card_token, card.state, request, async (state) => {
+        // Refused (nothing written) if the card moved again, or out of terminated.
+        if (seen.state !== state) await store.setCardStateIfUnchanged(card_token, state, seen.updated_at);
+      });
     }
   }
   await writeThrough(app, context, card_token);

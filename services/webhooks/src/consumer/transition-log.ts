@@ -1,4 +1,4 @@
-import { lockMarqetaSubject, type TransactionSql } from '@afc/postgres';
+import type { TransactionSql } from '@afc/postgres';
 import { isNewer, type TransitionEvent } from './transition-event.ts';
 
 export type Program = 'business' | 'personal';
@@ -13,11 +13,11 @@ interface NewestRow {
   state_rank: number;
 }
 
-// Serialises transitions of one personal card or user across consumers and with the api's own
-// (business subjects lock their row instead): a decision and its write happen with no other in
-// between.
+// Serialises transitions of one personal card or user across consumers (business subjects lock
+// their row instead): a decision and its write happen with no other in between. (The api fences
+// its own writes with the store's compare-and-set on updated_at.)
 export async function lockPersonalSubject(tx: TransactionSql, event: TransitionEvent): Promise<void> {
-  await lockMarqetaSubject(tx, event.subject, event.subject_token);
+  await tx`select pg_advisory_xact_lock(hashtextextended(${`marqeta_transitions:${event.subject}:${event.subject_token}`}, 0))`;
 }
 
 async function isRecorded(tx: TransactionSql, event_token: string): Promise<boolean> {
