@@ -5,6 +5,7 @@ import {
   apiConfigSchema,
   authorizerConfigSchema,
   loadConfigOrThrow,
+  localDefaultSecrets,
   webhooksConfigSchema,
 } from '@afc/config';
 
@@ -52,6 +53,9 @@ export interface Platform {
     readonly card_product_token: string;
     readonly webhook_token: string;
   };
+  // The api's secrets (API_ADMIN_KEY, MARQETA_ADMIN_ACCESS_TOKEN) still at their public local
+  // default: only those may be printed; one set in the environment is someone's secret.
+  readonly local_default_secrets: readonly string[];
 }
 
 export const program_tokens = {
@@ -95,6 +99,7 @@ export function localPlatform(env: NodeJS.ProcessEnv = process.env): Platform {
     database_url: api.DATABASE_URL,
     redis: { url: api.REDIS_URL, key_prefix: api.REDIS_KEY_PREFIX, partitions: api.REDIS_PARTITIONS },
     program: program_tokens,
+    local_default_secrets: localDefaultSecrets(apiConfigSchema, api),
   };
 }
 

@@ -27,11 +27,25 @@ export function money(minor: number): string {
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
+// A secret is printed only while it is the public local default (docker-compose.yml, the
+// schemas); one set in the environment is named, never shown.
+function shown(platform: Platform, variable: string, value: string): string {
+  return platform.local_default_secrets.includes(variable) ? value : `(${variable}, not shown)`;
+}
+
 export function printPlatformTable(
   platform: Platform,
   seed: SeedResult,
   logs_directory: string | undefined,
 ): void {
+  process.stdout.write(platformTable(platform, seed, logs_directory));
+}
+
+export function platformTable(
+  platform: Platform,
+  seed: SeedResult,
+  logs_directory: string | undefined,
+): string {
   const services = (Object.keys(roles) as ServiceName[]).map((name) => [
     name,
     platform.urls[name],
@@ -54,11 +68,15 @@ export function printPlatformTable(
     table(
       ['demo API key', 'value', 'use'],
       [
-        ['platform admin', platform.admin_key, 'companies, personal cardholders (/v1/personal/*)'],
+        [
+          'platform admin',
+          shown(platform, 'API_ADMIN_KEY', platform.admin_key),
+          'companies, personal cardholders (/v1/personal/*)',
+        ],
         [seed.company.name, seed.company.api_key, `company ${seed.company.id}: users, cards, controls`],
         [
           'marqeta-sim (Basic)',
-          `${platform.marqeta.application_token}:${platform.marqeta.admin_access_token}`,
+          `${platform.marqeta.application_token}:${shown(platform, 'MARQETA_ADMIN_ACCESS_TOKEN', platform.marqeta.admin_access_token)}`,
           'simulate card activity',
         ],
       ],
@@ -73,5 +91,5 @@ export function printPlatformTable(
     'Stop: Ctrl-C (each service finishes its in-flight work, then exits).',
     '',
   ];
-  process.stdout.write(`${out.join('\n')}\n`);
+  return `${out.join('\n')}\n`;
 }

@@ -142,6 +142,8 @@ async function start(cleanups: Cleanups) {
     database_url: database.url,
     redis: { url: localServiceUrls.redis, key_prefix: redis_prefix.prefix, partitions: 64 },
     program: program_tokens,
+    // The harness's own credentials, none of them the public defaults.
+    local_default_secrets: [],
   };
   return { platform, restartSim };
 }
