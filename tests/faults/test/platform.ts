@@ -6,21 +6,14 @@ import {
   type TopologyDescription,
 } from '@afc/amqp';
 import { buildAuthorizer } from '@afc/authorizer';
-import { authorizerConfigSchema, type ConfigResult, loadConfig, settlementConfigSchema } from '@afc/config';
+import { authorizerConfigSchema, loadConfigOrThrow, settlementConfigSchema } from '@afc/config';
 import { createLogger } from '@afc/log';
 import { MarqetaClient } from '@afc/marqeta';
 import { buildMarqetaSim, type MarqetaSim } from '@afc/marqeta-sim';
 import { createPostgres, type PostgresClient, type Sql } from '@afc/postgres';
 import type { Service, UnderPressureOptions } from '@afc/service-kit';
 import { buildSettlement } from '@afc/settlement';
-import {
-  captureLogs,
-  createTestDatabase,
-  createTestRedisPrefix,
-  localServiceUrls,
-  TcpProxy,
-  uniqueTestId,
-} from '@afc/testkit';
+import { Cleanups, captureLogs, isolatedInfrastructure, localServiceUrls, TcpProxy } from '@afc/testkit';
 import { Traffic, type TrafficOptions } from './traffic.ts';
 
 export const application_token = 'drill-app';
@@ -30,11 +23,6 @@ export const jit_username = 'marqeta-jit';
 export const jit_password = 'a-long-enough-jit-password-for-drills';
 export const jit_authorization = `Basic ${Buffer.from(`${jit_username}:${jit_password}`).toString('base64')}`;
 const product_token = 'drill-product';
-
-export function must<Config>(loaded: ConfigResult<Config>): Config {
-  if (!loaded.ok) throw new Error(`bad drill config: ${JSON.stringify(loaded.errors)}`);
-  return loaded.config;
-}
 
 const port = (url: string, fallback: number) => Number(new URL(url).port || fallback);
 
@@ -66,9 +54,10 @@ export function drillTopology(namespace: string): TopologyDescription {
 }
 
 // One database, one Redis prefix, one AMQP namespace and the proxies, plus the simulator;
-// everything is undone in reverse order by close(), also after a start that failed half-way.
+// everything is undone in reverse order by close(), also after a start that failed half-way
+// (the test's afterAll closes whatever beforeAll got to).
 export class Ground {
-  readonly cleanups: (() => Promise<unknown>)[] = [];
+  readonly cleanups = new Cleanups();
   readonly proxies: Proxies = {
     redis: new TcpProxy({ target_port: port(localServiceUrls.redis, 6379) }),
     amqp: new TcpProxy({ target_port: port(localServiceUrls.amqp, 5672) }),
@@ -76,7 +65,7 @@ export class Ground {
   };
   database_url = '';
   redis_prefix = '';
-  readonly namespace = uniqueTestId('drill');
+  namespace = '';
   sim!: MarqetaSim;
   sim_origin = '';
   // The test's own connection to the data of record, never through a proxy.
@@ -86,27 +75,28 @@ export class Ground {
     return this.postgres.sql;
   }
 
-  async start(topology: TopologyDescription): Promise<void> {
-    const database = await createTestDatabase();
-    this.cleanups.push(() => database.drop());
+  // The caller's topology, in the namespace made here; returned as declared for the services.
+  async start(topologyIn: (namespace: string) => TopologyDescription): Promise<TopologyDescription> {
+    const { database, redis_prefix, namespace } = await isolatedInfrastructure(this.cleanups, 'drill');
     this.database_url = database.url;
-    const prefix = createTestRedisPrefix();
-    this.cleanups.push(() => prefix.cleanup());
-    this.redis_prefix = prefix.prefix;
+    this.redis_prefix = redis_prefix.prefix;
+    this.namespace = namespace;
+    const topology = topologyIn(namespace);
     // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
-    this.cleanups.push(() => deleteTopology(localServiceUrls.amqp, topology));
+    this.cleanups.add(() => deleteTopology(localServiceUrls.amqp, topology));
     for (const proxy of Object.values(this.proxies)) {
       await proxy.start();
-      this.cleanups.push(() => proxy.stop());
+      this.cleanups.add(() => proxy.stop());
     }
     this.sim = buildMarqetaSim({ application_token, admin_access_token, log_level: 'silent' });
     this.sim_origin = await this.sim.listen();
-    this.cleanups.push(() => this.sim.close());
+    this.cleanups.add(() => this.sim.close());
     this.postgres = createPostgres(
       { url: database.url, application_name: 'fault-drill', max_connections: 2 },
       createLogger({ name: 'drill-sql', level: 'silent' }),
     );
-    this.cleanups.push(() => this.postgres.close(5_000));
+    this.cleanups.add(() => this.postgres.close(5_000));
+    return topology;
   }
 
   async close(): Promise<void> {
@@ -114,7 +104,7 @@ export class Ground {
       proxy.restore();
       proxy.release();
     }
-    for (const cleanup of this.cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+    await this.cleanups.run();
   }
 
   traffic(card_tokens: readonly string[], options: Partial<TrafficOptions> = {}): Traffic {
@@ -208,32 +198,30 @@ export class InProcessPlatform extends Ground {
   settlement: Service | undefined;
   readonly authorizer_logs = captureLogs();
   readonly settlement_logs = captureLogs();
-  readonly topology = drillTopology(this.namespace);
+  topology!: TopologyDescription;
   // The operator's client for parked messages, straight to the broker.
   operator!: AmqpClient;
   cards: string[] = [];
 
   async boot(options: InProcessOptions = {}): Promise<void> {
-    await this.start(this.topology);
+    this.topology = await this.start(drillTopology);
     const amqp_url = viaProxy(localServiceUrls.amqp, this.proxies.amqp);
-    const authorizer_config = must(
-      loadConfig(authorizerConfigSchema, {
-        DATABASE_URL: this.database_url,
-        REDIS_URL: viaProxy(localServiceUrls.redis, this.proxies.redis),
-        REDIS_KEY_PREFIX: this.redis_prefix,
-        AMQP_URL: amqp_url,
-        AMQP_NAMESPACE: this.namespace,
-        JIT_BASIC_USERNAME: jit_username,
-        JIT_BASIC_PASSWORD: jit_password,
-        PG_POOL_MAX: '4',
-        // Two drills run at once beside the rest of the suite on two cores: a slow moment must
-        // not turn an approval into a system_error or timeout decline that the drill did not
-        // cause. The Redis drill still sees system_error: a cut fails a command at once.
-        REDIS_COMMAND_TIMEOUT_MS: '500',
-        DECISION_DEADLINE_MS: '1500',
-        ...options.authorizer_env,
-      }),
-    );
+    const authorizer_config = loadConfigOrThrow(authorizerConfigSchema, 'drill authorizer', {
+      DATABASE_URL: this.database_url,
+      REDIS_URL: viaProxy(localServiceUrls.redis, this.proxies.redis),
+      REDIS_KEY_PREFIX: this.redis_prefix,
+      AMQP_URL: amqp_url,
+      AMQP_NAMESPACE: this.namespace,
+      JIT_BASIC_USERNAME: jit_username,
+      JIT_BASIC_PASSWORD: jit_password,
+      PG_POOL_MAX: '4',
+      // Two drills run at once beside the rest of the suite on two cores: a slow moment must
+      // not turn an approval into a system_error or timeout decline that the drill did not
+      // cause. The Redis drill still sees system_error: a cut fails a command at once.
+      REDIS_COMMAND_TIMEOUT_MS: '500',
+      DECISION_DEADLINE_MS: '1500',
+      ...options.authorizer_env,
+    });
     const authorizer_logger = createLogger({
       name: 'authorizer',
       level: 'info',
@@ -245,7 +233,7 @@ export class InProcessPlatform extends Ground {
       // the flood drill, which is about shedding, sheds at the service's own limits.
       under_pressure: options.under_pressure ?? { max_event_loop_delay_ms: 1_000 },
     });
-    this.cleanups.push(() => this.authorizer.close());
+    this.cleanups.add(() => this.authorizer.close());
     const jit_origin = await this.authorizer.listen({ host: '127.0.0.1', port: 0 });
     if (options.with_settlement !== false) await this.#bootSettlement(amqp_url);
     this.operator = new AmqpClient({
@@ -254,26 +242,24 @@ export class InProcessPlatform extends Ground {
       topology: this.topology,
       logger: createLogger({ name: 'drill-operator', level: 'silent' }),
     });
-    this.cleanups.push(() => this.operator.close(5_000));
+    this.cleanups.add(() => this.operator.close(5_000));
     await this.operator.start(5_000);
     this.cards = await this.seedProgram(`${jit_origin}/v1/jit`, 8);
   }
 
   async #bootSettlement(amqp_url: string): Promise<void> {
-    const config = must(
-      loadConfig(settlementConfigSchema, {
-        DATABASE_URL: viaProxy(this.database_url, this.proxies.postgres),
-        REDIS_URL: localServiceUrls.redis,
-        AMQP_URL: amqp_url,
-        AMQP_NAMESPACE: this.namespace,
-        // Many attempts wait on a cut connection at once, so that retries keep pace with the stream.
-        AMQP_PREFETCH: '32',
-        PG_POOL_MAX: '4',
-        // A cut must fail a statement in about a second, not after the default 5 s connect wait.
-        PG_CONNECT_TIMEOUT_MS: '1000',
-        PG_CONNECT_ATTEMPTS: '1',
-      }),
-    );
+    const config = loadConfigOrThrow(settlementConfigSchema, 'drill settlement', {
+      DATABASE_URL: viaProxy(this.database_url, this.proxies.postgres),
+      REDIS_URL: localServiceUrls.redis,
+      AMQP_URL: amqp_url,
+      AMQP_NAMESPACE: this.namespace,
+      // Many attempts wait on a cut connection at once, so that retries keep pace with the stream.
+      AMQP_PREFETCH: '32',
+      PG_POOL_MAX: '4',
+      // A cut must fail a statement in about a second, not after the default 5 s connect wait.
+      PG_CONNECT_TIMEOUT_MS: '1000',
+      PG_CONNECT_ATTEMPTS: '1',
+    });
     const logger = createLogger({
       name: 'settlement',
       level: 'info',
@@ -287,7 +273,7 @@ export class InProcessPlatform extends Ground {
       handler_timeout_ms: 1_000,
     });
     const settlement = this.settlement;
-    this.cleanups.push(() => settlement.close());
+    this.cleanups.add(() => settlement.close());
     await settlement.ready();
   }
 

@@ -18,7 +18,7 @@ function spawnService(name: 'authorizer' | 'settlement', env: Record<string, str
 }
 
 beforeAll(async () => {
-  await ground.start({ ...product_topology, namespace: ground.namespace });
+  await ground.start((namespace) => ({ ...product_topology, namespace }));
   const common = {
     DATABASE_URL: ground.database_url,
     REDIS_URL: localServiceUrls.redis,
