@@ -1,3 +1,4 @@
+import { local_card_state_of } from '@afc/domain';
 import type { PersonalStore } from '@afc/personal-store';
 import type { Sql } from '@afc/postgres';
 
@@ -26,7 +27,8 @@ export interface IssuableCard {
   readonly details?: IssuedDetails & { readonly issued_at: Date };
 }
 
-const issued_states = ['active', 'suspended', 'terminated'];
+// The states only an issued card can be in (transitions move issued cards only).
+const issued_states: readonly string[] = Object.values(local_card_state_of);
 
 export interface CardRecords {
   load(program: Program, card_token: string): Promise<IssuableCard | undefined>;
