@@ -1,4 +1,5 @@
 import { classifyMethod, decline_reasons } from '@afc/domain';
+import { MarqetaAmount, MarqetaToken } from '@afc/marqeta';
 import { WebhookReceived } from '@afc/messages';
 import { parseAmount } from '@afc/money';
 import { type Static, Type } from '@sinclair/typebox';
@@ -7,9 +8,9 @@ import { SettlementError } from './errors.ts';
 import type { Contribution, ContributionType } from './ledger.ts';
 
 // The parts of Marqeta's transaction object (a transaction webhook event) settlement reads; the
-// rest is tolerated. Tokens as the webhooks service and @afc/marqeta accept them.
-const token = Type.String({ pattern: '^[A-Za-z0-9._-]{1,100}$' });
-const amount = Type.Union([Type.Number(), Type.String({ minLength: 1, maxLength: 40 })]);
+// rest is tolerated. Tokens and amounts as @afc/marqeta accepts them.
+const token = MarqetaToken;
+const amount = MarqetaAmount;
 const open = { additionalProperties: true } as const;
 const optionalText = (max: number) => Type.Optional(Type.String({ maxLength: max }));
 
