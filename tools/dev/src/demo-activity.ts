@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { buildJitRequest } from '@afc/marqeta';
 import { basic, callJson, expectStatus, pollUntil } from './http.ts';
 import type { Platform } from './platform.ts';
+import { money } from './report.ts';
 
 export interface Merchant {
   readonly mid: string;
@@ -64,7 +65,7 @@ export class SimDriver {
   authorize(card_token: string, amount_minor: number, merchant: Merchant): Promise<SimTransaction> {
     return this.#simulate('authorization', {
       card_token,
-      amount: decimal(amount_minor),
+      amount: money(amount_minor),
       mid: merchant.mid,
       currency_code: 'USD',
       card_acceptor: { mcc: merchant.mcc, name: merchant.name, country_code: merchant.country_code },
@@ -74,7 +75,7 @@ export class SimDriver {
   followUp(kind: FollowUp, original: SimTransaction, amount_minor: number): Promise<SimTransaction> {
     return this.#simulate(kind, {
       original_transaction_token: original.token,
-      amount: decimal(amount_minor),
+      amount: money(amount_minor),
     });
   }
 
@@ -126,7 +127,7 @@ export class SimDriver {
       method: 'pgfs.authorization',
       card_token,
       user_token,
-      amount: decimal(amount_minor),
+      amount: money(amount_minor),
       currency_code: 'USD',
       mcc: '5411',
       mid: 'demo-grocer',
@@ -146,10 +147,6 @@ interface SimState {
   readonly recent: {
     readonly deliveries: readonly { origin: string; outcome: string; event_tokens: readonly string[] }[];
   };
-}
-
-export function decimal(minor: number): string {
-  return `${Math.floor(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
 }
 
 export function jitTokenOf(transaction: SimTransaction): string {

@@ -246,7 +246,9 @@ async function compareWallet(target: CheckTarget, books: Books, personal: Person
     { headers: bearer(admin_key) },
   );
   const want = `${money(personal.available_minor)} / ${money(personal.held_minor)}`;
-  const realtime = `${money(Number(balance.available ?? Number.NaN))} / ${money(Number(balance.held ?? Number.NaN))}`;
+  const realtimeMoney = (value: string | undefined) =>
+    value === undefined ? 'missing' : money(Number(value));
+  const realtime = `${realtimeMoney(balance.available)} / ${realtimeMoney(balance.held)}`;
   const recorded = `${money(user.wallet.available_minor)} / ${money(user.wallet.held_minor)}`;
   const differences: string[] = [];
   if (realtime !== want) differences.push(`${personal.label}: real-time ${realtime}, expected ${want}`);

@@ -1,3 +1,4 @@
+import { formatMinor } from '@afc/money';
 // Plain-text tables for the terminal: what `npm start` brought up and what `pnpm demo` saw.
 import type { Platform, ServiceName } from './platform.ts';
 import type { SeedResult } from './seed.ts';
@@ -21,10 +22,9 @@ const roles: Readonly<Record<ServiceName, string>> = {
   'marqeta-sim': 'Marqeta Core API /v3, simulate /v3/simulate/*',
 };
 
+// The demo program's amounts are US dollars.
 export function money(minor: number): string {
-  const sign = minor < 0 ? '-' : '';
-  const abs = Math.abs(minor);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+  return formatMinor(minor, 'USD');
 }
 
 // A secret is printed only while it is the public local default (docker-compose.yml, the
