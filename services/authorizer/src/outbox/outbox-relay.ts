@@ -39,8 +39,8 @@ local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MK
 if not ok and not string.find(tostring(err), 'BUSYGROUP') then return redis.error_reply(tostring(err)) end
 return 1`;
 
-// decide.lua and apply.lua write every event as {"event_id":"...","type":"...",...} with plain
-// tokens: read from that prefix, the event is published as written, neither parsed nor encoded
+// card-state's scripts write every event through lib.lua's prepare_event, as
+// {"event_id":"...","type":"...",...} with plain tokens: read from that prefix, the event is published as written, neither parsed nor encoded
 // again (a parse and a stringify per event were a few percent of the authorizer's CPU). The
 // whole text is parsed when the prefix does not match. A corrupt text behind a good prefix is
 // published as it is, and parked by its consumer (consumers parse every body).
