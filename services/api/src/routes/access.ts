@@ -1,3 +1,4 @@
+import { personal_error_codes } from '@afc/personal-store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 // Business resources belong to one company and are reached with that company's key. The
@@ -29,9 +30,9 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
 // The personal store's coded errors as answers; anything else is a bug or an outage (500).
 export function storeFailure(error: unknown, reply: FastifyReply) {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'AFC_PERSONAL_CONFLICT')
+  if (code === personal_error_codes.conflict)
     return reply.code(409).send({ error: 'conflict', message: (error as Error).message });
-  if (code === 'AFC_PERSONAL_NOT_FOUND')
+  if (code === personal_error_codes.not_found)
     return reply.code(404).send({ error: 'not_found', message: (error as Error).message });
   throw error;
 }

@@ -1,4 +1,4 @@
-import { max_page_limit, type PersonalTransaction } from '@afc/personal-store';
+import { max_page_limit, type PersonalTransaction, personal_error_codes } from '@afc/personal-store';
 import type { Service } from '@afc/service-kit';
 import { Type } from '@sinclair/typebox';
 import { bad_cursor, pageQuery } from '../pagination/cursor.ts';
@@ -90,7 +90,7 @@ export async function personalTransactionRoutes(app: Service): Promise<void> {
           return { data: page.items.map(transactionBody), next_cursor: page.next_cursor };
         } catch (error) {
           // The only input the store can still refuse here is a cursor it did not make.
-          if ((error as { code?: unknown } | null)?.code === 'AFC_PERSONAL_INVALID_INPUT')
+          if ((error as { code?: unknown } | null)?.code === personal_error_codes.invalid_input)
             return reply.code(400).send(bad_cursor);
           throw error;
         }
