@@ -241,6 +241,29 @@ describe('connectWithRetry', () => {
   });
 });
 
+describe('a connection reset while it fetches the array types', () => {
+  // postgres.js 3.4.9 drops the promise of that fetch (porsager/postgres#1192); our patch
+  // handles it. Unhandled, its rejection ends a service during a database incident.
+  it('fails the query that waited on it, not the process; the next connection parses arrays', async () => {
+    const { proxy, url } = await startProxy();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const fresh = open({ url: url(), max_connections: 1 });
+      proxy.resetOnceClientSends('pg_catalog.pg_type');
+      await expect(fresh.sql`select 1 as one`).rejects.toMatchObject({ code: 'ECONNRESET' });
+      // An unhandled rejection is reported once the microtasks of this turn have run.
+      await new Promise((resolve) => setImmediate(resolve));
+      const [row] = await fresh.sql<{ list: string[] }[]>`select array['5411', '5812']::text[] as list`;
+      expect(row?.list).toEqual(['5411', '5812']);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
 describe('backoffDelay', () => {
   it('doubles from the base, caps, and jitters within the upper half', () => {
     const options = { base_delay_ms: 100, max_delay_ms: 1_000 };

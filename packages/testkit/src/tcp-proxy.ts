@@ -14,6 +14,7 @@ export class TcpProxy {
   #server: Server | undefined;
   #cut = false;
   #held = false;
+  #reset_on: Buffer | undefined;
   readonly #waiting: (() => void)[] = [];
   #port = 0;
 
@@ -69,6 +70,12 @@ export class TcpProxy {
     for (const resume of this.#waiting.splice(0)) resume();
   }
 
+  // The next chunk a client sends that contains `text` is not forwarded: that connection is
+  // reset (RST) on both sides instead, as when a server dies in the middle of a given request.
+  resetOnceClientSends(text: string): void {
+    this.#reset_on = Buffer.from(text);
+  }
+
   async stop(): Promise<void> {
     this.cut();
     const server = this.#server;
@@ -77,8 +84,15 @@ export class TcpProxy {
   }
 
   // Chunks pass through unless held; held chunks are kept in order and sent on release.
-  #forward(from: Socket, to: Socket): void {
+  #forward(from: Socket, to: Socket, from_client: boolean): void {
     from.on('data', (chunk: Buffer) => {
+      const reset_on = this.#reset_on;
+      if (from_client && reset_on !== undefined && chunk.includes(reset_on)) {
+        this.#reset_on = undefined;
+        from.resetAndDestroy();
+        to.resetAndDestroy();
+        return;
+      }
       if (!this.#held) {
         to.write(chunk);
         return;
@@ -110,7 +124,7 @@ export class TcpProxy {
     };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
-    this.#forward(client, upstream);
-    this.#forward(upstream, client);
+    this.#forward(client, upstream, true);
+    this.#forward(upstream, client, false);
   }
 }
