@@ -205,6 +205,18 @@ export function authorizerProperties() {
     JIT_BODY_LIMIT_BYTES: integer(1_024, 1_048_576, 65_536, 'Largest JIT request body accepted.'),
     ...refundModeProperty(),
     OUTBOX_RELAY_BATCH: integer(1, 10_000, 100, 'Outbox stream entries the relay reads per batch.'),
+    REDIS_CLOCK_CHECK_INTERVAL_MS: integer(
+      1_000,
+      3_600_000,
+      60_000,
+      'How often the Redis server clock is compared with ours (the decision script reads the deadline off the Redis clock).',
+    ),
+    REDIS_CLOCK_SKEW_MAX_MS: integer(
+      1,
+      2_500,
+      100,
+      'Clock difference with Redis beyond which the authorizer logs an error at every check.',
+    ),
   };
 }
 

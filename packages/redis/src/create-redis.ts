@@ -34,10 +34,6 @@ interface CommonRedisOptions {
   // At most one error (and one reconnecting) log line per interval: an outage does not flood
   // the logs; the next line carries how many were suppressed.
   readonly error_log_interval_ms?: number;
-  // ioredis enableAutoPipelining: commands issued in the same event-loop tick leave in one
-  // socket write (on a Cluster, one per node). Same commands, same order, same timeouts; fewer
-  // syscalls under concurrency. Off unless asked for.
-  readonly enable_auto_pipelining?: boolean;
 }
 
 export type CreateRedisOptions = CommonRedisOptions &
@@ -84,9 +80,11 @@ export function duplicateRedis(
     connectionName: connection_name,
     ...(command_timeout_ms === undefined ? {} : { commandTimeout: command_timeout_ms }),
   };
+  // Cluster.duplicate replaces redisOptions whole: merged here, or the copy would lose the
+  // credentials, TLS and timeouts every node connection needs.
   const copy =
     client instanceof Cluster
-      ? client.duplicate(undefined, { redisOptions: override })
+      ? client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, ...override } })
       : client.duplicate(override);
   logConnectionEvents(copy, logger.child({ redis: 'duplicate', connection_name }));
   return copy;
@@ -98,7 +96,10 @@ function connectionOptions(options: CommonRedisOptions) {
     maxRetriesPerRequest: options.max_retries_per_request,
     connectTimeout: options.connect_timeout_ms,
     autoResendUnfulfilledCommands: options.resend_unanswered ?? true,
-    enableAutoPipelining: options.enable_auto_pipelining ?? false,
+    // Never auto-pipelining: ioredis keeps one auto-pipeline per connection in flight, and the
+    // commands issued meanwhile wait for all of its replies, so Redis and the service take
+    // turns instead of working at once. coalesceTurnWrites saves the same syscalls without it.
+    enableAutoPipelining: false,
     noDelay: true,
     ...(options.connection_name === undefined ? {} : { connectionName: options.connection_name }),
   } satisfies RedisOptions;
@@ -153,7 +154,7 @@ function createCluster(urls: readonly string[], options: CommonRedisOptions): Cl
     retryDelayOnMoved: 0,
     slotsRefreshTimeout: options.connect_timeout_ms,
     slotsRefreshInterval: 5_000,
-    enableAutoPipelining: options.enable_auto_pipelining ?? false,
+    enableAutoPipelining: false,
     redisOptions: {
       ...connectionOptions(options),
       ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
@@ -201,6 +202,12 @@ function logConnectionEvents(
     if (suppressed !== undefined) logger.warn({ delay_ms, suppressed }, 'redis reconnecting');
   });
   client.on('end', () => logger.info('redis connection ended'));
+}
+
+// The connections to the masters: the client itself, or every master of a Cluster. For work
+// that must reach every node (a scan, a clock reading, corking the sockets).
+export function masterNodes(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [client];
 }
 
 // Resolves once the client can take commands. With the offline queue off (the default),

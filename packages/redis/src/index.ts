@@ -6,11 +6,13 @@ export {
   cacheKey,
   cacheSetJson,
 } from './cache.ts';
+export { type ClockSkew, clockSkewOf, type NodeClockSkew, readClockSkew } from './clock-skew.ts';
 export {
   type CreateRedisOptions,
   closeRedis,
   createRedis,
   duplicateRedis,
+  masterNodes,
   type RedisClient,
   type RedisHealth,
   redisHealth,
@@ -49,6 +51,7 @@ export {
   type ScriptSpec,
   type Scripts,
 } from './scripts.ts';
+export { coalesceTurnWrites } from './turn-writes.ts';
 export {
   type CoreScripts,
   core_scripts,

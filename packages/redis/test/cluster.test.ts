@@ -4,11 +4,14 @@ import {
   cacheGetJson,
   cacheSetJson,
   closeRedis,
+  coalesceTurnWrites,
   core_scripts,
   createRedis,
   defineScripts,
+  duplicateRedis,
   outboxKey,
   type RedisClient,
+  readClockSkew,
   redisHealth,
   userKeyspace,
   waitReady,
@@ -100,5 +103,45 @@ describe('createRedis with cluster_nodes', () => {
     expect(await node.admin.hgetall(`${prefix}${state}`)).toEqual({ version: '2', state: 'ACTIVE' });
     await cacheSetJson(client, 'card', 'card-1', { state: 'ACTIVE' });
     expect(await cacheGetJson(client, 'card', 'card-1')).toEqual({ state: 'ACTIVE' });
+  });
+
+  it('reads the clock of every master, each by its own TIME', async () => {
+    const readings = await readClockSkew(client);
+    const masters = (client as import('ioredis').Cluster).nodes('master');
+    expect(readings.map((reading) => reading.node).sort()).toEqual(
+      masters.map((master) => `${master.options.host}:${master.options.port}`).sort(),
+    );
+    for (const reading of readings)
+      expect(Math.abs(reading.skew_ms)).toBeLessThanOrEqual(reading.uncertainty_ms + 1);
+  });
+
+  it('coalesces the writes of one turn on every master, and the commands still reach their nodes', async () => {
+    const keys = Array.from({ length: 8 }, (_, i) => `{p${i}}:turn`);
+    // Every master that owns one of the keys is connected before the turn that corks.
+    await Promise.all(keys.map((key) => client.set(key, 'x')));
+    const masters = (client as import('ioredis').Cluster).nodes('master');
+    coalesceTurnWrites(client);
+    const replies = keys.map((key, i) => client.set(key, String(i)));
+    for (const master of masters) expect(master.stream.writableCorked).toBe(1);
+    expect(await Promise.all(replies)).toEqual(Array(8).fill('OK'));
+    for (const master of masters) expect(master.stream.writableCorked).toBe(0);
+  });
+
+  it('duplicates keep the node options (credentials, TLS, timeouts) and take their own name', async () => {
+    const copy = duplicateRedis(client, captureLogger().logger, 'duplicate-test', 1_234);
+    try {
+      const original = (client as import('ioredis').Cluster).options.redisOptions ?? {};
+      const options = (copy as import('ioredis').Cluster).options.redisOptions ?? {};
+      expect(options).toMatchObject({
+        connectTimeout: original.connectTimeout,
+        maxRetriesPerRequest: original.maxRetriesPerRequest,
+        connectionName: 'duplicate-test',
+        commandTimeout: 1_234,
+      });
+      await waitReady(copy, 10_000);
+      expect(await copy.set('{p1}:dup', 'x')).toBe('OK');
+    } finally {
+      await closeRedis(copy, 2_000);
+    }
   });
 });

@@ -44,10 +44,7 @@ export function postgresOptions(config: PostgresEnvironment, application_name: s
 export function redisOptions(
   config: RedisEnvironment,
   connection_name: string,
-  behaviour: Pick<
-    CreateRedisOptions,
-    'max_retries_per_request' | 'resend_unanswered' | 'enable_auto_pipelining'
-  >,
+  behaviour: Pick<CreateRedisOptions, 'max_retries_per_request' | 'resend_unanswered'>,
 ): CreateRedisOptions {
   const target =
     config.REDIS_CLUSTER_NODES === undefined || config.REDIS_CLUSTER_NODES === ''

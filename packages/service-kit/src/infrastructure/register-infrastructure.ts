@@ -32,10 +32,7 @@ export interface InfrastructureOptions {
     readonly redis: boolean;
     readonly amqp: boolean;
   };
-  readonly redis: Pick<
-    CreateRedisOptions,
-    'max_retries_per_request' | 'resend_unanswered' | 'enable_auto_pipelining'
-  >;
+  readonly redis: Pick<CreateRedisOptions, 'max_retries_per_request' | 'resend_unanswered'>;
   // Unset: the product topology.
   readonly topology?: TopologyDescription | undefined;
   // false: the service starts while PostgreSQL or Redis is away (a receiver that must accept
