@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Balance, CardState, Hold, RefundMode, WindowCounters } from '@afc/domain';
 import { refund_modes } from '@afc/domain';
 import type { Logger } from '@afc/log';
-import { outboxKey, type RedisClient } from '@afc/redis';
+import { coalesceTurnWrites, outboxKey, type RedisClient } from '@afc/redis';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { CardStateCorruptError, CardStateInvalidError } from './errors.ts';
@@ -51,6 +51,10 @@ export interface CardStateOptions {
   // What a refund does to a business card's counters (domain RefundMode).
   readonly refund_mode: RefundMode;
   readonly logger: Logger;
+  // The decide, apply and release scripts called in one turn of the event loop leave in one
+  // socket write (@afc/redis coalesceTurnWrites): for a caller with many at once, the
+  // authorizer. Default false: each call is written at once.
+  readonly coalesce_turn_writes?: boolean;
 }
 
 export interface WriteResult {
@@ -120,18 +124,23 @@ export async function createCardState(options: CardStateOptions): Promise<CardSt
   const scripts = await defineCardStateScripts(redis);
   const keys = (user_token: string, card_token: string) => cardStateKeys(user_token, card_token, partitions);
   const user_keys = (user_token: string) => userStateKeys(user_token, partitions);
+  const coalesce = options.coalesce_turn_writes === true ? () => coalesceTurnWrites(redis) : () => {};
   return {
     partitions,
     keys,
-    decide: async (request) =>
-      decide(scripts, keys(request.user_token, request.card_token), request, decision_ttl_s),
+    decide: async (request) => {
+      coalesce();
+      return decide(scripts, keys(request.user_token, request.card_token), request, decision_ttl_s);
+    },
     apply: async (request) => {
+      coalesce();
       const k = keys(request.user_token, request.card_token);
       const result = await apply(scripts, k, request, decision_ttl_s, options.refund_mode);
       if (result.status === 'owner_mismatch') warnMismatch(options.logger, 'apply', request, result);
       return result;
     },
     releaseAfterTimeout: async (request) => {
+      coalesce();
       const result = await release(
         scripts,
         keys(request.user_token, request.card_token),

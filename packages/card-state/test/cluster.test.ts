@@ -8,6 +8,7 @@ import { startThreeMasterCluster, type ThreeMasterCluster } from './cluster.ts';
 import { concurrency_arb, expectNoOverspend } from './concurrency.ts';
 import { expectSameAsDomain } from './equivalence.ts';
 import { captureLogger, client_options, storeOn } from './helpers.ts';
+import { expectMixedHistorySafe, mixed_arb } from './mixed-concurrency.ts';
 import { buildState, materialize, ops_arb, state_arb } from './sim-generators.ts';
 
 let cluster: ThreeMasterCluster;
@@ -34,7 +35,12 @@ beforeAll(async () => {
     counters_unchanged: await storeOn(main, 'counters_unchanged'),
     restore_counters: await storeOn(main, 'restore_counters'),
   };
-  concurrent = await Promise.all([main, await clusterClient(), await clusterClient()].map((c) => storeOn(c)));
+  // Two of three coalesce their writes per turn, as the authorizer's store does.
+  concurrent = await Promise.all(
+    [main, await clusterClient(), await clusterClient()].map((c, i) =>
+      storeOn(c, 'counters_unchanged', undefined, i > 0),
+    ),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -71,6 +77,15 @@ describe('on a Redis Cluster of three masters (ioredis Cluster client)', () => {
         await expectNoOverspend(concurrent, draw);
       }),
       { numRuns: 8 },
+    );
+  });
+
+  it('mixed concurrent histories over three cluster connections stay within every limit and the wallet', async () => {
+    await fc.assert(
+      fc.asyncProperty(mixed_arb, async (draw) => {
+        await expectMixedHistorySafe(concurrent, clients[0] as RedisClient, draw);
+      }),
+      { numRuns: 8, endOnFailure: true },
     );
   });
 });

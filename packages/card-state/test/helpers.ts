@@ -58,8 +58,9 @@ export function storeOn(
   redis: RedisClient,
   refund_mode: 'counters_unchanged' | 'restore_counters' = 'counters_unchanged',
   logger: Logger = captureLogger().logger,
+  coalesce_turn_writes = false,
 ): Promise<CardStateStore> {
-  return createCardState({ redis, partitions, refund_mode, logger });
+  return createCardState({ redis, partitions, refund_mode, logger, coalesce_turn_writes });
 }
 
 // Monday 2024-03-11 09:00 UTC.

@@ -20,8 +20,9 @@ afterAll(async () => {
   await prefix.cleanup();
 });
 
-// No business card anywhere (every query answers no rows); one personal card in the store.
-function personalOnly(card: PersonalCard): RecordSources {
+// No business card anywhere (every query answers no rows, or fails: PostgreSQL away); one
+// personal card in the store.
+function personalOnly(card: PersonalCard, postgres: 'empty' | 'down' | 'stalled' = 'empty'): RecordSources {
   const at = new Date(now_ms);
   const user: PersonalUser = {
     user_token: card.user_token,
@@ -44,8 +45,13 @@ function personalOnly(card: PersonalCard): RecordSources {
     getUser: async (token: string) => (token === user.user_token ? user : null),
     getWallet: async (token: string) => (token === wallet.user_token ? wallet : null),
   };
+  const down = async () => {
+    throw new Error('connect ECONNREFUSED (PostgreSQL away)');
+  };
+  const stalled = () => new Promise(() => {});
+  const sql = { empty: async () => [], down, stalled }[postgres];
   return {
-    sql: (async () => []) as unknown as Sql,
+    sql: sql as unknown as Sql,
     personal_store: personal_store as unknown as PersonalStore,
   };
 }
@@ -72,6 +78,21 @@ describe('refreshCardRecord', () => {
     expect(state.card).toMatchObject({ state: 'active', version: now_ms + 1, program: 'personal' });
     expect(state.cardholder).toMatchObject({ status: 'active' });
     expect(state.balance).toEqual({ available_minor: 9_000, held_minor: 1_000 });
+  });
+
+  it('loads a personal card while PostgreSQL is away, and fails a card it cannot place', async () => {
+    const other = freshCard(personal_card);
+    const moved = { ...card, card_token: other.card_token, user_token: other.user_token };
+    expect(await refreshCardRecord(personalOnly(moved, 'down'), store, moved.card_token, now_ms)).toBe(true);
+    // Nor waits for a PostgreSQL that does not answer.
+    expect(await refreshCardRecord(personalOnly(moved, 'stalled'), store, moved.card_token, now_ms)).toBe(
+      true,
+    );
+    // Not in the personal store, and PostgreSQL could not say: an error, never "unknown".
+    const unplaced = freshCard(personal_card);
+    await expect(
+      refreshCardRecord(personalOnly(moved, 'down'), store, unplaced.card_token, now_ms),
+    ).rejects.toThrow(/PostgreSQL away/);
   });
 
   it('answers false and writes nothing for a card neither program knows', async () => {

@@ -50,15 +50,37 @@ interface BusinessRow {
   controls_version: number | null;
 }
 
-// Business cards first (PostgreSQL), then the personal store; undefined when neither knows it.
+// Both programs at once; undefined when neither knows the card. The first side that finds it
+// answers without waiting for the other: a personal card loads while PostgreSQL is away (the
+// personal store on MongoDB), and a stalled personal store does not hold back business cards.
+// A side that failed is an error only when the other did not find the card (it might have been
+// the failed side's).
+async function firstFound<T>(reads: readonly Promise<T | undefined>[]): Promise<T | undefined> {
+  const found = reads.map(async (read) => {
+    const value = await read;
+    if (value === undefined) throw new Error('not this program');
+    return value;
+  });
+  try {
+    return await Promise.any(found);
+  } catch {
+    // Neither found it: say why, a failure before "unknown".
+  }
+  for (const outcome of await Promise.allSettled(reads)) {
+    if (outcome.status === 'rejected') throw outcome.reason;
+  }
+  return undefined;
+}
+
 export async function readCardRecord(
   sources: RecordSources,
   card_token: string,
   now_ms: number,
 ): Promise<CardRecord | undefined> {
-  const business = await readBusinessCard(sources.sql, card_token, now_ms);
-  if (business !== undefined) return business;
-  return readPersonalCard(sources.personal_store, card_token, now_ms);
+  return firstFound([
+    readBusinessCard(sources.sql, card_token, now_ms),
+    readPersonalCard(sources.personal_store, card_token, now_ms),
+  ]);
 }
 
 async function readBusinessCard(
@@ -191,22 +213,37 @@ async function readPersonalCard(
 }
 
 // A cardholder alone (a user transition changes no card): as readCardRecord reads it, so the
-// versions written to Redis are the same whichever reader wrote them.
+// versions written to Redis are the same whichever reader wrote them, from both programs at once.
 export async function readCardholderRecord(
   sources: RecordSources,
   user_token: string,
 ): Promise<CardRecord['cardholder'] | undefined> {
-  const [row] = await sources.sql<
+  return firstFound([
+    readBusinessCardholder(sources.sql, user_token),
+    readPersonalCardholder(sources, user_token),
+  ]);
+}
+
+async function readBusinessCardholder(
+  sql: Sql,
+  user_token: string,
+): Promise<CardRecord['cardholder'] | undefined> {
+  const [row] = await sql<
     { user_token: string; status: Cardholder['status']; marqeta_state: string | null; version: number }[]
   >`select user_token, status, marqeta_state, version from users where user_token = ${user_token}`;
-  if (row !== undefined) {
-    return {
-      user_token: row.user_token,
-      program: 'business',
-      status: effectiveCardholderStatus(row.status, row.marqeta_state),
-      version: row.version,
-    };
-  }
+  if (row === undefined) return undefined;
+  return {
+    user_token: row.user_token,
+    program: 'business',
+    status: effectiveCardholderStatus(row.status, row.marqeta_state),
+    version: row.version,
+  };
+}
+
+async function readPersonalCardholder(
+  sources: RecordSources,
+  user_token: string,
+): Promise<CardRecord['cardholder'] | undefined> {
   const user = await sources.personal_store.getUser(user_token);
   if (user === null) return undefined;
   return { user_token, program: 'personal', status: user.status, version: user.updated_at.getTime() };
