@@ -11,11 +11,12 @@ import {
 import type { RefundMode } from '@afc/domain';
 import type { Logger } from '@afc/log';
 import { closeRedis, duplicateRedis, outboxKey, waitReady } from '@afc/redis';
-import type { Service } from '@afc/service-kit';
+import type { PeriodicTask, Service } from '@afc/service-kit';
 import fp from 'fastify-plugin';
 import type { JitCredentials } from './jit/authenticate.ts';
 import { BackgroundRetries } from './jit/background-retries.ts';
 import { JitDecisionHandler } from './jit/jit-decision-handler.ts';
+import { startRedisClockCheck } from './jit/redis-clock-check.ts';
 import { createAuthorizerMetrics } from './metrics.ts';
 import { OutboxRelay } from './outbox/outbox-relay.ts';
 import { jitRoute } from './routes/jit-route.ts';
@@ -34,6 +35,8 @@ export interface AuthorizerOptions {
   readonly refund_mode: RefundMode;
   readonly relay_batch_size: number;
   readonly publish_timeout_ms: number;
+  readonly redis_clock_check_interval_ms: number;
+  readonly redis_clock_skew_max_ms: number;
   readonly max_concurrent_loads?: number;
   readonly unknown_card_ttl_s?: number;
 }
@@ -54,6 +57,10 @@ export const authorizerApp = fp<AuthorizerOptions>(
       partitions: options.partitions,
       refund_mode: options.refund_mode,
       logger,
+      // Many decisions at once: their scripts leave in one write per turn, without waiting for
+      // each other's replies (bench: 2.3 instead of 3.7 syscalls per decision here, 0.2
+      // instead of 0.5 in Redis).
+      coalesce_turn_writes: true,
     });
     // Its own connection: the relay's reads never queue in front of a decision's script.
     const relay_redis = duplicateRedis(app.redis, logger, 'authorizer-relay', 2_000);
@@ -118,16 +125,29 @@ export const authorizerApp = fp<AuthorizerOptions>(
       applies,
       decision_deadline_ms: options.decision_deadline_ms,
     });
-    await jitRoute(service, { credentials: options.credentials, handler });
+    await jitRoute(service, {
+      credentials: options.credentials,
+      handler,
+      observe_response_seconds: (seconds) => metrics.stage_seconds.observe({ stage: 'response' }, seconds),
+    });
     app.decorate('authorizer', { card_state, relay });
+    let clock_check: PeriodicTask | undefined;
     app.addHook('onReady', async () => {
       await waitReady(relay_redis, 10_000);
       relay.start();
+      // On the relay's connection: a background read, never queued in front of a decision.
+      clock_check = await startRedisClockCheck({
+        redis: relay_redis,
+        logger,
+        gauge: metrics.redis_clock_skew,
+        skew_max_ms: options.redis_clock_skew_max_ms,
+        interval_ms: options.redis_clock_check_interval_ms,
+      });
     });
     // After the server stopped taking requests and in-flight ones answered: finish releases,
     // let the relay confirm its round, then the infrastructure plugins close.
     app.addHook('onClose', async () => {
-      await Promise.all([releases.drain(2_000), applies.drain(2_000)]);
+      await Promise.all([releases.drain(2_000), applies.drain(2_000), clock_check?.stop(2_000)]);
       // Bounded well inside the shutdown deadline: what the relay has not confirmed stays in
       // the outbox and is moved after the next start (by any authorizer).
       await relay.stop(2_000);

@@ -42,8 +42,7 @@ export async function buildAuthorizer(
     // The hot path never waits on retries: the decision deadline is the bound.
     // A decision we answered must not run late after an outage; the release by JIT token
     // (and the tombstone it leaves) covers a script that ran before the drop.
-    // Auto-pipelining: concurrent decisions' scripts leave in one socket write per tick.
-    redis: { max_retries_per_request: 1, resend_unanswered: false, enable_auto_pipelining: true },
+    redis: { max_retries_per_request: 1, resend_unanswered: false },
     topology: overrides.topology,
   });
   await app.register(authorizerApp, {
@@ -59,6 +58,8 @@ export async function buildAuthorizer(
     refund_mode: config.REFUND_BUSINESS_MODE,
     relay_batch_size: config.OUTBOX_RELAY_BATCH,
     publish_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
+    redis_clock_check_interval_ms: config.REDIS_CLOCK_CHECK_INTERVAL_MS,
+    redis_clock_skew_max_ms: config.REDIS_CLOCK_SKEW_MAX_MS,
   });
   return app;
 }

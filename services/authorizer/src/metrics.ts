@@ -9,6 +9,7 @@ export interface AuthorizerMetrics {
   readonly outbox_backlog: Gauge;
   readonly timeout_releases: Counter<'result'>;
   readonly background_applies: Counter<'result'>;
+  readonly redis_clock_skew: Gauge<'node'>;
 }
 
 // A few milliseconds is normal; the deadline (default 250 ms) and Marqeta's 3 s bound the top.
@@ -30,7 +31,7 @@ export function createAuthorizerMetrics(
     }),
     stage_seconds: new Histogram({
       name: 'afc_jit_stage_seconds',
-      help: 'Time per stage of a decision: state_load (data of record), script (Redis)',
+      help: 'Time per stage of a decision: script (Redis: state lookup, rules and writes in one call), state_load (data of record, on a miss), response (answer serialised and handed to the socket)',
       labelNames: ['stage'],
       buckets: buckets_s,
       registers: [registry],
@@ -67,6 +68,12 @@ export function createAuthorizerMetrics(
       name: 'afc_jit_background_applies_total',
       help: 'Informative messages applied in the background after Redis refused them in time, by outcome',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    redis_clock_skew: new Gauge({
+      name: 'afc_redis_clock_skew_seconds',
+      help: 'Redis server clock minus ours at the last check, per master (the decision script reads the deadline off it)',
+      labelNames: ['node'],
       registers: [registry],
     }),
   };

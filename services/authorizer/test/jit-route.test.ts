@@ -221,5 +221,13 @@ describe('POST /v1/jit methods', () => {
     const unknown_in = await authorize(card, { method: 'pgfs.brand.new.credit' });
     expect(unknown_in.response.statusCode).toBe(200);
     expect((await countersOf(card))?.day.count ?? 0).toBe(0);
+    // Both with a warning naming the method; a known notification without one.
+    const warnings = h.log_lines
+      .map((line) => JSON.parse(line) as { level?: string; method?: string })
+      .filter((line) => line.level === 'warn' && line.method?.startsWith('pgfs.brand.new.'));
+    expect(warnings.map((line) => line.method).sort()).toEqual([
+      'pgfs.brand.new.credit',
+      'pgfs.brand.new.debit',
+    ]);
   });
 });

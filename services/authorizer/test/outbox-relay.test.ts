@@ -7,6 +7,7 @@ import { localServiceUrls, TcpProxy, waitUntil } from '@afc/testkit';
 import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, jitBody, nextToken, postJit, startAuthorizer } from './harness.ts';
+import { metricValue } from './metric-value.ts';
 import { type SeededCard, seedBusinessCard } from './seed.ts';
 
 // The outbox promise end to end: every decision the script made reaches the `settlement` queue
@@ -214,6 +215,9 @@ describe('outbox relay to RabbitMQ', () => {
     expect(started_after_cut).toBeGreaterThan(0);
     // Nothing decided after the cut can have been confirmed by the broker: it waits in the outbox.
     expect(await h.app.authorizer.relay.backlog()).toBeGreaterThanOrEqual(started_after_cut);
+    // And the metric says so.
+    const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metricValue(metrics, 'afc_outbox_backlog', {})).toBeGreaterThanOrEqual(started_after_cut);
 
     proxy.restore();
     await allExpectedConsumed();

@@ -64,6 +64,10 @@ export class JitDecisionHandler implements JitHandler {
       case 'apply':
         return this.#apply(work, received_at_ms, log);
       case 'acknowledge':
+        // A method Marqeta added since we wrote the table: answered as money in, and looked at.
+        if (work.info.kind === 'unknown') {
+          log.warn({ method: work.funding.method }, 'JIT method not known: acknowledged as money in');
+        }
         return jitAnswer(work.funding, { approved: true, memo: 'acknowledged' });
       case 'decline':
         log.warn({ method: work.funding.method }, 'JIT method not supported: declined');
@@ -81,11 +85,18 @@ export class JitDecisionHandler implements JitHandler {
     const deadline_at_ms = received_at_ms + this.#options.decision_deadline_ms;
     // The script checks the deadline too: run late, it stores our timeout decline, never approves.
     const request = decideRequest(work, work.amount, received_at_ms, deadline_at_ms);
-    const result = await withDeadline(this.#decideLoading(request), deadline_at_ms);
+    const progress = { loading: false };
+    const result = await withDeadline(this.#decideLoading(request, progress), deadline_at_ms);
     if (result.ok && 'decided' in result.value) return this.#verdict(work, result.value.decided);
     // Past the deadline or failed midway, the script may still have run (or run later): undo
     // by JIT token whatever it may have held.
     this.#options.releases.schedule(request.jit_token, request);
+    // A deadline passed while the data of record was being read: it did not answer in time,
+    // which for this decision is unreachable (system_error), not a slow Redis (timeout).
+    if (!result.ok && result.reason === 'timeout' && progress.loading) {
+      log.error({ jit_token: request.jit_token }, 'data of record did not answer by the deadline: declined');
+      return decline(work, system_decline_reason, 'system_error');
+    }
     if (!result.ok && result.reason === 'timeout') {
       log.warn({ jit_token: request.jit_token }, 'decision deadline passed: declined, hold released');
       return decline(work, system_decline_reason, 'timeout');
@@ -95,7 +106,8 @@ export class JitDecisionHandler implements JitHandler {
   }
 
   // One script call; on a cache miss one load from the data of record and one more call.
-  async #decideLoading(request: DecideRequest): Promise<Attempt> {
+  // progress.loading: the load is under way (read by the caller when the deadline passes).
+  async #decideLoading(request: DecideRequest, progress: { loading: boolean }): Promise<Attempt> {
     const { card_state, loader, metrics } = this.#options;
     const first = await timed(metrics, 'script', () => card_state.decide(request));
     if (first.status === 'decided') {
@@ -103,9 +115,11 @@ export class JitDecisionHandler implements JitHandler {
       return { decided: first };
     }
     metrics.state_lookups.inc({ result: 'miss' });
+    progress.loading = true;
     const loaded = await timed(metrics, 'state_load', () =>
       loader.load(request.user_token, request.card_token, request.now_ms),
     );
+    progress.loading = false;
     if (loaded === 'busy') return { failed: 'system_error' };
     const second = await timed(metrics, 'script', () => card_state.decide(request));
     return second.status === 'decided' ? { decided: second } : { failed: 'system_error' };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { type AmqpClient, EncodedJson } from '@afc/amqp';
 import type { Logger } from '@afc/log';
-import type { RedisClient } from '@afc/redis';
+import { coalesceTurnWrites, type RedisClient } from '@afc/redis';
 import { Cluster } from 'ioredis';
 
 export interface OutboxRelayOptions {
@@ -188,7 +188,9 @@ export class OutboxRelay {
   async #read(from: '0' | '>'): Promise<OutboxEntry[]> {
     const { redis, group, consumer, batch_size, stream_keys } = this.#options;
     if (!(redis instanceof Cluster)) return this.#readAllAtOnce(from);
-    // A Cluster refuses keys of several slots in one command: one read per partition.
+    // A Cluster refuses keys of several slots in one command: one read per partition, all in
+    // one write per node.
+    coalesceTurnWrites(redis);
     const replies = await Promise.all(
       stream_keys.map(
         (key) =>
@@ -238,6 +240,7 @@ export class OutboxRelay {
 
   async #claim(): Promise<OutboxEntry[]> {
     const { redis, group, consumer, batch_size, claim_idle_ms, stream_keys } = this.#options;
+    coalesceTurnWrites(redis);
     const replies = await Promise.all(
       stream_keys.map(
         (key) =>
@@ -303,7 +306,9 @@ export class OutboxRelay {
     });
   }
 
-  // One XACK and one XDEL per partition for the whole round, not two commands per entry.
+  // One XACK and one XDEL per partition for the whole round, not two commands per entry, and
+  // all of them in one write. XDEL follows XACK on the same connection (same key, same node),
+  // so it runs after it without waiting for its reply.
   async #acknowledge(entries: readonly OutboxEntry[]): Promise<void> {
     const { redis, group } = this.#options;
     const ids_by_key = new Map<string, string[]>();
@@ -312,11 +317,9 @@ export class OutboxRelay {
       if (ids === undefined) ids_by_key.set(entry.key, [entry.id]);
       else ids.push(entry.id);
     }
+    coalesceTurnWrites(redis);
     await Promise.all(
-      [...ids_by_key].map(async ([key, ids]) => {
-        await redis.xack(key, group, ...ids);
-        await redis.xdel(key, ...ids);
-      }),
+      [...ids_by_key].flatMap(([key, ids]) => [redis.xack(key, group, ...ids), redis.xdel(key, ...ids)]),
     );
     this.#published += entries.length;
   }

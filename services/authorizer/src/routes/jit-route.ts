@@ -12,6 +12,15 @@ export interface JitHandler {
 export interface JitRouteOptions {
   readonly credentials: JitCredentials;
   readonly handler: JitHandler;
+  // The response stage: from the decision to the answer handed to the socket.
+  readonly observe_response_seconds: (seconds: number) => void;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    // performance.now() when the handler had its answer; 0 when it never did (401, 400).
+    jit_decided_at_ms: number;
+  }
 }
 
 const ErrorBody = Type.Object({ error: Type.String(), message: Type.Optional(Type.String()) });
@@ -20,6 +29,7 @@ const ErrorBody = Type.Object({ error: Type.String(), message: Type.Optional(Typ
 export async function jitRoute(app: Service, options: JitRouteOptions): Promise<void> {
   const custom_header = options.credentials.custom_header?.name.toLowerCase();
   const authenticate = jitAuthenticator(options.credentials);
+  app.decorateRequest('jit_decided_at_ms', 0);
   app.post(
     '/v1/jit',
     {
@@ -42,6 +52,12 @@ export async function jitRoute(app: Service, options: JitRouteOptions): Promise<
         }
         done();
       },
+      onResponse: (request, _reply, done) => {
+        if (request.jit_decided_at_ms > 0) {
+          options.observe_response_seconds((performance.now() - request.jit_decided_at_ms) / 1_000);
+        }
+        done();
+      },
     },
     async (request, reply) => {
       // The deadline counts from the request's arrival, body parsing and validation included.
@@ -49,6 +65,7 @@ export async function jitRoute(app: Service, options: JitRouteOptions): Promise<
       const parsed = parseJitRequest(request.body);
       if (!parsed.ok) return reply.code(400).send({ error: 'bad_request', message: parsed.error });
       const answer = await options.handler.handle(parsed.work, received_at_ms, request.log);
+      request.jit_decided_at_ms = performance.now();
       return reply.code(answer.status).send(answer.body);
     },
   );
