@@ -17,4 +17,4 @@ export {
   type PostgresPersonalStoreOptions,
 } from './postgres/postgres-personal-store.ts';
 export * from './types.ts';
-export { max_page_limit } from './validate.ts';
+export { max_page_limit, max_scan_limit } from './validate.ts';

@@ -1,6 +1,8 @@
-import { isAmqpError, queue_names } from '@afc/amqp';
+import { AmqpClient, isAmqpError, product_topology, queue_names } from '@afc/amqp';
+import { createLogger } from '@afc/log';
 import { waitUntil } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutboxPublisher } from '../src/outbox/outbox-publisher.ts';
 import { type Harness, startApi } from './harness.ts';
 
 let h: Harness;
@@ -78,6 +80,48 @@ describe('the api outbox publisher', () => {
     expect(await h.app.api.outbox.publishBatch()).toBe(0);
     expect(consumed.filter((id) => id === first || id === last).sort()).toEqual([first, last].sort());
     expect(consumed).not.toContain(poison);
+  });
+
+  it('a broker it cannot reach charges no row, however many rounds the outage lasts', async () => {
+    const before = await rows();
+    const silent = createLogger({ name: 'outbox-test', level: 'silent' });
+    // Never started, pointed at nothing: every publish waits its budget and finds no connection.
+    const unreachable = new AmqpClient({
+      url: 'amqp://guest:guest@127.0.0.1:1',
+      connection_name: 'outbox-test-unreachable',
+      topology: product_topology,
+      logger: silent,
+    });
+    const publisher = new OutboxPublisher({
+      sql: h.app.postgres.sql,
+      amqp: unreachable,
+      logger: silent,
+      batch_size: 10,
+      publish_timeout_ms: 20,
+      idle_ms: 1_000,
+      failure_backoff_min_ms: 100,
+      failure_backoff_max_ms: 1_000,
+      row_backoff_max_ms: 60_000,
+    });
+    const waiting = await insertCommand('events');
+    try {
+      for (let round = 1; round <= 7; round += 1) {
+        const failed = await publisher.publishBatch().then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(isAmqpError(failed, 'AFC_AMQP_NOT_CONNECTED')).toBe(true);
+      }
+      expect(await rows()).toEqual([
+        ...before,
+        { message_id: waiting, published: false, attempts: 0, last_error: null, due: true },
+      ]);
+    } finally {
+      await unreachable.close(1_000);
+    }
+    // Published by the api's own publisher once it has a broker, as a first attempt.
+    expect(await h.app.api.outbox.publishBatch()).toBe(1);
+    expect((await rows()).at(-1)).toMatchObject({ message_id: waiting, published: true, attempts: 1 });
   });
 
   // Last in this file: it closes the api's broker client.

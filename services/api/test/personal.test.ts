@@ -306,6 +306,39 @@ describe('a personal card always gets its issue command', () => {
     expect(outbox?.count).toBe(1);
   });
 
+  it('resends nothing for a card whose command still waits in the outbox (a broker outage piles nothing up)', async () => {
+    const user = await createPersonalUser(h.app, 'verified');
+    const card = await h.app.personalStore.createCard({
+      card_token: `pc-wait-${user.user_token}`.slice(0, 36),
+      user_token: user.user_token,
+      state: 'unactivated',
+      currency: 'USD',
+      expiration_month: 12,
+      expiration_year: 2099,
+      last_four: '0000',
+      card_product_token: 'product-wait',
+    });
+    const sql = h.app.postgres.sql;
+    // Its command, unpublished and not due (as during an outage: refused, waiting its backoff).
+    await sql`insert into outbox_messages (exchange, routing_key, payload, next_attempt_at)
+      values ('events', 'card.issue.requested', ${sql.json({ card_token: card.card_token })}, now() + interval '1 day')`;
+    const sweep = h.app.api.personal_issue_sweep;
+    const window_ms =
+      (Math.floor(card.created_at.getTime() / sweep.stuck_after_ms) + 3) * sweep.stuck_after_ms;
+    const count = async () => {
+      const [row] = await sql<{ count: number }[]>`
+        select count(*)::int as count from outbox_messages where payload->>'card_token' = ${card.card_token}`;
+      return row?.count;
+    };
+    // Window after window, the waiting command is the only one.
+    for (const window of [0, 1, 2]) await sweep.sweepOnce(window_ms + window * sweep.stuck_after_ms);
+    expect(await count()).toBe(1);
+    // Once it went out, a card still not issued gets a new one.
+    await sql`update outbox_messages set published_at = now() where payload->>'card_token' = ${card.card_token}`;
+    await sweep.sweepOnce(window_ms + 3 * sweep.stuck_after_ms);
+    expect(await count()).toBe(2);
+  });
+
   it('cards that stay stuck (no product recorded) do not keep the sweep from the cards behind them', async () => {
     const store = h.app.personalStore;
     const user = await createPersonalUser(h.app, 'verified');
@@ -323,7 +356,9 @@ describe('a personal card always gets its issue command', () => {
     }
     const behind = await store.createCard({
       ...unissued,
-      card_token: `pc-behind-${user.user_token}`.slice(0, 36),
+      // Created in the same millisecond as a stuck card, it still sorts after them: the
+      // sweep's order is (created_at, card_token).
+      card_token: `pc-z-behind-${user.user_token}`.slice(0, 36),
       card_product_token: 'product-behind',
     });
     const { stuck_after_ms } = h.app.api.personal_issue_sweep;

@@ -29,9 +29,15 @@ function connectionFailure(error: unknown): boolean {
   );
 }
 
-// Rounds in a row stopped by a connection failure on the same message, after which that message
-// is charged all the same: a message that breaks the connection each time it is sent (a frame
-// the broker refuses) would otherwise hold back every message behind it for good.
+// Not connected for the whole publish budget: the message never reached the wire, so it cannot
+// be what broke the connection, and a broker outage charges no row however long it lasts.
+function neverSent(error: unknown): boolean {
+  return isAmqpError(error, amqp_error_codes.not_connected);
+}
+
+// Rounds in a row stopped by a connection failure on the same message while it was sent, after
+// which that message is charged all the same: a message that breaks the connection each time
+// it is sent (a frame the broker refuses) would otherwise hold back every message behind it.
 const stalls_before_charge = 5;
 
 // Refusals of one message after which each further one is logged as an error.
@@ -103,7 +109,7 @@ export class OutboxPublisher {
           await this.#publishRow(row);
           published.push(row.id);
         } catch (error) {
-          if (connectionFailure(error) && !this.#stalledTooOften(row.id)) {
+          if (neverSent(error) || (connectionFailure(error) && !this.#stalledTooOften(row.id))) {
             stopped = { error };
             break;
           }
