@@ -295,8 +295,9 @@ describe('business schema', () => {
         'transactions_user_created_idx',
       ],
       [
-        `select * from transactions where state = 'pending' and expires_at < now() order by expires_at limit 100`,
-        'transactions_pending_expiry_idx',
+        `select * from transactions where state in ('pending', 'partially_cleared') and expires_at < now()
+         order by expires_at limit 100`,
+        'transactions_open_expiry_idx',
       ],
       [
         `select * from transactions where original_jit_token = 'jit-1'`,

@@ -338,3 +338,10 @@ export function deriveRow(all: readonly StoredContribution[]): DerivedRow {
     primary,
   };
 }
+
+// Whether only Marqeta reported the authorization of a row (the authorizer's event never
+// reached the books): the authorizer never counted it in the durable totals or held it in a
+// wallet, so a hold rebuilt for it would give back, on release, what was never counted.
+export function reportedOnlyByMarqeta(all: readonly StoredContribution[]): boolean {
+  return all.length > 0 && sourceOf(deriveRow(all).primary) === 'webhook';
+}

@@ -277,6 +277,23 @@ describe('pnpm rebuild-redis', () => {
   });
 });
 
+describe('pnpm rebuild-redis: holds only Marqeta reported', () => {
+  it('leaves out a business hold the authorizer never counted in the books', async () => {
+    const card = await seedActiveBusinessCard(h, now_ms);
+    const request = authorizationOf(card, 2_500, now_ms);
+    const [approved] = await h.decideReportedByMarqeta(request);
+    expect(approved).toMatchObject({ type: 'authorization.approved' });
+    const [row] = await h.app.postgres.sql<{ state: string; authorized_minor: number }[]>`
+      select state, authorized_minor from transactions where jit_token = ${request.jit_token}`;
+    expect(row).toEqual({ state: 'pending', authorized_minor: 2_500 });
+    // Redis lost the hold.
+    await h.app.redis.del(h.cards.keys(card.user_token, card.card_token).holdKey(request.jit_token));
+    const report = await rebuildRedis(deps(), { batch: 100, now_ms });
+    expect(report.holds.not_held).toBeGreaterThanOrEqual(1);
+    expect(await h.cards.readHold(card.user_token, request.jit_token)).toBeNull();
+  });
+});
+
 describe('pnpm rebuild-redis: personal cards', () => {
   const personalDeps = () => ({
     sql: h.app.postgres.sql,

@@ -31,6 +31,7 @@ import {
 } from '@afc/testkit';
 import { Value } from '@sinclair/typebox/value';
 import { buildSettlement } from '../src/build-settlement.ts';
+import { webhookOf } from './events.ts';
 import { nextToken, seedPersonalCard } from './seed.ts';
 
 // The settlement service with its own database, Redis key prefix and broker namespace (all
@@ -54,6 +55,9 @@ export interface OpsHarness {
   decideAndSettle(request: DecideRequest): Promise<OutboxEvent[]>;
   // The same for an informative message (clearing, reversal, refund, advice).
   applyAndSettle(request: ApplyRequest): Promise<OutboxEvent[]>;
+  // Decides as decideAndSettle, but the authorizer's events are lost (with Redis): only
+  // Marqeta's transaction webhooks of them reach the books.
+  decideReportedByMarqeta(request: DecideRequest): Promise<OutboxEvent[]>;
   close(): Promise<void>;
 }
 
@@ -157,6 +161,20 @@ async function start(options: OpsOptions, cleanups: Cleanups): Promise<OpsHarnes
       const events = await drainOutbox(app, cards, request.user_token, () => cards.apply(request));
       const before = settled();
       for (const event of events) await publish(event);
+      await waitUntil(() => settled() >= before + events.length, { timeout_ms: 5_000, message: 'settled' });
+      return events;
+    },
+    async decideReportedByMarqeta(request) {
+      const events = await drainOutbox(app, cards, request.user_token, () => cards.decide(request));
+      const before = settled();
+      for (const event of events) {
+        const webhook = webhookOf(event, nextToken('tx'));
+        const payload = { type: 'transactions', event: webhook, received_at: new Date().toISOString() };
+        await client.publish(exchange_names.events, 'webhook.transactions', payload, {
+          message_id: String(webhook['token']),
+          confirm_timeout_ms: 5_000,
+        });
+      }
       await waitUntil(() => settled() >= before + events.length, { timeout_ms: 5_000, message: 'settled' });
       return events;
     },

@@ -1,8 +1,8 @@
 import type { CardStateStore, HoldScripts } from '@afc/card-state';
 import { readCardRecord } from '@afc/card-state';
-import type { PersonalOpenHold, PersonalStore } from '@afc/personal-store';
+import { max_scan_limit, type PersonalOpenHold, type PersonalStore } from '@afc/personal-store';
 import type { Sql } from '@afc/postgres';
-import { type Contribution, deriveRow } from '../ledger.ts';
+import { type Contribution, reportedOnlyByMarqeta } from '../ledger.ts';
 import { holdOfRow, writeCounted } from './rebuild-redis.ts';
 
 export interface PersonalRebuildDependencies {
@@ -19,9 +19,6 @@ export interface PersonalRebuildReport {
   // not_held: rows whose authorization only Marqeta reported (the wallet never held them).
   readonly holds: { open: number; restored: number; not_held: number };
 }
-
-// The store's scans answer at most this many per page.
-const max_store_page = 1_000;
 
 // A personal card as the authorizer's loader writes it (readCardRecord: card, open controls,
 // cardholder, counters from zero, the wallet's available and held at its version), only where
@@ -49,8 +46,7 @@ async function heldByAuthorizer(store: PersonalStore, jit_token: string): Promis
   const entries = (row?.history ?? []).flatMap((e) =>
     e.details === null ? [] : [{ event_id: e.event_id, contribution: e.details as unknown as Contribution }],
   );
-  if (entries.length === 0) return false;
-  return (deriveRow(entries).primary.source ?? 'authorizer') !== 'webhook';
+  return entries.length > 0 && !reportedOnlyByMarqeta(entries);
 }
 
 async function rebuildHolds(deps: PersonalRebuildDependencies, batch: number, report: PersonalRebuildReport) {
@@ -58,7 +54,7 @@ async function rebuildHolds(deps: PersonalRebuildDependencies, batch: number, re
   for (;;) {
     const page: readonly PersonalOpenHold[] = await deps.personal_store.listOpenHoldsAfter(
       after,
-      Math.min(batch, max_store_page),
+      Math.min(batch, max_scan_limit),
     );
     if (page.length === 0) return;
     after = page[page.length - 1]?.jit_token ?? after;
@@ -87,7 +83,7 @@ export async function rebuildPersonal(
     written: { card: 0, controls: 0, cardholder: 0, counters: 0, balance: 0 },
     holds: { open: 0, restored: 0, not_held: 0 },
   };
-  const page_size = Math.min(options.batch, max_store_page);
+  const page_size = Math.min(options.batch, max_scan_limit);
   let after = '';
   for (;;) {
     const page = await deps.personal_store.listCardsAfter(after, page_size);

@@ -43,7 +43,7 @@ await runCommand('rebuild-redis', needs, async ({ app, config, logger }) => {
   const text = [
     `${report.cards} business cards read from PostgreSQL.`,
     `Written to Redis: ${w.card} card states, ${w.controls} controls, ${w.cardholder} cardholders, ${w.counters} counters (the rest were already there).`,
-    `Open holds: ${report.holds.open} in the ledger, ${report.holds.restored} restored (the rest were already there).`,
+    `Open holds: ${report.holds.open} in the ledger, ${report.holds.restored} restored (the rest were already there), ${report.holds.not_held} never held by the authorizer (only Marqeta reported them; not restored).`,
     `${personal.cards} personal cards read from the personal store (${app.personalStore.backend}).`,
     `Written to Redis: ${p.card} card states, ${p.controls} controls, ${p.cardholder} cardholders, ${p.counters} counters, ${p.balance} wallet balances (the rest were already there).`,
     `Open personal holds: ${personal.holds.open} in the ledger, ${personal.holds.restored} restored, ${personal.holds.not_held} never held by the authorizer (only Marqeta reported them; not restored).`,

@@ -2,6 +2,7 @@ import type { CardRecord, CardStateStore, HoldScripts, RecordSources } from '@af
 import { readCardRecord } from '@afc/card-state';
 import { classifyMethod, type Hold, windowStarts } from '@afc/domain';
 import type { Sql } from '@afc/postgres';
+import { reportedOnlyByMarqeta, type StoredContribution } from '../ledger.ts';
 
 export interface RebuildDependencies {
   readonly sql: Sql;
@@ -13,10 +14,12 @@ export interface RebuildReport {
   cards: number;
   // Written now; the rest were already there (as new or newer): a second run writes nothing.
   readonly written: { card: number; controls: number; cardholder: number; counters: number };
-  readonly holds: { open: number; restored: number };
+  // not_held: rows whose authorization only Marqeta reported (never counted by the authorizer).
+  readonly holds: { open: number; restored: number; not_held: number };
 }
 
-// Business cards only live in PostgreSQL: the personal store is never asked for them.
+// Business cards only live in PostgreSQL. readCardRecord asks both programs at once; the card
+// is found in PostgreSQL, and this store's refusal is then set aside.
 const no_personal_store = new Proxy({} as RecordSources['personal_store'], {
   get() {
     throw new Error('rebuild-redis reads business cards from PostgreSQL only');
@@ -109,9 +112,11 @@ export function holdOfRow(row: OpenRow, program: Hold['program'] = 'business'): 
 async function rebuildHolds(deps: RebuildDependencies, batch: number, report: RebuildReport) {
   let after = '';
   for (;;) {
-    const rows = await deps.sql<OpenRow[]>`
+    const rows = await deps.sql<(OpenRow & { events: StoredContribution[] })[]>`
       select t.jit_token, t.method, c.card_token, u.user_token, t.authorized_minor, t.cleared_minor,
-             t.reversed_minor, t.created_at
+             t.reversed_minor, t.created_at,
+             (select coalesce(json_agg(json_build_object('event_id', e.event_id, 'contribution', e.details)), '[]')
+              from transaction_events e where e.transaction_id = t.id) as events
       from transactions t join cards c on c.id = t.card_id join users u on u.id = t.user_id
       where t.state in ('pending', 'partially_cleared')
         and t.authorized_minor > t.cleared_minor + t.reversed_minor and t.jit_token > ${after}
@@ -120,7 +125,8 @@ async function rebuildHolds(deps: RebuildDependencies, batch: number, report: Re
     after = rows[rows.length - 1]?.jit_token ?? after;
     for (const row of rows) {
       report.holds.open += 1;
-      if (await deps.holds.restoreHold(holdOfRow(row))) report.holds.restored += 1;
+      if (reportedOnlyByMarqeta(row.events)) report.holds.not_held += 1;
+      else if (await deps.holds.restoreHold(holdOfRow(row))) report.holds.restored += 1;
     }
   }
 }
@@ -136,7 +142,7 @@ export async function rebuildRedis(
   const report: RebuildReport = {
     cards: 0,
     written: { card: 0, controls: 0, cardholder: 0, counters: 0 },
-    holds: { open: 0, restored: 0 },
+    holds: { open: 0, restored: 0, not_held: 0 },
   };
   let after = '';
   for (;;) {

@@ -1,5 +1,6 @@
 import type { CardStateStore, HoldScripts } from '@afc/card-state';
 import type { PersonalStore, Wallet } from '@afc/personal-store';
+import { masterNodes } from '@afc/redis';
 import type { Service } from '@afc/service-kit';
 import type { CardOutcome } from './reconcile.ts';
 
@@ -34,8 +35,7 @@ const balance_key = /:user:(.+):balance$/;
 
 // Every balance hash Redis holds, by SCAN (bounded pages; on a Cluster, every master).
 async function* balanceKeys(deps: BalanceDependencies, page: number): AsyncGenerator<string[]> {
-  const nodes = 'nodes' in deps.redis ? deps.redis.nodes('master') : [deps.redis];
-  for (const node of nodes) {
+  for (const node of masterNodes(deps.redis)) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(

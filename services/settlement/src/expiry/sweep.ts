@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { HoldScripts } from '@afc/card-state';
 import type { Logger } from '@afc/log';
+import { max_scan_limit } from '@afc/personal-store';
 import { type LedgerDependencies, recordLedgerInput } from '../handle-event.ts';
 import { expiryInput, type Program } from '../ledger-input.ts';
 
@@ -117,14 +118,11 @@ async function businessDueRows(deps: SweepDependencies, batch: number, now_ms: n
   return rows.map((row) => ({ ...row, program: 'business' }));
 }
 
-// The store's bounded listing (an index on expires_at in either backend), at most its page.
-const max_personal_listed = 1_000;
-
 async function personalDueRows(deps: SweepDependencies, batch: number, now_ms: number): Promise<DueRow[]> {
   if (batch === 0) return [];
   const holds = await deps.personal_store.listExpiredOpenHolds(
     new Date(now_ms),
-    Math.min(batch, max_personal_listed),
+    Math.min(batch, max_scan_limit),
   );
   const due: DueRow[] = [];
   for (const hold of holds) {
