@@ -6,27 +6,26 @@ import { resolve } from 'node:path';
 import { createLogger } from '@afc/log';
 import { runDemoDay } from './demo-day.ts';
 import { renderDemoReport } from './demo-print.ts';
-import { basic, callJson } from './http.ts';
+import { callJson } from './http.ts';
 import { localPlatform, type Platform } from './platform.ts';
 import { readSeedFile, seedFilePath } from './seed-file.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 const settle_timeout_ms = 30_000;
 
-async function answers(url: string, headers: Record<string, string> = {}): Promise<boolean> {
-  const answer = await callJson('GET', url, { headers, timeout_ms: 2_000 }).catch(() => undefined);
+async function answers(url: string): Promise<boolean> {
+  const answer = await callJson('GET', url, { timeout_ms: 2_000 }).catch(() => undefined);
   return answer?.status === 200;
 }
 
 async function platformRunning(platform: Platform): Promise<boolean> {
-  const sim = basic(platform.marqeta.application_token, platform.marqeta.admin_access_token);
   const checks = await Promise.all([
     answers(`${platform.urls.api}/ready`),
     answers(`${platform.urls.authorizer}/ready`),
     answers(`${platform.urls.webhooks}/ready`),
     answers(`${platform.urls.settlement}/ready`),
     answers(`${platform.urls['card-issuer']}/ready`),
-    answers(`${platform.urls['marqeta-sim']}/_sim/state`, sim),
+    answers(`${platform.urls['marqeta-sim']}/health`),
   ]);
   return checks.every(Boolean);
 }

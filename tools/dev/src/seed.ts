@@ -12,7 +12,7 @@ import {
   waitBusinessCardIssued,
   waitPersonalCardIssued,
 } from './card-issuance.ts';
-import { basic, bearer, callJson, expectStatus } from './http.ts';
+import { bearer, callJson, expectStatus } from './http.ts';
 import type { Platform } from './platform.ts';
 
 export interface SeededCard {
@@ -185,7 +185,8 @@ async function ensureEmployeeCard(ctx: SeedContext, key: string, employee: Emplo
   let card = ctx.state.cards[employee.key];
   if (card !== undefined) {
     const found = await lookUp<{ state: string }>(ctx, `/v1/cards/${card.id}`, key);
-    if (found === undefined) card = undefined;
+    // Gone (another database) or failed to issue for good: a new card is requested.
+    if (found === undefined || found.state === 'failed') card = undefined;
     else await registerAtSim(ctx, card, found.state);
   }
   if (card === undefined) {
@@ -318,10 +319,11 @@ async function ensurePersonalCard(
 ): Promise<string> {
   const { urls, admin_key, program } = ctx.platform;
   const known = user.card_token;
-  // A card the api no longer knows (another database) is issued again.
+  // A card the api no longer knows (another database), or one that failed to issue for good, is
+  // issued again.
   const state = known === undefined ? undefined : await personalCardState(urls.api, admin_key, known);
   let card_token: string;
-  if (known !== undefined && state !== undefined) {
+  if (known !== undefined && state !== undefined && state !== 'failed') {
     card_token = known;
     await registerAtSim(ctx, { card_token, user_token: user.user_token }, state);
   } else {
@@ -338,9 +340,4 @@ async function ensurePersonalCard(
   }
   await waitPersonalCardIssued(urls.api, admin_key, card_token);
   return card_token;
-}
-
-// The credentials a person uses against the simulator's simulate endpoints.
-export function simHeaders(platform: Platform) {
-  return basic(platform.marqeta.application_token, platform.marqeta.admin_access_token);
 }

@@ -10,7 +10,7 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createLogger } from '@afc/log';
-import { basic, callJson, pollUntil } from './http.ts';
+import { callJson, pollUntil } from './http.ts';
 import {
   childEnvironment,
   localPlatform,
@@ -89,17 +89,13 @@ async function portInUse(port: number): Promise<boolean> {
   });
 }
 
-// Services answer /ready once their dependencies are; the simulator has its own state route.
+// Services answer /ready once their dependencies are; the simulator, which has none, /health.
 async function waitReady(platform: Platform, name: ServiceName): Promise<void> {
-  const url = name === 'marqeta-sim' ? `${platform.urls[name]}/_sim/state` : `${platform.urls[name]}/ready`;
-  const headers =
-    name === 'marqeta-sim'
-      ? basic(platform.marqeta.application_token, platform.marqeta.admin_access_token)
-      : {};
+  const url = `${platform.urls[name]}${name === 'marqeta-sim' ? '/health' : '/ready'}`;
   await pollUntil(
     `${name} ready at ${url}`,
     async () => {
-      const answer = await callJson('GET', url, { headers, timeout_ms: 2_000 }).catch(() => undefined);
+      const answer = await callJson('GET', url, { timeout_ms: 2_000 }).catch(() => undefined);
       return answer?.status === 200;
     },
     ready_timeout_ms,

@@ -1,4 +1,5 @@
 import { createLogger } from '@afc/log';
+import { createPostgres } from '@afc/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outcomeOf, SimDriver } from '../src/demo-activity.ts';
 import { runDemoDay } from '../src/demo-day.ts';
@@ -68,6 +69,35 @@ describe('npm start seed and pnpm demo, against the platform wired as start wire
         const purchase = await sim.authorize(card.card_token, 1_00, grocer);
         expect(outcomeOf(purchase), card.card_token).toBe('approved');
       }
+    } finally {
+      await marqeta.close();
+    }
+  });
+
+  it('a seeded card that failed to issue is replaced by the next seed, not waited on for good', async () => {
+    const saved = store.saved;
+    const failed = saved?.cards[Object.keys(saved.cards)[0] ?? ''];
+    expect(failed).toBeDefined();
+    const postgres = createPostgres(
+      {
+        url: stack.platform.database_url,
+        application_name: 'dev-test',
+        max_connections: 1,
+        statement_timeout_ms: 5_000,
+      },
+      logger,
+    );
+    try {
+      await postgres.sql`update cards set state = 'failed', failure_reason = 'refused by the test'
+        where id = ${failed?.id ?? ''}`;
+    } finally {
+      await postgres.close(5_000);
+    }
+    const marqeta = simClient(stack.platform, logger);
+    try {
+      const again = await seedDemoProgram(stack.platform, marqeta, store, logger);
+      expect(again.cards).toHaveLength(3);
+      expect(again.cards.map((card) => card.card_token)).not.toContain(failed?.card_token);
     } finally {
       await marqeta.close();
     }
