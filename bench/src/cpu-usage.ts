@@ -21,6 +21,21 @@ export async function processCpuMs(pid: number | undefined): Promise<number | nu
   }
 }
 
+// Read and write system calls of a process so far (syscr + syscw of /proc/<pid>/io): on
+// loopback a socket write also runs the receiver's TCP path, so their count per decision
+// tells what batching saved whatever the host's speed that day.
+export async function processSyscalls(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const io = await readFile(`/proc/${pid}/io`, 'utf8');
+    const read = /^syscr: (\d+)$/m.exec(io)?.[1];
+    const write = /^syscw: (\d+)$/m.exec(io)?.[1];
+    return read === undefined || write === undefined ? null : Number(read) + Number(write);
+  } catch {
+    return null;
+  }
+}
+
 export interface MachineTicks {
   readonly busy: number;
   readonly total: number;
@@ -43,8 +58,9 @@ export type CpuSample = Readonly<Record<string, number | null>> & {
   readonly machine_busy_share: number | null;
 };
 
-// Snapshot now; the returned function gives CPU milliseconds per process since the snapshot
-// and the machine's busy share (0..1 of all cores) over the same interval.
+// Snapshot now; the returned function gives CPU milliseconds and read/write system calls per
+// process since the snapshot, and the machine's busy share (0..1 of all cores) over the same
+// interval.
 export async function startCpuWindow(pids: Readonly<Record<string, number | undefined>>) {
   const before = await readAll(pids);
   const machine_before = await machineTicks();
@@ -53,10 +69,8 @@ export async function startCpuWindow(pids: Readonly<Record<string, number | unde
     const machine_after = await machineTicks();
     const result: Record<string, number | null> = {};
     for (const name of Object.keys(pids)) {
-      const a = after[name];
-      const b = before[name];
-      result[`${name}_cpu_ms`] =
-        a === null || b === null || a === undefined || b === undefined ? null : a - b;
+      result[`${name}_cpu_ms`] = difference(after[name]?.cpu_ms, before[name]?.cpu_ms);
+      result[`${name}_syscalls`] = difference(after[name]?.syscalls, before[name]?.syscalls);
     }
     const share =
       machine_before === null || machine_after === null || machine_after.total === machine_before.total
@@ -66,8 +80,16 @@ export async function startCpuWindow(pids: Readonly<Record<string, number | unde
   };
 }
 
+function difference(after: number | null | undefined, before: number | null | undefined): number | null {
+  return after === null || before === null || after === undefined || before === undefined
+    ? null
+    : after - before;
+}
+
 async function readAll(pids: Readonly<Record<string, number | undefined>>) {
-  const values: Record<string, number | null> = {};
-  for (const [name, pid] of Object.entries(pids)) values[name] = await processCpuMs(pid);
+  const values: Record<string, { cpu_ms: number | null; syscalls: number | null }> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    values[name] = { cpu_ms: await processCpuMs(pid), syscalls: await processSyscalls(pid) };
+  }
   return values;
 }

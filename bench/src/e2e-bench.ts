@@ -55,7 +55,7 @@ async function prepare(settings: E2eSettings, logger: Logger, cleanup: Cleanup):
   cleanup.add('stop load generator', () => load.stop(5_000));
   const ledger = new LedgerReader(seeded.isolation);
   cleanup.add('close ledger reader', () => ledger.close());
-  const queue = await SettlementQueue.open(seeded.isolation);
+  const queue = await SettlementQueue.open(seeded.isolation, logger);
   cleanup.add('close queue reader', () => queue.close());
   logger.info({ authorizer: authorizer.url, settlement: settlement.url }, 'bench: services up');
   return { seeded, authorizer, settlement, load, ledger, queue, redis_pid: await redisServerPid() };

@@ -1,3 +1,4 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { product_topology, resolveTopology } from '@afc/amqp';
 import type { Logger } from '@afc/log';
 import { localServiceUrls, uniqueTestId } from '@afc/testkit';
@@ -93,6 +94,23 @@ export async function redisServerPid(): Promise<number | undefined> {
   } finally {
     redis.disconnect();
   }
+}
+
+// The local RabbitMQ's Erlang VM (beam.smp started with `-s rabbit boot`), found in /proc:
+// undefined elsewhere or when there are several (the CPU figure would be a guess).
+export async function brokerPid(): Promise<number | undefined> {
+  const found: number[] = [];
+  try {
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const command = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+      const args = command.split('\0');
+      if (args[0]?.endsWith('beam.smp') && command.includes('\0rabbit\0boot\0')) found.push(Number(entry));
+    }
+  } catch {
+    return undefined;
+  }
+  return found.length === 1 ? found[0] : undefined;
 }
 
 // Exactly the queues and exchanges the authorizer declared under the run's namespace.

@@ -1,6 +1,6 @@
-import { product_topology, queue_names, resolveTopology } from '@afc/amqp';
+import { AmqpClient, product_topology, queue_names } from '@afc/amqp';
+import type { Logger } from '@afc/log';
 import { localServiceUrls } from '@afc/testkit';
-import amqp from 'amqplib';
 import postgres from 'postgres';
 import type { Isolation } from './isolation.ts';
 
@@ -103,36 +103,32 @@ export interface QueueDepth {
   readonly parked: number;
 }
 
-// The settlement queue of the run's namespace, read with passive declares (checkQueue).
+// The settlement queue of the run's namespace, read through @afc/amqp's backlog (passive
+// declares, bounded by a timeout) on a client of its own that publishes and consumes nothing.
 export class SettlementQueue {
-  readonly #connection: amqp.ChannelModel;
-  readonly #channel: amqp.Channel;
-  readonly #work: readonly string[];
-  readonly #parked: string;
+  readonly #client: AmqpClient;
 
-  private constructor(connection: amqp.ChannelModel, channel: amqp.Channel, namespace: string) {
-    this.#connection = connection;
-    this.#channel = channel;
-    const queue = resolveTopology({ ...product_topology, namespace }).queues.get(queue_names.settlement);
-    if (queue === undefined) throw new Error('the product topology has no settlement queue');
-    this.#work = [queue.work_queue, ...queue.retry_tiers.map((tier) => tier.queue)];
-    this.#parked = queue.parked_queue;
+  private constructor(client: AmqpClient) {
+    this.#client = client;
   }
 
-  static async open(isolation: Isolation): Promise<SettlementQueue> {
-    const connection = await amqp.connect(localServiceUrls.amqp, { timeout: 10_000 });
-    const channel = await connection.createChannel();
-    return new SettlementQueue(connection, channel, isolation.amqp_namespace);
+  static async open(isolation: Isolation, logger: Logger): Promise<SettlementQueue> {
+    const client = new AmqpClient({
+      url: localServiceUrls.amqp,
+      connection_name: 'bench-queue-reader',
+      topology: { ...product_topology, namespace: isolation.amqp_namespace },
+      logger,
+    });
+    await client.start(10_000);
+    return new SettlementQueue(client);
   }
 
   async depth(): Promise<QueueDepth> {
-    let waiting = 0;
-    for (const name of this.#work) waiting += (await this.#channel.checkQueue(name)).messageCount;
-    const parked = (await this.#channel.checkQueue(this.#parked)).messageCount;
-    return { waiting, parked };
+    const backlog = await this.#client.backlog(queue_names.settlement, 5_000);
+    return { waiting: backlog.ready + backlog.retrying, parked: backlog.parked };
   }
 
   async close(): Promise<void> {
-    await this.#connection.close();
+    await this.#client.close(5_000);
   }
 }

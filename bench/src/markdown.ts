@@ -2,6 +2,7 @@ import type { CpuSample } from './cpu-usage.ts';
 import type { PhaseResult } from './load-protocol.ts';
 import type { CommandCost } from './redis-stats.ts';
 import { type Machine, phaseErrors, targets } from './report.ts';
+import type { RatioPair } from './report-input.ts';
 import type { PhaseServerMetrics } from './server-metrics.ts';
 
 interface Phase {
@@ -13,6 +14,7 @@ interface Phase {
 
 export interface MarkdownInput {
   readonly ratio: number;
+  readonly ratio_of_long_phases: number;
   readonly p50_ms: number | null;
   readonly p99_ms: number | null;
   readonly p99_at_2000_ms: number | null;
@@ -26,6 +28,7 @@ export interface MarkdownInput {
     readonly baseline_50: Phase;
     readonly authorizer_50: Phase;
     readonly authorizer_rate: Phase;
+    readonly ratio_pairs: readonly RatioPair[];
     readonly settle: { readonly backlog_left: number; readonly waited_ms: number };
     readonly authorizer_dependencies: {
       readonly at_start: Readonly<Record<string, string>> | null;
@@ -54,8 +57,8 @@ function headline(r: MarkdownInput): string[] {
 
 function phaseRows(r: MarkdownInput): string[] {
   const rows = [
-    '| Phase | Conns | Offered | decisions/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | 200 | 402 | errors | server CPU ms/req | machine busy |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| Phase | Conns | Offered | decisions/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | 200 | 402 | errors | CPU ms/req: server / Redis / RabbitMQ / load | syscalls/req: server / Redis | machine busy |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const entries: [string, Phase][] = [
     ['baseline', r.phases.baseline_50],
@@ -65,15 +68,18 @@ function phaseRows(r: MarkdownInput): string[] {
   for (const [name, phase] of entries) {
     const l = phase.load;
     const lat = l.latency_ms;
-    const server_cpu = phase.cpu.server_cpu_ms;
-    const per_request =
-      server_cpu === null || server_cpu === undefined || l.responses === 0
+    const per_request = (total: number | null | undefined, digits: number) =>
+      total === null || total === undefined || l.responses === 0
         ? null
-        : Math.round((server_cpu / l.responses) * 1_000) / 1_000;
+        : Math.round((total / l.responses) * 10 ** digits) / 10 ** digits;
+    const syscalls = `${orDash(per_request(phase.cpu.server_syscalls, 2))} / ${orDash(per_request(phase.cpu.redis_syscalls, 2))}`;
+    const cpu = ['server', 'redis', 'broker', 'load']
+      .map((name) => orDash(per_request(phase.cpu[`${name}_cpu_ms`], 3)))
+      .join(' / ');
     const busy =
       phase.cpu.machine_busy_share === null ? '–' : `${Math.round(phase.cpu.machine_busy_share * 100)} %`;
     rows.push(
-      `| ${name} | ${l.connections} | ${l.overall_rate === null ? 'max' : `${l.overall_rate}/s`} | ${l.req_per_s} | ${orDash(lat?.p50)} | ${orDash(lat?.p90)} | ${orDash(lat?.p99)} | ${orDash(lat?.p999)} | ${orDash(lat?.max)} | ${l.status_counts['200'] ?? 0} | ${l.status_counts['402'] ?? 0} | ${phaseErrors(l)} | ${orDash(per_request)} | ${busy} |`,
+      `| ${name} | ${l.connections} | ${l.overall_rate === null ? 'max' : `${l.overall_rate}/s`} | ${l.req_per_s} | ${orDash(lat?.p50)} | ${orDash(lat?.p90)} | ${orDash(lat?.p99)} | ${orDash(lat?.p999)} | ${orDash(lat?.max)} | ${l.status_counts['200'] ?? 0} | ${l.status_counts['402'] ?? 0} | ${phaseErrors(l)} | ${cpu} | ${syscalls} | ${busy} |`,
     );
   }
   return rows;
@@ -108,6 +114,17 @@ function redisRows(phase: Phase): string[] {
   return rows;
 }
 
+// Where the headline ratio comes from: the median of the back-to-back pairs, when there are any.
+function ratioSource(r: MarkdownInput): string {
+  const pairs = r.phases.ratio_pairs;
+  const long = `long phases: ${r.ratio_of_long_phases.toFixed(2)}`;
+  if (pairs.length === 0) return `Ratio of the long phases (no back-to-back pairs run).`;
+  const each = pairs
+    .map((p) => `${p.ratio.toFixed(2)} (${p.authorizer_per_s} / ${p.baseline_per_s} req/s)`)
+    .join(', ');
+  return `Ratio: median of ${pairs.length} back-to-back baseline/authorizer pairs: ${each}; ${long}.`;
+}
+
 function otherStatuses(r: MarkdownInput): string {
   const parts: string[] = [];
   for (const [name, phase] of [
@@ -140,6 +157,8 @@ export function buildMarkdown(r: MarkdownInput): string {
     `# Authorizer benchmark — ${m.date}`,
     '',
     ...headline(r),
+    '',
+    ratioSource(r),
     '',
     ...phaseRows(r),
     '',

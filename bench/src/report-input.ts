@@ -40,8 +40,17 @@ const AuthorizerPhase = Type.Object({
   }),
 });
 
+export const RatioPair = Type.Object({
+  baseline_per_s: Type.Number(),
+  authorizer_per_s: Type.Number(),
+  ratio: Type.Number(),
+});
+export type RatioPair = Static<typeof RatioPair>;
+
 export const AuthorizerResults = Type.Object({
   ratio: Type.Number(),
+  // Since the ratio became the median of back-to-back pairs; older results lack both.
+  ratio_of_long_phases: Type.Optional(Type.Number()),
   p50_ms: Ms,
   p99_ms: Ms,
   p99_at_2000_ms: Ms,
@@ -60,6 +69,7 @@ export const AuthorizerResults = Type.Object({
     baseline_50: AuthorizerPhase,
     authorizer_50: AuthorizerPhase,
     authorizer_rate: AuthorizerPhase,
+    ratio_pairs: Type.Optional(Type.Array(RatioPair)),
   }),
   machine: MachineSchema,
 });

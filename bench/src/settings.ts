@@ -13,6 +13,11 @@ export interface BenchSettings {
   readonly rate_lanes: number;
   // Waiting for the outbox relay to catch up between the saturation and the fixed-rate phase.
   readonly settle_max_s: number;
+  // Back-to-back baseline/authorizer pairs at the saturation's connections, ratio_pair_s each
+  // side: the headline ratio is their median, since the shared host's speed drifts between the
+  // long phases (0: the long phases' ratio).
+  readonly ratio_pairs: number;
+  readonly ratio_pair_s: number;
   // Directory for a V8 CPU profile of the authorizer process; unset: no profiling.
   readonly cpu_prof_dir: string | undefined;
   readonly log_level: 'info' | 'warn' | 'error';
@@ -45,6 +50,8 @@ export function readSettings(): BenchSettings {
     rate_per_s: integerFromEnv('BENCH_RATE', 2_000, 1, 100_000),
     rate_lanes: integerFromEnv('BENCH_RATE_LANES', 20, 1, 100),
     settle_max_s: integerFromEnv('BENCH_SETTLE_MAX_S', 15, 0, 60),
+    ratio_pairs: integerFromEnv('BENCH_RATIO_PAIRS', 3, 0, 9),
+    ratio_pair_s: integerFromEnv('BENCH_RATIO_PAIR_S', Math.min(3, duration_s), 1, 30),
     cpu_prof_dir: cpu_prof_dir === undefined || cpu_prof_dir === '' ? undefined : cpu_prof_dir,
     log_level: level,
   };

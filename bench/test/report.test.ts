@@ -91,6 +91,23 @@ describe('the combined report', () => {
     expect(section).toContain('commit 0123456789 + 3 uncommitted files');
   });
 
+  it('says the ratio is the median of back-to-back pairs when the run measured them', () => {
+    const pairs = [
+      { baseline_per_s: 6000, authorizer_per_s: 3600, ratio: 0.6 },
+      { baseline_per_s: 5000, authorizer_per_s: 3100, ratio: 0.62 },
+      { baseline_per_s: 7000, authorizer_per_s: 4550, ratio: 0.65 },
+    ];
+    const with_pairs = {
+      ...authorizer,
+      ratio_of_long_phases: 0.62,
+      phases: { ...authorizer.phases, ratio_pairs: pairs },
+    };
+    expect(renderReadmeSection({ ...input, authorizer: with_pairs })).toContain(
+      '| authorizer/baseline decisions/s at 50 conns | 0.62 (median of 3 back-to-back pairs; long phases 3720 / 6000) | ≥ 0.6 | yes |',
+    );
+    expect(() => readAs(AuthorizerResults, with_pairs, 'latest-authorizer.json')).not.toThrow();
+  });
+
   it('renders the full report with the chart beside it and the sections of the benchmarks that ran', () => {
     const report = renderReport({ ...input, authorizer: null });
     expect(report).toContain('![JIT decision latency against offered load](latest-latency.svg)');
