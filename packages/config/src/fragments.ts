@@ -30,6 +30,19 @@ export function httpProperties(default_port: number) {
   };
 }
 
+// The services behind the service kit's load shedding (not the simulator). Why 100 ms: see
+// @afc/service-kit under-pressure-plugin.ts.
+export function loadSheddingProperties() {
+  return {
+    SHED_EVENT_LOOP_DELAY_MS: integer(
+      10,
+      60_000,
+      100,
+      'Mean event-loop delay over a 500 ms sample past which requests are answered 503 with Retry-After (health and metrics still answer).',
+    ),
+  };
+}
+
 export function postgresProperties() {
   return {
     DATABASE_URL: urlString(['postgres:', 'postgresql:'], {

@@ -4,6 +4,7 @@ import {
   apiProperties,
   authorizerProperties,
   httpProperties,
+  loadSheddingProperties,
   logProperties,
   marqetaProperties,
   mongoProperties,
@@ -20,6 +21,7 @@ const background_redis_timeout_ms = 1_000;
 
 export const authorizerConfigSchema = Type.Object({
   ...httpProperties(3001),
+  ...loadSheddingProperties(),
   ...redisProperties(hot_path_redis_timeout_ms),
   ...amqpProperties(),
   ...postgresProperties(),
@@ -29,6 +31,7 @@ export const authorizerConfigSchema = Type.Object({
 
 export const webhooksConfigSchema = Type.Object({
   ...httpProperties(3002),
+  ...loadSheddingProperties(),
   ...amqpProperties(),
   ...redisProperties(background_redis_timeout_ms),
   ...postgresProperties(),
@@ -38,6 +41,7 @@ export const webhooksConfigSchema = Type.Object({
 
 export const settlementConfigSchema = Type.Object({
   ...httpProperties(3003),
+  ...loadSheddingProperties(),
   ...amqpProperties(),
   ...redisProperties(background_redis_timeout_ms),
   ...postgresProperties(),
@@ -47,6 +51,7 @@ export const settlementConfigSchema = Type.Object({
 
 export const cardIssuerConfigSchema = Type.Object({
   ...httpProperties(3004),
+  ...loadSheddingProperties(),
   ...amqpProperties(),
   ...redisProperties(background_redis_timeout_ms),
   ...postgresProperties(),
@@ -56,6 +61,7 @@ export const cardIssuerConfigSchema = Type.Object({
 
 export const apiConfigSchema = Type.Object({
   ...httpProperties(3000),
+  ...loadSheddingProperties(),
   ...amqpProperties(),
   ...redisProperties(background_redis_timeout_ms),
   ...postgresProperties(),

@@ -31,7 +31,8 @@ const sample_interval_ms = 500;
 // before its callbacks run, which is what makes answers late. 100 ms is well under the default
 // decision deadline (250 ms) and Marqeta's 3 s: past it queued requests would miss their
 // deadline anyway, so shedding them early is kinder to everyone. Shedding is cheap, so the
-// delay falls and the next sample serves again.
+// delay falls and the next sample serves again. Services pass SHED_EVENT_LOOP_DELAY_MS, whose
+// default this is.
 const max_event_loop_delay_ms = 100;
 // Off (0) unless asked for: a saturated but healthy process runs near 100 % utilization while
 // answering in time, and answering 503s keeps it there, so a utilization limit locked the

@@ -28,7 +28,7 @@ export async function buildApi(
     name: 'api',
     logger,
     body_limit_bytes: 65_536,
-    ...(overrides.under_pressure === undefined ? {} : { under_pressure: overrides.under_pressure }),
+    under_pressure: { max_event_loop_delay_ms: config.SHED_EVENT_LOOP_DELAY_MS, ...overrides.under_pressure },
   });
   await registerInfrastructure(app, config, {
     name: 'api',

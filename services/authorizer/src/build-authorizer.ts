@@ -27,7 +27,7 @@ export async function buildAuthorizer(
     name: 'authorizer',
     logger,
     body_limit_bytes: config.JIT_BODY_LIMIT_BYTES,
-    ...(overrides.under_pressure === undefined ? {} : { under_pressure: overrides.under_pressure }),
+    under_pressure: { max_event_loop_delay_ms: config.SHED_EVENT_LOOP_DELAY_MS, ...overrides.under_pressure },
   });
   await registerInfrastructure(app, config, {
     name: 'authorizer',

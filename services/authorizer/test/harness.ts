@@ -56,6 +56,8 @@ export async function startAuthorizer(options: HarnessOptions = {}): Promise<Har
     // a timeout decline. The deadline itself is tested with its own small setting.
     DECISION_DEADLINE_MS: '2500',
     REDIS_COMMAND_TIMEOUT_MS: '2000',
+    // Nor must a slow sample shed a test's request (shedding has tests of its own).
+    SHED_EVENT_LOOP_DELAY_MS: '5000',
     ...options.env,
   });
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);

@@ -22,7 +22,12 @@ export async function buildCardIssuer(
   logger: Logger,
   overrides: BuildOverrides = {},
 ): Promise<Service> {
-  const app = await createService({ name: 'card-issuer', logger, body_limit_bytes: 16_384 });
+  const app = await createService({
+    name: 'card-issuer',
+    logger,
+    body_limit_bytes: 16_384,
+    under_pressure: { max_event_loop_delay_ms: config.SHED_EVENT_LOOP_DELAY_MS },
+  });
   await registerInfrastructure(app, config, {
     name: 'card-issuer',
     // Without the broker there is no work: reconnects in the background, reported not ready.

@@ -19,7 +19,12 @@ export async function buildSettlement(
   logger: Logger,
   overrides: BuildOverrides = {},
 ): Promise<Service> {
-  const app = await createService({ name: 'settlement', logger, body_limit_bytes: 16_384 });
+  const app = await createService({
+    name: 'settlement',
+    logger,
+    body_limit_bytes: 16_384,
+    under_pressure: { max_event_loop_delay_ms: config.SHED_EVENT_LOOP_DELAY_MS },
+  });
   // The personal program's ledger: MongoDB when MONGODB_URI is set, else PostgreSQL's twin.
   await registerInfrastructure(app, config, {
     name: 'settlement',

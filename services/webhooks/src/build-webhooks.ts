@@ -39,6 +39,7 @@ export async function buildWebhooks(
     name: 'webhooks',
     logger,
     body_limit_bytes: config.WEBHOOK_BODY_LIMIT_BYTES,
+    under_pressure: { max_event_loop_delay_ms: config.SHED_EVENT_LOOP_DELAY_MS },
   });
   await registerInfrastructure(app, config, {
     name: 'webhooks',

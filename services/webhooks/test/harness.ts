@@ -112,6 +112,9 @@ async function start(options: HarnessOptions, cleanups: Cleanups): Promise<Harne
     WEBHOOK_BASIC_USERNAME: webhook_username,
     WEBHOOK_BASIC_PASSWORD: webhook_password,
     WEBHOOK_SIGNATURE_SECRET: signature_secret,
+    // A slow sample on a busy test machine must not shed a test's request (shedding has tests
+    // of its own).
+    SHED_EVENT_LOOP_DELAY_MS: '5000',
     ...options.env,
   });
   if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);

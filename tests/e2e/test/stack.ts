@@ -52,6 +52,8 @@ async function start(cleanups: Cleanups): Promise<Omit<Stack, 'close'>> {
     DATABASE_URL: database.url,
     REDIS_URL: localServiceUrls.redis,
     REDIS_KEY_PREFIX: redis_prefix.prefix,
+    // Five services and the simulator share two cores with the runner: no shedding of its calls.
+    SHED_EVENT_LOOP_DELAY_MS: '5000',
     AMQP_URL: localServiceUrls.amqp,
     AMQP_NAMESPACE: namespace,
     PG_POOL_MAX: '4',
