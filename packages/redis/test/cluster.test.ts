@@ -16,13 +16,13 @@ import {
   userKeyspace,
   waitReady,
 } from '../src/index.ts';
-import { type ClusterNode, startClusterNode } from './cluster-node.ts';
 import { allKeys, captureLogger, test_client_options } from './helpers.ts';
+import { type PrivateRedis, startPrivateRedis } from './private-redis.ts';
 
-let node: ClusterNode;
+let node: PrivateRedis;
 
 beforeAll(async () => {
-  node = await startClusterNode();
+  node = await startPrivateRedis({ cluster: true });
 });
 
 afterAll(async () => {

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { waitUntil } from '@afc/testkit';
 import { Redis } from 'ioredis';
 
-// The shared Redis has cluster support disabled (CLUSTER KEYSLOT fails there), so tests that
-// need real cluster behaviour start a throwaway one-node Redis Cluster of their own: one
-// redis-server owning all 16384 slots, on free ports, no persistence, killed by its pid after.
-export interface ClusterNode {
+// A throwaway redis-server of a test's own, on free ports, no persistence, killed by its pid
+// after: for what must not touch the shared Redis (SCRIPT FLUSH, MONITOR) and for real cluster
+// behaviour (the shared Redis has cluster support disabled: CLUSTER KEYSLOT fails there), as a
+// one-node Redis Cluster owning all 16384 slots.
+export interface PrivateRedis {
   readonly url: string;
   readonly admin: Redis;
   stop(): Promise<void>;
@@ -27,17 +28,22 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startClusterNode(): Promise<ClusterNode> {
-  const dir = await mkdtemp(join(tmpdir(), 'afc-redis-cluster-'));
+export async function startPrivateRedis(options: { readonly cluster: boolean }): Promise<PrivateRedis> {
+  const dir = await mkdtemp(join(tmpdir(), 'afc-redis-private-'));
   const port = await freePort();
-  const bus_port = await freePort();
+  const cluster_arguments = options.cluster
+    ? [
+        ...['--cluster-port', String(await freePort())],
+        // A lone node does not know its own address: without this CLUSTER SLOTS names no host.
+        ...['--cluster-announce-ip', '127.0.0.1'],
+        ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')],
+      ]
+    : [];
   const child: ChildProcess = spawn(
     'redis-server',
     [
-      ...['--bind', '127.0.0.1', '--port', String(port), '--cluster-port', String(bus_port)],
-      // A lone node does not know its own address: without this CLUSTER SLOTS names no host.
-      ...['--cluster-announce-ip', '127.0.0.1'],
-      ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--dir', dir],
+      ...['--bind', '127.0.0.1', '--port', String(port), '--dir', dir],
+      ...cluster_arguments,
       ...['--save', '', '--appendonly', 'no', '--maxmemory', '64mb'],
     ],
     { stdio: 'ignore' },
@@ -52,7 +58,7 @@ export async function startClusterNode(): Promise<ClusterNode> {
   const stop = async () => {
     admin.disconnect();
     if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-    await waitUntil(() => exited, { timeout_ms: 10_000, message: 'cluster node exit' });
+    await waitUntil(() => exited, { timeout_ms: 10_000, message: 'private redis-server exit' });
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -61,13 +67,15 @@ export async function startClusterNode(): Promise<ClusterNode> {
         if (exited) throw new Error('redis-server exited at start');
         return admin.status === 'ready';
       },
-      { timeout_ms: 10_000, message: 'cluster node accepts connections' },
+      { timeout_ms: 10_000, message: 'private redis-server accepts connections' },
     );
-    await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
-    await waitUntil(async () => String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), {
-      timeout_ms: 10_000,
-      message: 'cluster_state:ok',
-    });
+    if (options.cluster) {
+      await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+      await waitUntil(async () => String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), {
+        timeout_ms: 10_000,
+        message: 'cluster_state:ok',
+      });
+    }
   } catch (error) {
     await stop();
     throw error;

@@ -11,6 +11,7 @@ import {
   type RedisClient,
 } from '../src/index.ts';
 import { closeAll, readyClient } from './helpers.ts';
+import { startPrivateRedis } from './private-redis.ts';
 
 const test_prefix = createTestRedisPrefix();
 let client: RedisClient;
@@ -53,10 +54,13 @@ describe('defineScripts', () => {
   });
 
   it('sends EVALSHA, and falls back to EVAL after SCRIPT FLUSH so calls keep succeeding', async () => {
-    // A client of its own: ioredis sends EVAL on the first call of a connection, then EVALSHA.
-    const fresh = await readyClient(test_prefix.prefix);
-    // monitor() opens a connection of its own, beside raw.
-    const monitor = await raw.monitor();
+    // A redis-server of its own: SCRIPT FLUSH and MONITOR on the shared one would reach every
+    // test file running beside this one. A client of its own too: ioredis sends EVAL on the
+    // first call of a connection, then EVALSHA.
+    const server = await startPrivateRedis({ cluster: false });
+    const fresh = await readyClient(test_prefix.prefix, { url: server.url });
+    // monitor() opens a connection of its own, beside admin.
+    const monitor = await server.admin.monitor();
     try {
       const fresh_scripts = await defineScripts(fresh, core_scripts);
       const key = 'doc:noscript';
@@ -71,20 +75,21 @@ describe('defineScripts', () => {
 
       expect((await write(1)).written).toBe(true);
       expect((await write(2)).written).toBe(true);
-      await raw.call('SCRIPT', 'FLUSH', 'SYNC');
+      await server.admin.call('SCRIPT', 'FLUSH', 'SYNC');
       expect(await write(3)).toEqual({ written: true, stored_version: 3 });
       expect(await write(4)).toEqual({ written: true, stored_version: 4 });
       await waitUntil(() => seen.length >= 5, { timeout_ms: 5_000, message: 'monitor saw 5 script calls' });
       expect(seen).toEqual(['eval', 'evalsha', 'evalsha', 'eval', 'evalsha']);
 
       // Again under concurrency: every call after a flush still succeeds.
-      await raw.call('SCRIPT', 'FLUSH', 'SYNC');
+      await server.admin.call('SCRIPT', 'FLUSH', 'SYNC');
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => write(5 + i)));
       expect(results.filter((result) => result.written).length).toBeGreaterThanOrEqual(1);
-      expect(await raw.hget(`${test_prefix.prefix}${key}`, 'version')).toBe('24');
+      expect(await server.admin.hget(`${test_prefix.prefix}${key}`, 'version')).toBe('24');
     } finally {
       monitor.disconnect();
       await closeAll([fresh]);
+      await server.stop();
     }
   });
 

@@ -47,10 +47,12 @@ async function redisDigest(): Promise<string> {
     cursor = next;
     keys.push(...batch.filter((key) => !key.startsWith(`${prefix}api-rate-limit:`)));
   } while (cursor !== '0');
+  // SCAN may return a key twice (when the table is resized meanwhile): count each once.
+  const unique = [...new Set(keys)].sort();
   const hash = createHash('sha256');
-  for (const key of keys.sort())
+  for (const key of unique)
     hash.update(key).update((await redis.dumpBuffer(key.slice(prefix.length))) ?? Buffer.alloc(0));
-  return `${keys.length}:${hash.digest('hex')}`;
+  return `${unique.length}:${hash.digest('hex')}`;
 }
 
 type Key = 'admin' | 'tenant';

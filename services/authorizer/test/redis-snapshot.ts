@@ -14,9 +14,10 @@ export async function redisSnapshot(url: string, prefix: string): Promise<string
       cursor = next;
       keys.push(...batch);
     } while (cursor !== '0');
-    keys.sort();
+    // SCAN may return a key twice (when the table is resized meanwhile): count each once.
+    const unique = [...new Set(keys)].sort();
     const hash = createHash('sha256');
-    for (const key of keys) {
+    for (const key of unique) {
       hash.update(key);
       if ((await redis.type(key)) === 'stream') {
         // The relay's polling changes a stream's consumer-group metadata; what a request could
@@ -27,7 +28,7 @@ export async function redisSnapshot(url: string, prefix: string): Promise<string
         hash.update((await redis.dumpBuffer(key)) ?? Buffer.alloc(0));
       }
     }
-    return `${keys.length}:${hash.digest('hex')}`;
+    return `${unique.length}:${hash.digest('hex')}`;
   } finally {
     redis.disconnect();
   }

@@ -130,6 +130,10 @@ async function start(options: OpsOptions, cleanups: Cleanups): Promise<OpsHarnes
   cleanups.add(() => client.close(5_000));
   await client.start(5_000);
   const settled = () => log_lines.filter((line) => line.includes('"settlement.event"')).length;
+  // A confirmed publish, its delivery, a possible retry and the commit: on a busy two-core
+  // test machine that can take seconds (harness.ts allows as much).
+  const waitSettled = (count: number) =>
+    waitUntil(() => settled() >= count, { timeout_ms: 20_000, message: 'settled' });
   const publish = async (event: OutboxEvent) => {
     await client.publish(exchange_names.transactions, event.type, event, {
       message_id: event.event_id,
@@ -154,14 +158,14 @@ async function start(options: OpsOptions, cleanups: Cleanups): Promise<OpsHarnes
       const events = await drainOutbox(app, cards, request.user_token, () => cards.decide(request));
       const before = settled();
       for (const event of events) await publish(event);
-      await waitUntil(() => settled() >= before + events.length, { timeout_ms: 5_000, message: 'settled' });
+      await waitSettled(before + events.length);
       return events;
     },
     async applyAndSettle(request) {
       const events = await drainOutbox(app, cards, request.user_token, () => cards.apply(request));
       const before = settled();
       for (const event of events) await publish(event);
-      await waitUntil(() => settled() >= before + events.length, { timeout_ms: 5_000, message: 'settled' });
+      await waitSettled(before + events.length);
       return events;
     },
     async decideReportedByMarqeta(request) {
@@ -175,7 +179,7 @@ async function start(options: OpsOptions, cleanups: Cleanups): Promise<OpsHarnes
           confirm_timeout_ms: 5_000,
         });
       }
-      await waitUntil(() => settled() >= before + events.length, { timeout_ms: 5_000, message: 'settled' });
+      await waitSettled(before + events.length);
       return events;
     },
     close: () => cleanups.run(),
