@@ -26,6 +26,23 @@ esac
 exit 1
 `;
 
+// The servers every test file shares must never be started, stopped or killed from here: if a
+// probe of infra.sh misses on a busy machine, it finds these stubs, which only log and fail,
+// and the test fails on its own instead of restarting the broker under every other file.
+const guardedCommands = [
+  'pg_ctlcluster',
+  'redis-server',
+  'rabbitmq-server',
+  'rabbitmqctl',
+  'pkill',
+  'apt-get',
+  'sudo',
+];
+const stubRefusal = `#!/usr/bin/env bash
+echo "refused $(basename "$0") $*" >>"$STUB_LOG"
+exit 1
+`;
+
 let root: string;
 let infraEnv: string;
 
@@ -36,6 +53,10 @@ beforeEach(async () => {
   await copyFile(script, join(root, 'tools/dev/infra.sh'));
   await writeFile(join(root, 'stub/docker'), stubDocker);
   await chmod(join(root, 'stub/docker'), 0o755);
+  for (const command of guardedCommands) {
+    await writeFile(join(root, 'stub', command), stubRefusal);
+    await chmod(join(root, 'stub', command), 0o755);
+  }
   infraEnv = join(root, '.local/infra.env');
 });
 
