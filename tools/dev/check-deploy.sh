@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Does locally what a service's Dockerfile does, then proves the result starts:
+# Does locally what the Dockerfile does for one package, then proves the result starts:
 #   turbo build of the package and its dependencies → pnpm deploy --prod --legacy into a temp
 #   dir → `node dist/server.js` there (plain node, no @afc/source condition) against a throwaway
 #   database, Redis key prefix and AMQP namespace → GET /health = 200 → SIGTERM → clean exit.
@@ -21,7 +21,7 @@ case "$service" in
     ;;
 esac
 pkg="@afc/$service"
-# Every image answers GET /health without credentials (the Dockerfiles' HEALTHCHECK).
+# Every image answers GET /health without credentials (the Dockerfile's HEALTHCHECK).
 health_path=/health
 health_timeout_s="${CHECK_DEPLOY_HEALTH_TIMEOUT_S:-30}"
 stop_timeout_s="${CHECK_DEPLOY_STOP_TIMEOUT_S:-15}"

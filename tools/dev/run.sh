@@ -77,7 +77,7 @@ case "${1:-}" in
     pnpm run typecheck
     docker_compose_config
     nginx_config_check
-    # Without a Docker engine, the Dockerfiles are checked as the builder would and against our rules.
+    # Without a Docker engine, the Dockerfile is checked as the builder would and against our rules.
     pnpm run lint:docker
     # The container path of the hot path: dist/ built, deployed as the Dockerfile does, started
     # with plain node and healthy (docs/decisions/0001).

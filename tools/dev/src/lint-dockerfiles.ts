@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationSeverity, type ValidatorSettings, validate } from 'dockerfile-utils';
 
-// No Docker engine runs where this project is built and tested, so the Dockerfiles are checked
+// No Docker engine runs where this project is built and tested, so the Dockerfile is checked
 // two ways without one: dockerfile-utils' validator (the checks the Docker builder itself makes
 // before building: unknown flags, missing arguments, bad JSON forms...) with every optional
 // check raised to an error, and the rules every image of ours must keep (README "Containers").
@@ -88,38 +88,49 @@ export function lintDockerfile(content: string): string[] {
   return [...builder, ...projectRuleProblems(content)];
 }
 
-// Every services/<name>/ and tools/<name>/ with a Dockerfile; services must all have one.
-export function findDockerfiles(root: string): { path: string; missing: boolean }[] {
-  const found: { path: string; missing: boolean }[] = [];
-  for (const folder of ['services', 'tools']) {
-    for (const name of readdirSync(join(root, folder)).sort()) {
-      const directory = join(root, folder, name);
-      if (!statSync(directory).isDirectory()) continue;
-      const path = join(directory, 'Dockerfile');
-      let exists = true;
-      try {
-        statSync(path);
-      } catch {
-        exists = false;
-      }
-      if (exists || folder === 'services') found.push({ path, missing: !exists });
-    }
-  }
-  return found;
+// What is deployed as an image: every service, and the Marqeta simulator.
+const deployed_tools = ['marqeta-sim'];
+
+export function deployablePackages(root: string): string[] {
+  const services = readdirSync(join(root, 'services'))
+    .filter((name) => statSync(join(root, 'services', name)).isDirectory())
+    .sort();
+  return [...services, ...deployed_tools];
 }
 
-// Each Dockerfile is built by docker-compose.yml, and compose builds no Dockerfile that is absent.
-export function composeProblems(root: string, dockerfiles: readonly string[]): string[] {
-  const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
-  const built = new Set([...compose.matchAll(/dockerfile:\s*([^\s,}]+)/g)].map((m) => m[1]));
+interface ComposeBuild {
+  readonly package_name: string;
+  readonly port: string | undefined;
+  readonly dockerfile: string | undefined;
+}
+
+// Each `build:` of docker-compose.yml (one line, flow style, as the file writes them).
+function composeBuilds(compose: string): ComposeBuild[] {
+  return [...compose.matchAll(/^\s*build:\s*(\{.*\})\s*$/gm)].map((match) => {
+    const build = match[1] ?? '';
+    return {
+      package_name: /PACKAGE:\s*"?([\w-]+)"?/.exec(build)?.[1] ?? '',
+      port: /PORT:\s*"?(\d+)"?/.exec(build)?.[1],
+      dockerfile: /dockerfile:\s*([^\s,}]+)/.exec(build)?.[1],
+    };
+  });
+}
+
+// docker-compose.yml builds every deployable package from the root Dockerfile, with the port
+// it listens on, and builds nothing else.
+export function composeProblems(root: string, packages: readonly string[]): string[] {
+  const builds = composeBuilds(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
   const problems: string[] = [];
-  for (const path of dockerfiles) {
-    const name = relative(root, path);
-    if (!built.has(name)) problems.push(`docker-compose.yml builds no image from ${name}`);
-    built.delete(name);
+  for (const build of builds) {
+    if (build.dockerfile !== undefined && build.dockerfile !== 'Dockerfile')
+      problems.push(`a build uses ${build.dockerfile}, not the root Dockerfile`);
+    if (!packages.includes(build.package_name))
+      problems.push(`a build has PACKAGE "${build.package_name}", which is no deployable package`);
+    if (build.port === undefined) problems.push(`the build of ${build.package_name} passes no PORT`);
   }
-  for (const name of built)
-    problems.push(`docker-compose.yml builds from ${name}, which is not a Dockerfile here`);
+  for (const name of packages)
+    if (!builds.some((build) => build.package_name === name))
+      problems.push(`docker-compose.yml builds no image of ${name}`);
   return problems;
 }
 
@@ -142,16 +153,8 @@ export function dockerignoreProblems(content: string): string[] {
 
 export function lintRepository(root: string = repository_root): Map<string, string[]> {
   const results = new Map<string, string[]>();
-  const dockerfiles = findDockerfiles(root);
-  for (const { path, missing } of dockerfiles) {
-    const name = relative(root, path);
-    results.set(
-      name,
-      missing ? ['missing: every service has a Dockerfile'] : lintDockerfile(readFileSync(path, 'utf8')),
-    );
-  }
-  const present = dockerfiles.filter((d) => !d.missing).map((d) => d.path);
-  results.set('docker-compose.yml', composeProblems(root, present));
+  results.set('Dockerfile', lintDockerfile(readFileSync(join(root, 'Dockerfile'), 'utf8')));
+  results.set('docker-compose.yml', composeProblems(root, deployablePackages(root)));
   results.set('.dockerignore', dockerignoreProblems(readFileSync(join(root, '.dockerignore'), 'utf8')));
   return results;
 }
