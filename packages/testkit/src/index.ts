@@ -5,6 +5,7 @@ export {
   isolatedInfrastructure,
   startWithCleanups,
 } from './cleanups.ts';
+export { clearOfUtcMidnight, waitForUtcDay } from './clear-of-utc-midnight.ts';
 export {
   card_number_arbitrary,
   deeplyNested,

@@ -1,5 +1,6 @@
 import type { CardStateStore } from '@afc/card-state';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clearOfUtcMidnight } from '@afc/testkit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, jitBody, nextToken, postJit, startAuthorizer } from './harness.ts';
 import { type SeededCard, seedBusinessCard, seedPersonalCard } from './seed.ts';
 
@@ -29,6 +30,9 @@ async function dayOf(card: SeededCard) {
 }
 
 describe('POST /v1/jit rules', () => {
+  // Each test counts in today's windows (and this week's and month's): none may span a UTC midnight.
+  beforeEach(() => clearOfUtcMidnight(10_000));
+
   it('declines outside the MCC allow-list, and approves inside it', async () => {
     const card = await seedBusinessCard(h.app.postgres.sql, { controls: { mcc_allow: ['5411'] } });
     expect((await send(card, { mcc: '5411' })).status).toBe(200);

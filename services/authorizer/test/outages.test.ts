@@ -1,4 +1,11 @@
-import { createTestDatabase, localServiceUrls, TcpProxy, type TestDatabase, waitUntil } from '@afc/testkit';
+import {
+  clearOfUtcMidnight,
+  createTestDatabase,
+  localServiceUrls,
+  TcpProxy,
+  type TestDatabase,
+  waitUntil,
+} from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, jitBody, nextToken, postJit, startAuthorizer } from './harness.ts';
 import { metricValue } from './metric-value.ts';
@@ -43,6 +50,8 @@ describe('Redis unreachable', () => {
   });
 
   it('applies an informative message it could not apply in time once Redis returns', async () => {
+    // Counted today and given back today: not across a UTC midnight.
+    await clearOfUtcMidnight(10_000);
     const store = h.app.authorizer.card_state;
     const authorization = jitBody({ ...card, amount: '30.00' });
     expect((await postJit(h.app, authorization)).statusCode).toBe(200);
@@ -74,6 +83,8 @@ describe('decision deadline', () => {
   let warm_up_jit: string;
 
   beforeAll(async () => {
+    // The warm-up and the test both count in today's window.
+    await clearOfUtcMidnight(15_000);
     const port = await proxy.start();
     h = await startAuthorizer({
       redis_url: `redis://127.0.0.1:${port}`,

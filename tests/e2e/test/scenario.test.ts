@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildJitRequest } from '@afc/marqeta';
-import { waitUntil } from '@afc/testkit';
+import { clearOfUtcMidnight, waitUntil } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin_key, product_token, type Stack, startStack } from './stack.ts';
 
@@ -105,6 +105,8 @@ const declined = (t: SimTransaction) =>
 
 describe('issue → controls → authorizations → suspension, end to end', () => {
   it('a business card: approvals, AMOUNT_LIMIT_EXCEEDED past the daily limit, CARD_NOT_ACTIVE once suspended', async () => {
+    // The daily limit holds within one UTC day.
+    await clearOfUtcMidnight(20_000);
     const { api_key } = await call<{ api_key: { key: string } }>('POST', '/v1/companies', admin_key, {
       name: 'Acme',
     });

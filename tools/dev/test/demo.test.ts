@@ -1,5 +1,6 @@
 import { createLogger } from '@afc/log';
 import { createPostgres } from '@afc/postgres';
+import { clearOfUtcMidnight } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outcomeOf, SimDriver } from '../src/demo-activity.ts';
 import { runDemoDay } from '../src/demo-day.ts';
@@ -104,6 +105,8 @@ describe('npm start seed and pnpm demo, against the platform wired as start wire
   });
 
   it('the demo day: every step as scripted and the books agree with it', async () => {
+    // Its daily, weekly and monthly totals are checked at the end: one UTC day for all of it.
+    await clearOfUtcMidnight(30_000);
     const seed = store.saved;
     expect(seed?.company).toBeDefined();
     const report = await runDemoDay({
