@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { deleteTopology, product_topology } from '@afc/amqp';
@@ -53,21 +52,11 @@ const logger = createLogger({
   destination: new Writable({ write: (_chunk, _encoding, done) => done() }),
 });
 
-// Listen on port 0 and close: the kernel's free port, for a child that must be told its port.
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+// The child listens on port 0 (the kernel's free port, never one another test could take in
+// between) and says which in its `listening` log line.
+const listening_line = /"address":"http:\/\/127\.0\.0\.1:(\d+)"[^\n]*"msg":"listening"/;
 
 async function startProcess(namespace: string): Promise<AuthorizerProcess> {
-  const port = await freePort();
   const child = spawn(process.execPath, ['--conditions=@afc/source', 'services/authorizer/src/server.ts'], {
     cwd: repository_root,
     // Only what the service reads: nothing of this runner's environment leaks into its config.
@@ -82,8 +71,8 @@ async function startProcess(namespace: string): Promise<AuthorizerProcess> {
       JIT_BASIC_USERNAME: jit_username,
       JIT_BASIC_PASSWORD: jit_password,
       HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
+      PORT: '0',
+      LOG_LEVEL: 'info',
       PG_POOL_MAX: '4',
       // Two cores run both processes and this runner: the limit must decide these requests,
       // not the production deadline (250 ms) under a load no production host would see.
@@ -95,14 +84,33 @@ async function startProcess(namespace: string): Promise<AuthorizerProcess> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  // Bounded: the last lines, shown when a process fails to start or to stop.
+  let port: number | undefined;
+  let unread = '';
+  // Bounded: the last chunks, shown when a process fails to start or to stop.
   const keep = (chunk: Buffer) => {
     output.push(String(chunk));
     if (output.length > max_log_lines) output.shift();
   };
-  child.stdout?.on('data', keep);
+  child.stdout?.on('data', (chunk: Buffer) => {
+    keep(chunk);
+    if (port !== undefined) return;
+    // Lines may arrive split across chunks; only the unfinished last line is kept.
+    const lines = (unread + String(chunk)).split('\n');
+    unread = lines.pop() ?? '';
+    for (const line of lines) {
+      const found = listening_line.exec(line)?.[1];
+      if (found !== undefined) port = Number(found);
+    }
+  });
   child.stderr?.on('data', keep);
   const exit = once(child, 'exit').then(([code]) => code as number | null);
+  await waitUntil(
+    () => {
+      if (child.exitCode !== null) throw new Error(`authorizer exited ${child.exitCode}: ${output.join('')}`);
+      return port !== undefined;
+    },
+    { timeout_ms: 25_000, interval_ms: 100, message: 'authorizer listening' },
+  );
   const origin = `http://127.0.0.1:${port}`;
   const started: AuthorizerProcess = {
     child,
