@@ -1,10 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { waitUntil } from '@afc/testkit';
+import { freePort, ServerExitedAtStartError, startWithFreshPorts, waitUntil } from '@afc/testkit';
 import { Redis } from 'ioredis';
 
 // A throwaway Redis Cluster of three masters on free ports of 127.0.0.1 (the shared Redis has
@@ -17,18 +16,6 @@ export interface ThreeMasterCluster {
 }
 
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 interface Node {
   readonly port: number;
@@ -68,7 +55,11 @@ async function stopNodes(nodes: readonly Node[], dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-export async function startThreeMasterCluster(): Promise<ThreeMasterCluster> {
+export function startThreeMasterCluster(): Promise<ThreeMasterCluster> {
+  return startWithFreshPorts(startOnce);
+}
+
+async function startOnce(): Promise<ThreeMasterCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'afc-card-state-cluster-'));
   const nodes: Node[] = [];
   for (let i = 0; i < 3; i += 1) nodes.push(startNode(await freePort(), await freePort(), dir));
@@ -76,7 +67,8 @@ export async function startThreeMasterCluster(): Promise<ThreeMasterCluster> {
   try {
     await waitUntil(
       () => {
-        if (nodes.some((node) => node.exited)) throw new Error('redis-server exited at start');
+        if (nodes.some((node) => node.exited))
+          throw new ServerExitedAtStartError('redis-server exited at start (its port taken?)');
         return nodes.every((node) => node.admin.status === 'ready');
       },
       { timeout_ms: 10_000, message: 'cluster nodes accept connections' },

@@ -6,10 +6,10 @@
 // round by round cancels most of the noise of a shared machine; read the minimum and the median.
 // Traffic mirrors bench/: business cards, limits set but rarely reached, ~10 % declines.
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { windowStarts } from '@afc/domain';
 import { createLogger } from '@afc/log';
 import { closeRedis, createRedis, type RedisClient, waitReady } from '@afc/redis';
+import { freePort } from '@afc/testkit';
 import { type CardStateStore, createCardState } from '../src/index.ts';
 import { cardStateKeys } from '../src/keys.ts';
 import { decideArgument } from '../src/requests.ts';
@@ -21,15 +21,6 @@ const cards = 200;
 const calls_per_round = 4_000;
 const in_flight = 16;
 const logger = createLogger({ name: 'measure-decide', level: 'error' });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function luaAt(git_ref: string): string {
   const show = (file: string) =>

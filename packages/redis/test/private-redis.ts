@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitUntil } from '@afc/testkit';
+import { freePort, ServerExitedAtStartError, startWithFreshPorts, waitUntil } from '@afc/testkit';
 import { Redis } from 'ioredis';
 
 // A throwaway redis-server of a test's own, on free ports, no persistence, killed by its pid
@@ -16,19 +15,11 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
+export function startPrivateRedis(options: { readonly cluster: boolean }): Promise<PrivateRedis> {
+  return startWithFreshPorts(() => startOnce(options));
 }
 
-export async function startPrivateRedis(options: { readonly cluster: boolean }): Promise<PrivateRedis> {
+async function startOnce(options: { readonly cluster: boolean }): Promise<PrivateRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'afc-redis-private-'));
   const port = await freePort();
   const cluster_arguments = options.cluster
@@ -64,7 +55,7 @@ export async function startPrivateRedis(options: { readonly cluster: boolean }):
   try {
     await waitUntil(
       () => {
-        if (exited) throw new Error('redis-server exited at start');
+        if (exited) throw new ServerExitedAtStartError('redis-server exited at start (its port taken?)');
         return admin.status === 'ready';
       },
       { timeout_ms: 10_000, message: 'private redis-server accepts connections' },

@@ -6,6 +6,7 @@ export {
   startWithCleanups,
 } from './cleanups.ts';
 export { clearOfUtcMidnight, waitForUtcDay } from './clear-of-utc-midnight.ts';
+export { freePort, ServerExitedAtStartError, startWithFreshPorts } from './free-port.ts';
 export {
   card_number_arbitrary,
   deeplyNested,

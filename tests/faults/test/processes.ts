@@ -1,22 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { waitUntil } from '@afc/testkit';
 
 const repository = fileURLToPath(new URL('../../../', import.meta.url));
-
-// A port free right now on 127.0.0.1: a restarted service listens where its predecessor did.
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen({ host: '127.0.0.1', port: 0 });
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 // A service as it runs in production: its own process from services/<name>/src/server.ts, its
 // configuration from the environment, shut down by a signal.

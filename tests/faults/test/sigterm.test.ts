@@ -1,8 +1,8 @@
 import { product_topology } from '@afc/amqp';
-import { localServiceUrls } from '@afc/testkit';
+import { freePort, localServiceUrls } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ground, jit_password, jit_username } from './platform.ts';
-import { freePort, ServiceProcess } from './processes.ts';
+import { ServiceProcess } from './processes.ts';
 import { type Outcome, report, tally, waitForBooks } from './traffic.ts';
 
 const ground = new Ground();
