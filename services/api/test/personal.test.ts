@@ -235,6 +235,24 @@ describe('a personal card always gets its issue command', () => {
     });
   const commandsFor = (card_token: string) =>
     commands.filter((c) => (c as { card_token?: string }).card_token === card_token);
+  // Commands for the card in the outbox, published or not.
+  const outboxCount = async (card_token: string) => {
+    const [row] = await h.app.postgres.sql<{ count: number }[]>`
+      select count(*)::int as count from outbox_messages where payload->>'card_token' = ${card_token}`;
+    return row?.count ?? 0;
+  };
+  // A card recorded in the store alone, as a crash before its command would leave it.
+  const unissuedCard = (user_token: string, name: string, card_product_token?: string) =>
+    h.app.personalStore.createCard({
+      card_token: `pc-${name}-${user_token}`.slice(0, 36),
+      user_token,
+      state: 'unactivated',
+      currency: 'USD',
+      expiration_month: 12,
+      expiration_year: 2099,
+      last_four: '0000',
+      ...(card_product_token === undefined ? {} : { card_product_token }),
+    });
 
   it('on the PostgreSQL twin the card and its command commit together: a failed command leaves no card', async () => {
     const user = await createPersonalUser(h.app, 'verified');
@@ -268,16 +286,7 @@ describe('a personal card always gets its issue command', () => {
   it('a card left without its command (MongoDB: a crash between the two writes) gets it again from the sweep, once per window', async () => {
     const user = await createPersonalUser(h.app, 'verified');
     // The first of the two writes MongoDB makes, and the crash: no command.
-    const card = await h.app.personalStore.createCard({
-      card_token: `pc-crash-${user.user_token}`.slice(0, 36),
-      user_token: user.user_token,
-      state: 'unactivated',
-      currency: 'USD',
-      expiration_month: 12,
-      expiration_year: 2099,
-      last_four: '0000',
-      card_product_token: 'product-crash',
-    });
+    const card = await unissuedCard(user.user_token, 'crash', 'product-crash');
     const sweep = h.app.api.personal_issue_sweep;
     const { stuck_after_ms } = sweep;
     const created_ms = card.created_at.getTime();
@@ -297,27 +306,15 @@ describe('a personal card always gets its issue command', () => {
       currency: 'USD',
     });
     // Every round (and every API instance) of the same window inserts it at most once.
-    const [outbox] = await h.app.postgres.sql<{ count: number }[]>`
-      select count(*)::int as count from outbox_messages where payload->>'card_token' = ${card.card_token}`;
+    const outbox = await outboxCount(card.card_token);
     await sweep.sweepOnce(later_ms + 1_000);
-    const [again] = await h.app.postgres.sql<{ count: number }[]>`
-      select count(*)::int as count from outbox_messages where payload->>'card_token' = ${card.card_token}`;
-    expect(again?.count).toBe(outbox?.count);
-    expect(outbox?.count).toBe(1);
+    expect(await outboxCount(card.card_token)).toBe(outbox);
+    expect(outbox).toBe(1);
   });
 
   it('resends nothing for a card whose command still waits in the outbox (a broker outage piles nothing up)', async () => {
     const user = await createPersonalUser(h.app, 'verified');
-    const card = await h.app.personalStore.createCard({
-      card_token: `pc-wait-${user.user_token}`.slice(0, 36),
-      user_token: user.user_token,
-      state: 'unactivated',
-      currency: 'USD',
-      expiration_month: 12,
-      expiration_year: 2099,
-      last_four: '0000',
-      card_product_token: 'product-wait',
-    });
+    const card = await unissuedCard(user.user_token, 'wait', 'product-wait');
     const sql = h.app.postgres.sql;
     // Its command, unpublished and not due (as during an outage: refused, waiting its backoff).
     await sql`insert into outbox_messages (exchange, routing_key, payload, next_attempt_at)
@@ -325,42 +322,23 @@ describe('a personal card always gets its issue command', () => {
     const sweep = h.app.api.personal_issue_sweep;
     const window_ms =
       (Math.floor(card.created_at.getTime() / sweep.stuck_after_ms) + 3) * sweep.stuck_after_ms;
-    const count = async () => {
-      const [row] = await sql<{ count: number }[]>`
-        select count(*)::int as count from outbox_messages where payload->>'card_token' = ${card.card_token}`;
-      return row?.count;
-    };
     // Window after window, the waiting command is the only one.
     for (const window of [0, 1, 2]) await sweep.sweepOnce(window_ms + window * sweep.stuck_after_ms);
-    expect(await count()).toBe(1);
+    expect(await outboxCount(card.card_token)).toBe(1);
     // Once it went out, a card still not issued gets a new one.
     await sql`update outbox_messages set published_at = now() where payload->>'card_token' = ${card.card_token}`;
     await sweep.sweepOnce(window_ms + 3 * sweep.stuck_after_ms);
-    expect(await count()).toBe(2);
+    expect(await outboxCount(card.card_token)).toBe(2);
   });
 
   it('cards that stay stuck (no product recorded) do not keep the sweep from the cards behind them', async () => {
     const store = h.app.personalStore;
     const user = await createPersonalUser(h.app, 'verified');
-    const unissued = {
-      user_token: user.user_token,
-      state: 'unactivated' as const,
-      currency: 'USD',
-      expiration_month: 12,
-      expiration_year: 2099,
-      last_four: '0000',
-    };
     // Recorded before the product was kept with the card: the sweep can only log them.
-    for (const i of [1, 2, 3]) {
-      await store.createCard({ ...unissued, card_token: `pc-np${i}-${user.user_token}`.slice(0, 36) });
-    }
-    const behind = await store.createCard({
-      ...unissued,
-      // Created in the same millisecond as a stuck card, it still sorts after them: the
-      // sweep's order is (created_at, card_token).
-      card_token: `pc-z-behind-${user.user_token}`.slice(0, 36),
-      card_product_token: 'product-behind',
-    });
+    for (const i of [1, 2, 3]) await unissuedCard(user.user_token, `np${i}`);
+    // Created in the same millisecond as a stuck card, it still sorts after them: the sweep's
+    // order is (created_at, card_token).
+    const behind = await unissuedCard(user.user_token, 'z-behind', 'product-behind');
     const { stuck_after_ms } = h.app.api.personal_issue_sweep;
     const later_ms = behind.created_at.getTime() + 2 * stuck_after_ms;
     // One card per round: without a cursor every round would read the oldest stuck card again.
@@ -375,13 +353,8 @@ describe('a personal card always gets its issue command', () => {
     });
     const stuck = await store.listCardsAwaitingIssue(new Date(later_ms - stuck_after_ms), 100);
     expect(stuck.at(-1)?.card_token).toBe(behind.card_token);
-    const commandsForBehind = async () => {
-      const [row] = await h.app.postgres.sql<{ count: number }[]>`
-        select count(*)::int as count from outbox_messages where payload->>'card_token' = ${behind.card_token}`;
-      return row?.count ?? 0;
-    };
     for (let round = 0; round < stuck.length; round += 1) await sweep.sweepOnce(later_ms);
-    expect(await commandsForBehind()).toBe(1);
+    expect(await outboxCount(behind.card_token)).toBe(1);
     await waitUntil(() => commandsFor(behind.card_token).length === 1, { message: 'the command' });
   });
 });
