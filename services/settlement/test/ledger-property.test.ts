@@ -254,15 +254,22 @@ function authorizationOf(card: Card, amount_minor: number, now_ms: number) {
   };
 }
 
+// Empty books, a business card in Redis, and its approval of amount_minor decided now (its
+// event taken off the outbox, not yet delivered).
+async function approvedOnFreshCard(amount_minor: number) {
+  await emptyBooks();
+  const card = await seedBusinessCard(h.app.postgres.sql);
+  const now_ms = Date.now();
+  await loadIntoRedis(card, now_ms);
+  const request = authorizationOf(card, amount_minor, now_ms);
+  const [approved] = await drainOutbox(card.user_token, () => h.cards.decide(request));
+  if (approved === undefined) throw new Error('no approval event');
+  return { card, now_ms, request, approved };
+}
+
 describe('what only Marqeta reported', () => {
   it('applies a clearing the gateway never saw to Redis once, and the durable totals follow', async () => {
-    await emptyBooks();
-    const card = await seedBusinessCard(h.app.postgres.sql);
-    const now_ms = Date.now();
-    await loadIntoRedis(card, now_ms);
-    const request = authorizationOf(card, 3_000, now_ms);
-    const [approved] = await drainOutbox(card.user_token, () => h.cards.decide(request));
-    if (approved === undefined) throw new Error('no approval event');
+    const { card, now_ms, request, approved } = await approvedOnFreshCard(3_000);
     await deliver([fromAuthorizer(approved)]);
     // The clearing (a tip: 3_500 on a 3_000 hold) reaches settlement only as a webhook.
     const clearing: OutboxEvent = {
@@ -311,13 +318,7 @@ function timedOut(approved: OutboxEvent): Record<string, unknown> {
 
 describe('Marqeta declined after our approval', () => {
   it('loads the counters Redis lost and releases the hold, the totals given back once', async () => {
-    await emptyBooks();
-    const card = await seedBusinessCard(h.app.postgres.sql);
-    const now_ms = Date.now();
-    await loadIntoRedis(card, now_ms);
-    const request = authorizationOf(card, 2_300, now_ms);
-    const [approved] = await drainOutbox(card.user_token, () => h.cards.decide(request));
-    if (approved === undefined) throw new Error('no approval event');
+    const { card, request, approved } = await approvedOnFreshCard(2_300);
     await deliver([fromAuthorizer(approved)]);
     // Redis lost the card's counters, not the hold: the release has nothing to give back to.
     await h.app.redis.del(h.cards.keys(card.user_token, card.card_token).cardCounters);
@@ -377,13 +378,7 @@ describe('Marqeta declined after our approval', () => {
   });
 
   it('releases the hold in Redis when Marqeta could not use our answer', async () => {
-    await emptyBooks();
-    const card = await seedBusinessCard(h.app.postgres.sql);
-    const now_ms = Date.now();
-    await loadIntoRedis(card, now_ms);
-    const request = authorizationOf(card, 1_700, now_ms);
-    const [approved] = await drainOutbox(card.user_token, () => h.cards.decide(request));
-    if (approved === undefined) throw new Error('no approval event');
+    const { card, request, approved } = await approvedOnFreshCard(1_700);
     await deliver([fromAuthorizer(approved)]);
     const declined = webhookOf({ ...approved, type: 'authorization.declined' }, nextToken('tx'));
     const gpa_order = declined.gpa_order as { funding: { gateway_log: { timed_out: boolean } } };
@@ -402,13 +397,7 @@ describe('Marqeta declined after our approval', () => {
   });
 
   it('releases the hold in Redis once through RabbitMQ, and the row ends declined with the reason', async () => {
-    await emptyBooks();
-    const card = await seedBusinessCard(h.app.postgres.sql);
-    const now_ms = Date.now();
-    await loadIntoRedis(card, now_ms);
-    const request = authorizationOf(card, 4_200, now_ms);
-    const [approved] = await drainOutbox(card.user_token, () => h.cards.decide(request));
-    if (approved === undefined) throw new Error('no approval event');
+    const { card, request, approved } = await approvedOnFreshCard(4_200);
     expect(approved.type).toBe('authorization.approved');
     let settled = h.settled();
     await h.publish(approved);
