@@ -110,3 +110,41 @@ describe('infrastructure plugins', () => {
     expect(ping.ok).toBe(false);
   });
 });
+
+describe('postgres plugin, PostgreSQL not required at start', () => {
+  const start = async (url: string) => {
+    const app = await createService({ name: 'infra-test-optional', logger, body_limit_bytes: 1024 });
+    await app.register(postgresPlugin, {
+      postgres: { url, application_name: 'infra-test', max_connections: 1, connect_timeout_ms: 500 },
+      connect_attempts: 1,
+      migrate: true,
+      readiness_critical: false,
+      close_timeout_ms: 1_000,
+      required_at_start: false,
+    });
+    await app.ready();
+    return app;
+  };
+
+  it('starts while the server is away, and refuses to start on migrations that do not apply', async () => {
+    const proxy = new TcpProxy({ target_port: Number(new URL(localServiceUrls.postgres).port || 5432) });
+    const database = await createTestDatabase();
+    try {
+      const away_url = new URL(database.url);
+      away_url.port = String(await proxy.start());
+      proxy.cut();
+      const away = await start(away_url.toString());
+      expect((await away.postgres.ping(500)).ok).toBe(false);
+      await away.close();
+      // An applied migration whose file changed since: a bad deploy, not an outage.
+      const first = await start(database.url);
+      await first.postgres.sql`update schema_migrations set checksum = repeat('0', 64)
+        where version = (select min(version) from schema_migrations)`;
+      await first.close();
+      await expect(start(database.url)).rejects.toMatchObject({ code: 'AFC_PG_MIGRATION_CHECKSUM' });
+    } finally {
+      await proxy.stop();
+      await database.drop();
+    }
+  });
+});

@@ -29,13 +29,17 @@ export const postgresPlugin = fp<PostgresPluginOptions>(
     const logger = app.log as Logger;
     const client = createPostgres(options.postgres, logger);
     const required = options.required_at_start ?? true;
+    let reached = true;
     try {
       await client.connectWithRetry({ attempts: required ? options.connect_attempts : 1 });
-      if (options.migrate) await runMigrations({ sql: client.sql, logger });
     } catch (error) {
       if (required) throw error;
+      reached = false;
       logger.warn({ event: 'postgres.unavailable_at_start', err: error }, 'starting without PostgreSQL');
     }
+    // Only an unreachable server is tolerated: a schema that does not apply (an edited
+    // migration, a failing statement) stops the start instead of running on the old one.
+    if (reached && options.migrate) await runMigrations({ sql: client.sql, logger });
     app.decorate('postgres', client);
     (app as Service).readiness.register(
       'postgres',
