@@ -125,10 +125,12 @@ export const authorizerApp = fp<AuthorizerOptions>(
       applies,
       decision_deadline_ms: options.decision_deadline_ms,
     });
+    // Bound once: a label object per request would be built and hashed on the hot path.
+    const response_stage = metrics.stage_seconds.labels({ stage: 'response' });
     await jitRoute(service, {
       credentials: options.credentials,
       handler,
-      observe_response_seconds: (seconds) => metrics.stage_seconds.observe({ stage: 'response' }, seconds),
+      observe_response_seconds: (seconds) => response_stage.observe(seconds),
     });
     app.decorate('authorizer', { card_state, relay });
     let clock_check: PeriodicTask | undefined;
