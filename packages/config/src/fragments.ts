@@ -31,13 +31,15 @@ export function httpProperties(default_port: number) {
 }
 
 // The services behind the service kit's load shedding (not the simulator). Why 100 ms: see
-// @afc/service-kit under-pressure-plugin.ts.
+// @afc/service-kit under-pressure-plugin.ts, which falls back to the same default.
+export const default_shed_event_loop_delay_ms = 100;
+
 export function loadSheddingProperties() {
   return {
     SHED_EVENT_LOOP_DELAY_MS: integer(
       10,
       60_000,
-      100,
+      default_shed_event_loop_delay_ms,
       'Mean event-loop delay over a 500 ms sample past which requests are answered 503 with Retry-After (health and metrics still answer).',
     ),
   };

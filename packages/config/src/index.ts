@@ -1,6 +1,6 @@
 export { type ConfigRow, describeConfig, renderConfigTable, secret_default_text } from './describe-config.ts';
 export { ConfigError, type ConfigErrorCode, config_error_codes, InvalidConfigError } from './errors.ts';
-export { log_levels } from './fragments.ts';
+export { default_shed_event_loop_delay_ms, log_levels } from './fragments.ts';
 export { type ConfigIssue, type ConfigIssueCode, config_issue_codes, formatConfigIssues } from './issues.ts';
 export {
   type ConfigResult,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
+import { default_shed_event_loop_delay_ms } from '@afc/config';
 import underPressure, { type FastifyUnderPressureOptions } from '@fastify/under-pressure';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -31,9 +32,9 @@ const sample_interval_ms = 500;
 // before its callbacks run, which is what makes answers late. 100 ms is well under the default
 // decision deadline (250 ms) and Marqeta's 3 s: past it queued requests would miss their
 // deadline anyway, so shedding them early is kinder to everyone. Shedding is cheap, so the
-// delay falls and the next sample serves again. Services pass SHED_EVENT_LOOP_DELAY_MS, whose
-// default this is.
-const max_event_loop_delay_ms = 100;
+// delay falls and the next sample serves again. Services pass SHED_EVENT_LOOP_DELAY_MS (this
+// default unless set).
+const max_event_loop_delay_ms = default_shed_event_loop_delay_ms;
 // Off (0) unless asked for: a saturated but healthy process runs near 100 % utilization while
 // answering in time, and answering 503s keeps it there, so a utilization limit locked the
 // authorizer into all-503 under load it was handling.
