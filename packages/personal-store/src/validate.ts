@@ -144,13 +144,11 @@ export function checkAwaitingIssueQuery(
   limit: number,
   after: AwaitingIssueCursor | undefined,
 ): void {
-  if (!(created_before instanceof Date) || Number.isNaN(created_before.getTime()))
-    fail('created_before must be a valid Date');
+  checkDate('created_before', created_before);
   if (!Number.isInteger(limit) || limit < 1 || limit > max_page_limit)
     fail(`limit must be 1-${max_page_limit}`);
   if (after === undefined) return;
-  if (!(after.created_at instanceof Date) || Number.isNaN(after.created_at.getTime()))
-    fail('after.created_at must be a valid Date');
+  checkDate('after.created_at', after.created_at);
   checkToken('after.card_token', after.card_token);
 }
 
@@ -163,7 +161,7 @@ function checkScanLimit(limit: number): void {
 }
 
 export function checkExpiredHoldsQuery(now: Date, limit: number): void {
-  if (!(now instanceof Date) || Number.isNaN(now.getTime())) fail('now must be a valid Date');
+  checkDate('now', now);
   checkScanLimit(limit);
 }
 
@@ -180,9 +178,7 @@ export function validateTransactionEvent(input: TransactionEventInput): void {
   checkToken('user_token', input.user_token);
   checkCurrency('currency', input.currency);
   checkOneOf('state', input.state, transaction_states);
-  if (!(input.occurred_at instanceof Date) || Number.isNaN(input.occurred_at.getTime())) {
-    fail('occurred_at must be a valid Date');
-  }
+  checkDate('occurred_at', input.occurred_at);
   for (const key of ['authorized_minor', 'cleared_minor', 'reversed_minor', 'refunded_minor'] as const) {
     const value = input[key];
     if (value !== undefined) checkMinor(key, value, 0);
@@ -198,9 +194,7 @@ export function validateLedgerEvent(input: LedgerEventInput): void {
   checkToken('card_token', input.card_token);
   checkToken('user_token', input.user_token);
   checkCurrency('currency', input.currency);
-  if (!(input.occurred_at instanceof Date) || Number.isNaN(input.occurred_at.getTime())) {
-    fail('occurred_at must be a valid Date');
-  }
+  checkDate('occurred_at', input.occurred_at);
   if (typeof input.kind !== 'string' || !/^[a-z][a-z0-9_.]{0,99}$/.test(input.kind)) fail('kind');
   for (const key of [
     'amount_minor',
