@@ -27,4 +27,4 @@ export {
   readMigrationFiles,
   runMigrations,
 } from './migrations.ts';
-export { backoffDelay } from './timing.ts';
+export { backoffDelay, withTimeout } from './timing.ts';

@@ -1,4 +1,4 @@
-import type { Sql } from '@afc/postgres';
+import { PostgresTimeoutError, type Sql, withTimeout } from '@afc/postgres';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export interface ApiMetrics {
@@ -22,24 +22,17 @@ async function outboxState(sql: Sql): Promise<OutboxState | undefined> {
               select 1 from outbox_messages where published_at is null limit ${pending_count_cap}) p) as pending,
            (select extract(epoch from now() - created_at)::float8 from outbox_messages
             where published_at is null order by id limit 1) as oldest_s`;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => {
+  try {
+    const [row] = await withTimeout(query, outbox_query_timeout_ms, 'outbox state');
+    return row === undefined ? undefined : { pending: row.pending, oldest_s: row.oldest_s ?? 0 };
+  } catch (error) {
+    if (error instanceof PostgresTimeoutError) {
       // postgres.js types cancel() as void but returns a promise, rejected when the cancel
       // connection fails (the database gone): it must not become an unhandled rejection.
       const cancelled: unknown = query.cancel();
       Promise.resolve(cancelled).catch(() => undefined);
-      resolve(undefined);
-    }, outbox_query_timeout_ms);
-  });
-  try {
-    const rows = await Promise.race([query, timeout]);
-    const row = rows?.[0];
-    return row === undefined ? undefined : { pending: row.pending, oldest_s: row.oldest_s ?? 0 };
-  } catch {
+    }
     return undefined;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
