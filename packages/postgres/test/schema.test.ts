@@ -315,6 +315,11 @@ describe('business schema', () => {
         `select * from outbox_messages where published_at is null and next_attempt_at <= now() order by id limit 100`,
         'outbox_messages_unpublished_idx',
       ],
+      [
+        `select 1 from outbox_messages where published_at is null
+           and routing_key = 'card.issue.requested' and payload->>'card_token' = 'card-1'`,
+        'outbox_messages_unpublished_card_idx',
+      ],
     ];
     const plans = await client.transaction(async (tx) => {
       // The tables are tiny, so a sequential scan would win; forbidding it shows which index
