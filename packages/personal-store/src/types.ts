@@ -2,6 +2,8 @@
 // PostgreSQL implementation. Money is integer minor units (safe integers) with the currency
 // beside it; times are Dates with millisecond precision in both backends.
 
+import type { TransactionSql } from '@afc/postgres';
+
 export const kyc_statuses = ['pending', 'verified', 'rejected'] as const;
 export type KycStatus = (typeof kyc_statuses)[number];
 
@@ -302,6 +304,17 @@ export interface PersonalStore {
 
   // Not found if the user does not exist; conflict if the card_token exists.
   createCard(input: CreateCardInput): Promise<PersonalCard>;
+  // createCard, then `and_then` for what the caller writes beside the card in the platform's
+  // PostgreSQL (the api's issue command, in its outbox). On the PostgreSQL twin both run in the
+  // card's transaction (and_then gets it): they commit together or not at all. On MongoDB the
+  // card is written first and and_then gets undefined (it writes on its own): a crash between
+  // leaves the card alone, which the caller must mend (see card_commits_with_postgres).
+  createCardWith(
+    input: CreateCardInput,
+    and_then: (tx: TransactionSql | undefined) => Promise<unknown>,
+  ): Promise<PersonalCard>;
+  // Whether createCardWith commits the card with and_then's writes (the PostgreSQL twin).
+  readonly card_commits_with_postgres: boolean;
   getCard(card_token: string): Promise<PersonalCard | null>;
   // Conflict when leaving 'terminated'; 'failed' is refused (invalid input): see below.
   setCardState(card_token: string, state: CardState): Promise<PersonalCard>;

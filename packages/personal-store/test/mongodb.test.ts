@@ -93,6 +93,40 @@ describe.runIf(mongodb_uri !== undefined)('MongoDB backend', () => {
     expect(await store.getWallet(user.user_token)).toMatchObject({ available_minor: 100, held_minor: 0 });
     await store.close();
   });
+
+  it('creates a card, then runs what the caller writes beside it on its own (no shared transaction)', async () => {
+    const store = await createPersonalStore({
+      mongodb_uri: uri,
+      mongodb_db: db_name,
+      sql: unused_sql,
+      logger,
+    });
+    expect(store.card_commits_with_postgres).toBe(false);
+    const user = await newUser(store, 0);
+    const card_token = `${user.user_token}-with`;
+    const given: unknown[] = [];
+    await expect(
+      store.createCardWith(
+        {
+          card_token,
+          user_token: user.user_token,
+          state: 'unactivated',
+          currency: 'USD',
+          expiration_month: 12,
+          expiration_year: 2099,
+          last_four: '0000',
+        },
+        async (tx) => {
+          given.push(tx);
+          throw new Error('what the caller wrote beside it failed');
+        },
+      ),
+    ).rejects.toThrow('beside it failed');
+    expect(given).toEqual([undefined]);
+    // Written first, and kept: the caller mends what its own write left undone.
+    expect(await store.getCard(card_token)).toMatchObject({ state: 'unactivated' });
+    await store.close();
+  });
 });
 
 describe('createPersonalStore with a MongoDB URI', () => {

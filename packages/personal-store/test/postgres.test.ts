@@ -56,8 +56,9 @@ describe('PostgreSQL personal schema', () => {
     await store.close();
   });
 
-  it("creates a card inside the caller's transaction: it commits or rolls back with it", async () => {
+  it('creates a card with what the caller writes beside it, in one transaction: both commit or neither', async () => {
     const store = new PostgresPersonalStore({ sql, logger });
+    expect(store.card_commits_with_postgres).toBe(true);
     const user = await newUser(store);
     const input = (card_token: string) => ({
       card_token,
@@ -68,17 +69,24 @@ describe('PostgreSQL personal schema', () => {
       expiration_year: 2099,
       last_four: '0000',
     });
+    await sql`create table if not exists card_sidecar (card_token text primary key)`;
     const rolled_back = `${user.user_token}-rb`;
     await expect(
-      sql.begin(async (tx) => {
-        await store.createCardInTransaction(tx, input(rolled_back));
+      store.createCardWith(input(rolled_back), async (tx) => {
+        if (tx === undefined) throw new Error('the PostgreSQL twin passes its transaction');
+        await tx`insert into card_sidecar values (${rolled_back})`;
         throw new Error('what the caller wrote beside it failed');
       }),
     ).rejects.toThrow('beside it failed');
     expect(await store.getCard(rolled_back)).toBeNull();
+    expect(await sql`select 1 from card_sidecar where card_token = ${rolled_back}`).toHaveLength(0);
     const committed = `${user.user_token}-ok`;
-    const created = await sql.begin((tx) => store.createCardInTransaction(tx, input(committed)));
+    const created = await store.createCardWith(input(committed), async (tx) => {
+      if (tx === undefined) throw new Error('the PostgreSQL twin passes its transaction');
+      await tx`insert into card_sidecar values (${committed})`;
+    });
     expect(await store.getCard(committed)).toEqual(created);
+    expect(await sql`select 1 from card_sidecar where card_token = ${committed}`).toHaveLength(1);
     await store.close();
   });
 

@@ -2,7 +2,6 @@ import { queue_names } from '@afc/amqp';
 import { type CardStateStore, createCardState } from '@afc/card-state';
 import type { Logger } from '@afc/log';
 import { default_retry, MarqetaClient, type MarqetaClientOptions } from '@afc/marqeta';
-import { PostgresPersonalStore } from '@afc/personal-store';
 import type { Service } from '@afc/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -200,8 +199,8 @@ export const apiApp = fp<ApiOptions>(
     );
     app.addHook('onReady', async () => {
       outbox.start();
-      // Only MongoDB needs it: on the PostgreSQL twin a card and its command commit together.
-      if (!(service.personalStore instanceof PostgresPersonalStore)) personal_issue_sweep.start();
+      // Only where a card and its command do not commit together (MongoDB).
+      if (!service.personalStore.card_commits_with_postgres) personal_issue_sweep.start();
     });
     // After in-flight requests answered; what is not confirmed stays in the outbox for the next start.
     app.addHook('onClose', async () => {

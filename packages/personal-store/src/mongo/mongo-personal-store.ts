@@ -1,4 +1,5 @@
 import type { Logger } from '@afc/log';
+import type { TransactionSql } from '@afc/postgres';
 import type { Db, MongoClient } from 'mongodb';
 import { timedPing } from '../common.ts';
 import { PersonalClosedError } from '../errors.ts';
@@ -126,6 +127,18 @@ export class MongoPersonalStore implements PersonalStore {
   async createCard(input: CreateCardInput): Promise<PersonalCard> {
     validateCreateCard(input);
     return users.createCard(this.#open(), this.#now(), input);
+  }
+
+  // No transaction spans MongoDB and PostgreSQL: the card first, then the caller's writes.
+  readonly card_commits_with_postgres = false;
+
+  async createCardWith(
+    input: CreateCardInput,
+    and_then: (tx: TransactionSql | undefined) => Promise<unknown>,
+  ): Promise<PersonalCard> {
+    const card = await this.createCard(input);
+    await and_then(undefined);
+    return card;
   }
 
   async getCard(card_token: string): Promise<PersonalCard | null> {

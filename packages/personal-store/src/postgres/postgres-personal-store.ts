@@ -106,12 +106,18 @@ export class PostgresPersonalStore implements PersonalStore {
     return users.createCard(this.#open(), this.#now(), input);
   }
 
-  // PostgreSQL only: the card inside the caller's transaction on the same database, so that
-  // what the caller writes beside it (the api's issue command in its outbox) commits with it.
-  async createCardInTransaction(tx: TransactionSql, input: CreateCardInput): Promise<PersonalCard> {
+  readonly card_commits_with_postgres = true;
+
+  async createCardWith(
+    input: CreateCardInput,
+    and_then: (tx: TransactionSql | undefined) => Promise<unknown>,
+  ): Promise<PersonalCard> {
     validateCreateCard(input);
-    this.#open();
-    return users.createCard(tx, this.#now(), input);
+    return this.#open().begin(async (tx) => {
+      const card = await users.createCard(tx, this.#now(), input);
+      await and_then(tx);
+      return card;
+    }) as Promise<PersonalCard>;
   }
 
   async getCard(card_token: string): Promise<PersonalCard | null> {

@@ -6,7 +6,6 @@ import {
   type PersonalCard,
   type PersonalStore,
   type PersonalUser,
-  PostgresPersonalStore,
   type Wallet,
 } from '@afc/personal-store';
 import type { Sql } from '@afc/postgres';
@@ -231,9 +230,8 @@ export async function personalRoutes(app: Service, context: RouteContext): Promi
   );
 }
 
-// The card and its issue command, so that a recorded card is always issued. On the PostgreSQL
-// twin: one transaction with the outbox (both commit or neither). On MongoDB there is no
-// transaction shared with the outbox: the card first, then the command; a crash in between
+// The card and its issue command, so that a recorded card is always issued: committed together
+// on the PostgreSQL twin; on MongoDB the card first, then the command, and a crash in between
 // leaves an 'unactivated' card without a command, which PersonalIssueSweep sends again.
 async function recordCardAndCommand(
   store: PersonalStore,
@@ -241,13 +239,5 @@ async function recordCardAndCommand(
   card: CreateCardInput,
   command: CardIssueRequested,
 ): Promise<void> {
-  if (store instanceof PostgresPersonalStore) {
-    await sql.begin(async (tx) => {
-      await store.createCardInTransaction(tx, card);
-      await insertIssueCommand(tx, command);
-    });
-    return;
-  }
-  await store.createCard(card);
-  await insertIssueCommand(sql, command);
+  await store.createCardWith(card, (tx) => insertIssueCommand(tx ?? sql, command));
 }
