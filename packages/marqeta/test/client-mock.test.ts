@@ -74,6 +74,11 @@ describe('MarqetaClient timeouts and unusable answers', () => {
     });
     expect(clock.sleeps).toHaveLength(2);
     expect(requestsMade()).toBe(3);
+    // The bound callers hold locks for: every attempt's timeout and the longest delays between.
+    expect(client.longest_call_ms).toBe(3 * 20 + 2 * 10_000);
+    expect(3 * 20 + clock.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(
+      client.longest_call_ms,
+    );
   });
 
   it("classifies undici's headers timeout as a timeout, and succeeds when the retry is answered", async () => {

@@ -1,7 +1,7 @@
 import { queue_names } from '@afc/amqp';
 import { type CardStateStore, createCardState } from '@afc/card-state';
 import type { Logger } from '@afc/log';
-import { default_retry, MarqetaClient, type MarqetaClientOptions } from '@afc/marqeta';
+import { MarqetaClient, type MarqetaClientOptions } from '@afc/marqeta';
 import type { Service } from '@afc/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -174,11 +174,7 @@ export const apiApp = fp<ApiOptions>(
     });
     // The guarded work holds at most a transition and a card read at Marqeta, each of at most
     // max_attempts attempts and the delays between them, and a few short writes.
-    const retry = { ...default_retry, ...options.marqeta.retry };
-    const per_call_ms =
-      retry.max_attempts * (options.marqeta.request_timeout_ms ?? 20_000) +
-      (retry.max_attempts - 1) * retry.max_delay_ms;
-    const marqeta_bound_ms = 2 * per_call_ms + 5_000;
+    const marqeta_bound_ms = 2 * marqeta.longest_call_ms + 5_000;
     const card_lock = { ttl_ms: marqeta_bound_ms, wait_timeout_ms: marqeta_bound_ms };
     const context: RouteContext = { card_state, outbox, personal_issue_sweep, marqeta, card_lock };
     app.decorate('api', context);

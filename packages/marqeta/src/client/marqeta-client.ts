@@ -106,6 +106,13 @@ export class MarqetaClient {
     this.#breaker = new CircuitBreaker(this.#options.breaker, () => this.#clock.now(), onChange);
   }
 
+  // The longest one call may take, retries included: every attempt's request timeout and the
+  // longest delay between them. For callers that hold a lock or a lease across a call.
+  get longest_call_ms(): number {
+    const { retry, request_timeout_ms } = this.#options;
+    return retry.max_attempts * request_timeout_ms + (retry.max_attempts - 1) * retry.max_delay_ms;
+  }
+
   get circuit_state(): CircuitState {
     return this.#breaker.state;
   }
