@@ -73,23 +73,6 @@ async function applyCard(
   await deps.sources.personal_store.setCardState(event.subject_token, state);
 }
 
-// The card's version moves without its state (see TransitionSteps.touch).
-async function touchCard(
-  tx: TransactionSql,
-  deps: TransitionDependencies,
-  card: LockedCard,
-  event: TransitionEvent,
-): Promise<void> {
-  if (card.program === 'business') {
-    await tx`update cards set version = version + 1 where card_token = ${event.subject_token}`;
-    return;
-  }
-  // The store's write of the same state moves updated_at, the personal card's version
-  // ('unchanged' means the card is already in the state the transition names).
-  if (!isCardTransitionState(event.state)) return;
-  await deps.sources.personal_store.setCardState(event.subject_token, local_card_state_of[event.state]);
-}
-
 // A Marqeta card transition into the data of record (idempotent by event token, and the newest
 // transition of the card wins whatever the arrival order), then written through to Redis.
 export async function handleCardTransition(
@@ -104,7 +87,9 @@ export async function handleCardTransition(
       lock: (locking) => lockCard(locking, deps, event),
       decide: (card) => decide(card.state, event),
       apply: (applying, card) => applyCard(applying, deps, card, event),
-      touch: (touching, card) => touchCard(touching, deps, card, event),
+      // 'unchanged': the card is in the state the transition names; writing it again moves the
+      // card's version (business) or updated_at (personal), as TransitionSteps.touch asks.
+      touch: (touching, card) => applyCard(touching, deps, card, event),
     }),
   );
   const context = { card_token: event.subject_token, state: event.state, outcome };
