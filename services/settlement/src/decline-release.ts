@@ -1,6 +1,7 @@
 import { type CardStateStore, readCardRecord, writeCardRecord } from '@afc/card-state';
 import type { LedgerDependencies } from './handle-event.ts';
 import type { Program } from './ledger-input.ts';
+import { onLedger } from './on-ledger.ts';
 import type { WebhookFacts } from './webhook-transaction.ts';
 
 export interface LoadDependencies extends LedgerDependencies {
@@ -16,18 +17,6 @@ function approvalsOf(facts: WebhookFacts): { row: string; event_ids: string[] } 
   const original = facts.original_jit_token;
   if (original === null) return { row: facts.jit_token, event_ids: [own] };
   return { row: original, event_ids: [`${original}:authorization.approved`, own] };
-}
-
-async function recorded(deps: LedgerDependencies, facts: WebhookFacts, program: Program): Promise<boolean> {
-  const { row, event_ids } = approvalsOf(facts);
-  if (program === 'business') {
-    const [found] = await deps.postgres.sql<{ n: number }[]>`
-      select count(*)::int4 as n from transaction_events where event_id in ${deps.postgres.sql(event_ids)}`;
-    return found?.n === event_ids.length;
-  }
-  const transaction = await deps.personal_store.getTransaction(row);
-  const seen = new Set(transaction?.history.map((entry) => entry.event_id) ?? []);
-  return event_ids.every((id) => seen.has(id));
 }
 
 export type LoadOutcome = 'loaded' | 'approval_not_recorded' | 'card_not_found';
@@ -47,7 +36,8 @@ export async function loadForRelease(
   facts: WebhookFacts,
   program: Program,
 ): Promise<LoadOutcome> {
-  if (!(await recorded(deps, facts, program))) return 'approval_not_recorded';
+  const { row, event_ids } = approvalsOf(facts);
+  if (!(await onLedger(deps, program, row, event_ids))) return 'approval_not_recorded';
   const sources = { sql: deps.postgres.sql, personal_store: deps.personal_store };
   const record = await readCardRecord(sources, facts.card_token, Date.now());
   if (record === undefined || record.card.user_token !== facts.user_token) return 'card_not_found';

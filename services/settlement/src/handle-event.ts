@@ -9,6 +9,7 @@ import { type RecordOutcome, recordBusinessEvent } from './business-ledger.ts';
 import { loadForRelease } from './decline-release.ts';
 import { SettlementError } from './errors.ts';
 import { inputOfEvent, inputOfWebhook, type LedgerInput, type Program } from './ledger-input.ts';
+import { onLedger } from './on-ledger.ts';
 import { recordPersonalEvent } from './personal-ledger.ts';
 import { parseTransactionWebhook, type WebhookFacts } from './webhook-transaction.ts';
 
@@ -154,17 +155,6 @@ function releaseFailed(facts: WebhookFacts, detail: string): SettlementError {
   return new SettlementError('AFC_SETTLEMENT_RELEASE_FAILED', `${facts.event_id}: ${detail}`);
 }
 
-// Whether the authorizer's report of the webhook's effect is already on the ledger.
-async function reportedByAuthorizer(deps: LedgerDependencies, facts: WebhookFacts, program: Program) {
-  const event_id = facts.contribution.effect ?? '';
-  if (program === 'business') {
-    const found = await deps.postgres.sql`select 1 from transaction_events where event_id = ${event_id}`;
-    return found.length > 0;
-  }
-  const row = await deps.personal_store.getTransaction(facts.ledger_token);
-  return row?.history.some((entry) => entry.event_id === event_id) === true;
-}
-
 const informative_kinds = new Set(['reversal', 'clearing', 'refund', 'advice']);
 
 // A clearing, reversal, refund or advice the gateway never saw (Marqeta does not retry
@@ -180,7 +170,9 @@ async function applyUnreported(
   logger: Logger,
 ) {
   if (facts.declined || !informative_kinds.has(facts.kind)) return;
-  if (await reportedByAuthorizer(deps, facts, program)) return;
+  // The authorizer's report of the same effect already on the ledger: nothing to apply.
+  const effect = facts.contribution.effect;
+  if (effect && (await onLedger(deps, program, facts.ledger_token, [effect]))) return;
   const result = await deps.card_state.apply({
     ...messageFields(facts),
     now_ms: facts.occurred_at_ms,
