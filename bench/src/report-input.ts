@@ -44,6 +44,9 @@ export const RatioPair = Type.Object({
   baseline_per_s: Type.Number(),
   authorizer_per_s: Type.Number(),
   ratio: Type.Number(),
+  // Failed requests of both phases of the pair (counted in the headline's errors); older
+  // results lack it.
+  errors: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type RatioPair = Static<typeof RatioPair>;
 

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from '@afc/log';
-import { localServiceUrls } from '@afc/testkit';
+import { freePort, localServiceUrls } from '@afc/testkit';
 import { type CardPlan, planCards } from './card-plan.ts';
-import { ChildServer, freePort } from './child-server.ts';
+import { ChildServer } from './child-server.ts';
 import {
   type Cleanup,
   createDatabase,

@@ -5,9 +5,8 @@ import { buildCardIssuer } from '@afc/card-issuer';
 import {
   apiConfigSchema,
   authorizerConfigSchema,
-  type ConfigResult,
   cardIssuerConfigSchema,
-  loadConfig,
+  loadConfigOrThrow,
 } from '@afc/config';
 import { createLogger } from '@afc/log';
 import { MarqetaClient } from '@afc/marqeta';
@@ -28,11 +27,6 @@ export interface Stack {
   readonly sim: MarqetaSim;
   readonly marqeta: MarqetaClient;
   close(): Promise<void>;
-}
-
-function must<Config>(loaded: ConfigResult<Config>): Config {
-  if (!loaded.ok) throw new Error(`bad e2e config: ${JSON.stringify(loaded.errors)}`);
-  return loaded.config;
 }
 
 // Everything on 127.0.0.1:0 against one database, one Redis prefix and one AMQP namespace;
@@ -67,23 +61,24 @@ async function start(cleanups: Cleanups): Promise<Omit<Stack, 'close'>> {
   const logger = (name: string) => createLogger({ name, level: 'error' });
   const { MARQETA_BASE_URL: _, ...authorizer_env } = env;
   const authorizer = await buildAuthorizer(
-    must(
-      loadConfig(authorizerConfigSchema, {
-        ...authorizer_env,
-        JIT_BASIC_USERNAME: jit_username,
-        JIT_BASIC_PASSWORD: jit_password,
-        DECISION_DEADLINE_MS: '2500',
-      }),
-    ),
+    loadConfigOrThrow(authorizerConfigSchema, 'e2e authorizer', {
+      ...authorizer_env,
+      JIT_BASIC_USERNAME: jit_username,
+      JIT_BASIC_PASSWORD: jit_password,
+      DECISION_DEADLINE_MS: '2500',
+    }),
     logger('authorizer'),
   );
   cleanups.add(() => authorizer.close());
   const jit_origin = await authorizer.listen({ host: '127.0.0.1', port: 0 });
-  const issuer = await buildCardIssuer(must(loadConfig(cardIssuerConfigSchema, env)), logger('card-issuer'));
+  const issuer = await buildCardIssuer(
+    loadConfigOrThrow(cardIssuerConfigSchema, 'e2e card-issuer', env),
+    logger('card-issuer'),
+  );
   cleanups.add(() => issuer.close());
   await issuer.ready();
   const api = await buildApi(
-    must(loadConfig(apiConfigSchema, { ...env, API_ADMIN_KEY: admin_key })),
+    loadConfigOrThrow(apiConfigSchema, 'e2e api', { ...env, API_ADMIN_KEY: admin_key }),
     logger('api'),
   );
   cleanups.add(() => api.close());

@@ -40,10 +40,6 @@ const credentials = {
   },
 };
 
-// A busy shared machine (other test files on both cores) would have the load shedder answer 503
-// to the very requests under test; shedding is the fault drills' subject, not this test's.
-const relaxed = { max_event_loop_delay_ms: 5_000 };
-
 export async function startTestPlatform(): Promise<TestPlatform> {
   return startWithCleanups(async (cleanups) => {
     const { platform, restartSim } = await start(cleanups);
@@ -86,6 +82,9 @@ async function start(cleanups: Cleanups) {
     JIT_BASIC_PASSWORD: credentials.jit.password,
     // A loaded 2-core machine: the deadline is not what this test is about.
     DECISION_DEADLINE_MS: '2500',
+    // Nor shedding (the fault drills' subject): a busy sample must not answer 503 to every
+    // service's requests under test (other test files share both cores).
+    SHED_EVENT_LOOP_DELAY_MS: '5000',
     WEBHOOK_BASIC_USERNAME: credentials.webhook.username,
     WEBHOOK_BASIC_PASSWORD: credentials.webhook.password,
     WEBHOOK_SIGNATURE_SECRET: credentials.webhook.secret,
@@ -97,13 +96,7 @@ async function start(cleanups: Cleanups) {
     return service.listen({ host: '127.0.0.1', port: 0 });
   };
   const authorizer = await listen(
-    await buildAuthorizer(
-      loadConfigOrThrow(authorizerConfigSchema, 'authorizer', env),
-      logger('authorizer'),
-      {
-        under_pressure: relaxed,
-      },
-    ),
+    await buildAuthorizer(loadConfigOrThrow(authorizerConfigSchema, 'authorizer', env), logger('authorizer')),
   );
   const webhooks = await listen(
     await buildWebhooks(loadConfigOrThrow(webhooksConfigSchema, 'webhooks', env), logger('webhooks')),
@@ -117,11 +110,7 @@ async function start(cleanups: Cleanups) {
       logger('card-issuer'),
     ),
   );
-  const api = await listen(
-    await buildApi(loadConfigOrThrow(apiConfigSchema, 'api', env), logger('api'), {
-      under_pressure: relaxed,
-    }),
-  );
+  const api = await listen(await buildApi(loadConfigOrThrow(apiConfigSchema, 'api', env), logger('api')));
   const urls: Record<ServiceName, string> = {
     api,
     authorizer,
