@@ -6,27 +6,14 @@ import { resolve } from 'node:path';
 import { createLogger } from '@afc/log';
 import { runDemoDay } from './demo-day.ts';
 import { renderDemoReport } from './demo-print.ts';
-import { callJson } from './http.ts';
-import { localPlatform, type Platform } from './platform.ts';
+import { answersReady, localPlatform, type Platform, service_names } from './platform.ts';
 import { readSeedFile, seedFilePath } from './seed-file.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 const settle_timeout_ms = 30_000;
 
-async function answers(url: string): Promise<boolean> {
-  const answer = await callJson('GET', url, { timeout_ms: 2_000 }).catch(() => undefined);
-  return answer?.status === 200;
-}
-
 async function platformRunning(platform: Platform): Promise<boolean> {
-  const checks = await Promise.all([
-    answers(`${platform.urls.api}/ready`),
-    answers(`${platform.urls.authorizer}/ready`),
-    answers(`${platform.urls.webhooks}/ready`),
-    answers(`${platform.urls.settlement}/ready`),
-    answers(`${platform.urls['card-issuer']}/ready`),
-    answers(`${platform.urls['marqeta-sim']}/health`),
-  ]);
+  const checks = await Promise.all(service_names.map((name) => answersReady(platform, name)));
   return checks.every(Boolean);
 }
 

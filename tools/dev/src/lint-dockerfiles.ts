@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationSeverity, type ValidatorSettings, validate } from 'dockerfile-utils';
+import { local_ports } from './platform.ts';
 
 // No Docker engine runs where this project is built and tested, so the Dockerfile is checked
 // two ways without one: dockerfile-utils' validator (the checks the Docker builder itself makes
@@ -117,8 +118,13 @@ function composeBuilds(compose: string): ComposeBuild[] {
 }
 
 // docker-compose.yml builds every deployable package from the root Dockerfile, with the port
-// it listens on, and builds nothing else.
-export function composeProblems(root: string, packages: readonly string[]): string[] {
+// it listens on (its config default, as tools/dev/src/platform.ts lists them), and builds
+// nothing else.
+export function composeProblems(
+  root: string,
+  packages: readonly string[],
+  ports: Readonly<Record<string, number>> = local_ports,
+): string[] {
   const builds = composeBuilds(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
   const problems: string[] = [];
   for (const build of builds) {
@@ -126,7 +132,10 @@ export function composeProblems(root: string, packages: readonly string[]): stri
       problems.push(`a build uses ${build.dockerfile}, not the root Dockerfile`);
     if (!packages.includes(build.package_name))
       problems.push(`a build has PACKAGE "${build.package_name}", which is no deployable package`);
+    const port = ports[build.package_name];
     if (build.port === undefined) problems.push(`the build of ${build.package_name} passes no PORT`);
+    else if (port !== undefined && build.port !== String(port))
+      problems.push(`the build of ${build.package_name} passes PORT ${build.port}, its port is ${port}`);
   }
   for (const name of packages)
     if (!builds.some((build) => build.package_name === name))

@@ -1,6 +1,7 @@
 // The local platform as `npm start` runs it: where each process listens and the credentials
 // that wire them to each other. Every value comes from the services' own configuration schemas
 // (packages/config), so the starter, the seed and the demo agree with what the services read.
+
 import {
   apiConfigSchema,
   authorizerConfigSchema,
@@ -8,6 +9,7 @@ import {
   localDefaultSecrets,
   webhooksConfigSchema,
 } from '@afc/config';
+import { callJson } from './http.ts';
 
 export const service_names = [
   'marqeta-sim',
@@ -71,6 +73,19 @@ export function originsOf(ports: Readonly<Record<ServiceName, number>>): Record<
 
 // The platform described by this environment (the defaults on a developer machine); a bad
 // environment throws @afc/config's InvalidConfigError, naming the service and each variable.
+// Services answer /ready once their dependencies are; the simulator, which has none, /health.
+export function readyUrl(platform: Platform, name: ServiceName): string {
+  return `${platform.urls[name]}${name === 'marqeta-sim' ? '/health' : '/ready'}`;
+}
+
+// Whether the service answers its readiness route with 200 (within 2 s).
+export async function answersReady(platform: Platform, name: ServiceName): Promise<boolean> {
+  const answer = await callJson('GET', readyUrl(platform, name), { timeout_ms: 2_000 }).catch(
+    () => undefined,
+  );
+  return answer?.status === 200;
+}
+
 export function localPlatform(env: NodeJS.ProcessEnv = process.env): Platform {
   const { PORT: _, ...shared } = env;
   const api = loadConfigOrThrow(apiConfigSchema, 'api', shared);

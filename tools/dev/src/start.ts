@@ -10,11 +10,13 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createLogger } from '@afc/log';
-import { callJson, pollUntil } from './http.ts';
+import { pollUntil } from './http.ts';
 import {
+  answersReady,
   childEnvironment,
   localPlatform,
   type Platform,
+  readyUrl,
   type ServiceName,
   service_names,
 } from './platform.ts';
@@ -89,15 +91,10 @@ async function portInUse(port: number): Promise<boolean> {
   });
 }
 
-// Services answer /ready once their dependencies are; the simulator, which has none, /health.
 async function waitReady(platform: Platform, name: ServiceName): Promise<void> {
-  const url = `${platform.urls[name]}${name === 'marqeta-sim' ? '/health' : '/ready'}`;
   await pollUntil(
-    `${name} ready at ${url}`,
-    async () => {
-      const answer = await callJson('GET', url, { timeout_ms: 2_000 }).catch(() => undefined);
-      return answer?.status === 200;
-    },
+    `${name} ready at ${readyUrl(platform, name)}`,
+    () => answersReady(platform, name),
     ready_timeout_ms,
   );
 }

@@ -44,6 +44,8 @@ describe('Dockerfile lint', () => {
           '    build: { context: ., dockerfile: services/api/Dockerfile, args: { PACKAGE: api } }',
           '  ledger:',
           '    build: { context: ., args: { PACKAGE: ledger, PORT: "3009" } }',
+          '  authorizer:',
+          '    build: { context: ., args: { PACKAGE: authorizer, PORT: "3003" } }',
           '',
         ].join('\n'),
       );
@@ -51,7 +53,7 @@ describe('Dockerfile lint', () => {
         'a build uses services/api/Dockerfile, not the root Dockerfile',
         'the build of api passes no PORT',
         'a build has PACKAGE "ledger", which is no deployable package',
-        'docker-compose.yml builds no image of authorizer',
+        'the build of authorizer passes PORT 3003, its port is 3001',
         'docker-compose.yml builds no image of marqeta-sim',
       ]);
     } finally {
