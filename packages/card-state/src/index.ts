@@ -33,6 +33,7 @@ export {
   informative_kinds,
   OutboxEvent,
   type OutboxEventType,
+  outbox_event_prefix,
   service_decline_memos,
   type VersionedCardholder,
   type VersionedControls,

@@ -146,6 +146,12 @@ const HoldSnapshotSchema = Type.Object(
   strict,
 );
 
+// How lib.lua's prepare_event begins every event it writes: event_id, then type, plain tokens.
+// A reader takes both from this prefix without parsing the rest (the authorizer's relay, which
+// publishes the text as written); test/helpers.ts outboxEvents checks every event the scripts
+// write against it.
+export const outbox_event_prefix = /^\{"event_id":"([^"\\]{1,200})","type":"([^"\\]{1,64})",/;
+
 // One schema for every event of the outbox streams (field `event` of each entry). event_id is
 // `${jit_token}:${type}`: the messageId downstream deduplicates on.
 export const OutboxEvent = Type.Object(

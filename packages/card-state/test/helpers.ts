@@ -18,6 +18,7 @@ import {
   createCardState,
   type DecideRequest,
   OutboxEvent,
+  outbox_event_prefix,
 } from '../src/index.ts';
 
 // A logger whose lines the test can read.
@@ -191,7 +192,14 @@ export async function outboxEvents(
   const entries = await redis.xrange(key, '-', '+');
   return entries.map(([, fields]) => {
     expect(fields[0]).toBe('event');
+    // Readers rely on it (see outbox_event_prefix): the id and type as the event's first members.
+    const prefix = outbox_event_prefix.exec(fields[1] ?? '');
+    expect(prefix, fields[1]).not.toBeNull();
     const event: unknown = JSON.parse(fields[1] ?? 'null');
+    expect([prefix?.[1], prefix?.[2]]).toEqual([
+      (event as OutboxEvent).event_id,
+      (event as OutboxEvent).type,
+    ]);
     if (!Value.Check(OutboxEvent, event)) {
       throw new Error(
         `event does not match OutboxEvent: ${JSON.stringify([...Value.Errors(OutboxEvent, event)])}`,

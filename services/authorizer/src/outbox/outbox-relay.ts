@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { type AmqpClient, EncodedJson } from '@afc/amqp';
+import { outbox_event_prefix } from '@afc/card-state';
 import type { Logger } from '@afc/log';
 import { coalesceTurnWrites, type RedisClient } from '@afc/redis';
 import { Cluster } from 'ioredis';
@@ -39,15 +40,14 @@ local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MK
 if not ok and not string.find(tostring(err), 'BUSYGROUP') then return redis.error_reply(tostring(err)) end
 return 1`;
 
-// card-state's scripts write every event through lib.lua's prepare_event, as
-// {"event_id":"...","type":"...",...} with plain tokens: read from that prefix, the event is published as written, neither parsed nor encoded
-// again (a parse and a stringify per event were a few percent of the authorizer's CPU). The
-// whole text is parsed when the prefix does not match. A corrupt text behind a good prefix is
-// published as it is, and parked by its consumer (consumers parse every body).
-const event_prefix = /^\{"event_id":"([^"\\]{1,200})","type":"([^"\\]{1,64})",/;
-
+// card-state's scripts begin every event with its id and type (@afc/card-state
+// outbox_event_prefix, checked by its tests): read from that prefix, the event is published as
+// written, neither parsed nor encoded again (a parse and a stringify per event were a few
+// percent of the authorizer's CPU). The whole text is parsed when the prefix does not match. A
+// corrupt text behind a good prefix is published as it is, and parked by its consumer
+// (consumers parse every body).
 export function idAndType(json: string): { event_id: string; type: string } | undefined {
-  const match = event_prefix.exec(json);
+  const match = outbox_event_prefix.exec(json);
   if (match?.[1] !== undefined && match[2] !== undefined) return { event_id: match[1], type: match[2] };
   try {
     const event = JSON.parse(json) as { event_id?: unknown; type?: unknown };
