@@ -4,7 +4,7 @@ import { localServiceUrls, uniqueTestId } from '@afc/testkit';
 import type { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collection_names, createMongoClient, createPersonalStore, personal_indexes } from '../src/index.ts';
-import { newUser } from './contract/helpers.ts';
+import { newUser, unissued } from './contract/helpers.ts';
 import { personalStoreContract } from './contract/index.ts';
 
 // No MongoDB server exists on the machines this team works on (see shared/design.md): the
@@ -106,21 +106,10 @@ describe.runIf(mongodb_uri !== undefined)('MongoDB backend', () => {
     const card_token = `${user.user_token}-with`;
     const given: unknown[] = [];
     await expect(
-      store.createCardWith(
-        {
-          card_token,
-          user_token: user.user_token,
-          state: 'unactivated',
-          currency: 'USD',
-          expiration_month: 12,
-          expiration_year: 2099,
-          last_four: '0000',
-        },
-        async (tx) => {
-          given.push(tx);
-          throw new Error('what the caller wrote beside it failed');
-        },
-      ),
+      store.createCardWith(unissued(user.user_token, card_token), async (tx) => {
+        given.push(tx);
+        throw new Error('what the caller wrote beside it failed');
+      }),
     ).rejects.toThrow('beside it failed');
     expect(given).toEqual([undefined]);
     // Written first, and kept: the caller mends what its own write left undone.

@@ -3,7 +3,7 @@ import { createPostgres, type PostgresClient, runMigrations, type Sql } from '@a
 import { createTestDatabase, type TestDatabase } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPersonalStore, PostgresPersonalStore } from '../src/index.ts';
-import { newUser } from './contract/helpers.ts';
+import { newUser, unissued } from './contract/helpers.ts';
 import { personalStoreContract } from './contract/index.ts';
 
 // PostgreSQL is always on this machine and in CI: the contract always runs here.
@@ -60,15 +60,7 @@ describe('PostgreSQL personal schema', () => {
     const store = new PostgresPersonalStore({ sql, logger });
     expect(store.card_commits_with_postgres).toBe(true);
     const user = await newUser(store);
-    const input = (card_token: string) => ({
-      card_token,
-      user_token: user.user_token,
-      state: 'unactivated' as const,
-      currency: 'USD',
-      expiration_month: 12,
-      expiration_year: 2099,
-      last_four: '0000',
-    });
+    const input = (card_token: string) => unissued(user.user_token, card_token);
     await sql`create table if not exists card_sidecar (card_token text primary key)`;
     const rolled_back = `${user.user_token}-rb`;
     await expect(

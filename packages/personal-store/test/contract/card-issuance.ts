@@ -1,22 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CreateCardInput, PersonalCard, PersonalStore } from '../../src/index.ts';
-import { currency, expectCode, manualClock, newUser, type StoreFactory, token } from './helpers.ts';
+import type { PersonalCard, PersonalStore } from '../../src/index.ts';
+import { expectCode, manualClock, newUser, type StoreFactory, token, unissued } from './helpers.ts';
 
 const details = { last_four: '1234', expiration_month: 3, expiration_year: 2030 } as const;
-
-function unissued(user_token: string): CreateCardInput {
-  return {
-    card_token: token('c'),
-    user_token,
-    state: 'unactivated',
-    currency,
-    // Placeholders until Marqeta's details are recorded.
-    expiration_month: 12,
-    expiration_year: 2099,
-    last_four: '0000',
-    card_product_token: 'product-personal',
-  };
-}
 
 export function cardIssuanceContract(store: () => PersonalStore, open: StoreFactory): void {
   describe('card issuance', () => {
