@@ -286,10 +286,6 @@ local function decide_rules(m, s)
 end
 
 local function decide(m, s)
-  if s.card.unknown == true then return { outcome = 'decline', memo = 'card_not_found' } end
-  -- Service-level rule, before the domain's: the card is another cardholder's (its keys would
-  -- live in another partition). Declined as an unknown card would be, with its own memo.
-  if s.card.user_token ~= m.user_token then return { outcome = 'decline', memo = 'card_user_mismatch' } end
   local failure = identity_failure(m, s.card, s.holder)
   if failure ~= nil then return { outcome = 'decline', memo = failure } end
   corrupt(s.holder.program == s.card.program, 'card and cardholder in one program')
@@ -319,9 +315,8 @@ local function event_of(m, s, d, stored)
     event_type = (m.kind == 'incremental') and 'authorization.incremental' or 'authorization.approved'
   end
   -- A late decline runs before the card is read: s.card may be nil.
-  local known = s.card ~= nil and s.card.unknown ~= true and s.card.user_token == m.user_token
   return prepare_event(m, {
-    type = event_type, program = known and s.card.program or nil, amount_minor = m.amount_minor,
+    type = event_type, program = s.card and s.card.program or nil, amount_minor = m.amount_minor,
     decline_reason = stored.decline_reason, memo = stored.memo,
     counter_deltas = d.counter_deltas, balance_delta = d.balance_delta, hold = d.hold,
   })
@@ -388,9 +383,13 @@ if m.kind == 'authorization' and redis.call('EXISTS', K.hold) == 1 then
   return reply_decided('replay', enc_record(stand_in, nil), {})
 end
 local card = read_card(K.card, m.card_token)
+-- domain card_not_found (toStored: nothing stored), and the service-level card_user_mismatch:
+-- the card is another cardholder's, whose keys live in another partition. A message about a
+-- card that is not this cardholder's changes nothing: no record, no event.
 if card ~= nil and (card.unknown == true or card.user_token ~= m.user_token) then
-  local s = { card = card }
-  return finish(m, s, decide(m, s), record.applied)
+  local memo = 'card_not_found'
+  if card.unknown ~= true then memo = 'card_user_mismatch' end
+  return reply_decided('decline', nil, { decline_reason = reason_of(memo), memo = memo })
 end
 local s = load_state(m, card)
 local missing = missing_pieces(s)

@@ -58,6 +58,13 @@ interface Case {
   readonly request?: Partial<DecideRequest>;
 }
 
+// A message about a card that is not its cardholder's stores no decision and emits no event.
+async function expectNothingWritten(user_token: string, card_token: string, jit_token: string) {
+  expect(await redis.get(store.keys(user_token, card_token).decisionKey(jit_token))).toBeNull();
+  const events = await outboxEvents(redis, store, user_token);
+  expect(events.filter((event) => event.card_token === card_token)).toEqual([]);
+}
+
 // Seeds a card of its own, decides one message through the script and through the domain
 // (same input), and checks they agree; returns the script's result.
 async function decideBoth(c: Case): Promise<DecideResult> {
@@ -152,8 +159,11 @@ describe('decide.lua: every rule of decideAuthorization, in order, with the doma
   it('identity: card unknown, another user, not active, expired (through the end of its month), cardholder', async () => {
     const unknown = freshCard(business_card);
     await store.writeUnknownCard(unknown.user_token, unknown.card_token, 60);
-    const result = await store.decide(authorization(unknown));
+    const request = authorization(unknown);
+    const result = await store.decide(request);
+    expect(result).toMatchObject({ outcome: 'decline', decline_reason: 'INVALID_CARD', stored: null });
     expect(memoOf(result)).toBe('card_not_found');
+    await expectNothingWritten(unknown.user_token, unknown.card_token, request.jit_token);
     expect(memoOf(await decideBoth({ card: freshCard(business_card, { state: 'suspended' }) }))).toBe(
       'card_not_active',
     );
@@ -176,12 +186,15 @@ describe('decide.lua: every rule of decideAuthorization, in order, with the doma
     const other = `${card.user_token}-other`;
     // What a card moved between cardholders (or a loader bug) leaves in the message's partition.
     await redis.set(store.keys(other, card.card_token).cardState, JSON.stringify(card));
-    const result = await store.decide(authorization(card, { user_token: other }));
+    const request = authorization(card, { user_token: other });
+    const result = await store.decide(request);
     expect(result).toMatchObject({
       outcome: 'decline',
       decline_reason: 'INVALID_CARD',
       memo: 'card_user_mismatch',
+      stored: null,
     });
+    await expectNothingWritten(other, card.card_token, request.jit_token);
   });
 
   it('amounts: invalid (negative, past the maximum), zero, verification not zero; verification approves', async () => {

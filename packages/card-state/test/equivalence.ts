@@ -170,7 +170,9 @@ function expectedEvent(step: SimStep): Expected | undefined {
       step,
     };
   }
-  if (step.outcome === 'decline' && step.decision !== null && step.code !== 'replay_mismatch') {
+  // A replay with another amount, and a card we do not know, emit nothing (domain toStored).
+  const silent = step.code === 'replay_mismatch' || step.code === 'card_not_found';
+  if (step.outcome === 'decline' && step.decision !== null && !silent) {
     return { type: 'authorization.declined', step };
   }
   if (step.outcome === 'applied') return { type: event_types[step.kind as InformativeKind], step };

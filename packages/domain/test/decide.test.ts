@@ -536,6 +536,15 @@ describe('decideAuthorization: replays', () => {
   });
 });
 
+describe('decideAuthorization: a card we do not know', () => {
+  it('declines INVALID_CARD and stores nothing for a replay to find', () => {
+    const { card: _, ...unknown_card } = authorization();
+    const decision = decideAuthorization(unknown_card);
+    expect(decision).toEqual({ outcome: 'decline', decline_reason: 'INVALID_CARD', memo: 'card_not_found' });
+    expect(toStored(unknown_card, decision)).toBeUndefined();
+  });
+});
+
 describe('decideAuthorization: past the decision deadline', () => {
   it('declines timeout, as the release after a timeout would store, and holds nothing', () => {
     for (const kind of ['authorization', 'account_verification', 'balance_inquiry'] as const) {

@@ -1,6 +1,15 @@
+import { partitionOf } from '@afc/redis';
 import { localServiceUrls } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basic_auth, type Harness, jit_password, jitBody, postJit, startAuthorizer } from './harness.ts';
+import {
+  basic_auth,
+  type Harness,
+  jit_password,
+  jitBody,
+  nextToken,
+  postJit,
+  startAuthorizer,
+} from './harness.ts';
 import { redisSnapshot } from './redis-snapshot.ts';
 import { type SeededCard, seedBusinessCard } from './seed.ts';
 
@@ -88,6 +97,37 @@ describe('bad input changes nothing', () => {
     expect(response.json()).toMatchObject({ jit_funding: { decline_reason: 'INVALID_AMOUNT' } });
     const unknown_currency = await expectUnchanged(send(jitBody({ ...card, currency_code: 'XYZ' })), 402);
     expect(unknown_currency.json()).toMatchObject({ jit_funding: { memo: 'currency_unknown' } });
+  });
+
+  it('declines an unknown card or cardholder, and a card sent with another cardholder, and changes nothing', async () => {
+    const declined = async (body: object) => {
+      const response = await expectUnchanged(send(body), 402);
+      return (response.json() as { jit_funding: { decline_reason: string; memo: string } }).jit_funding;
+    };
+    const invalid = (memo: string) => ({ decline_reason: 'INVALID_CARD', memo });
+    const nobody = { card_token: nextToken('no-card'), user_token: nextToken('no-user') };
+    const unknown_card = jitBody(nobody);
+    expect(await declined(unknown_card)).toEqual(expect.objectContaining(invalid('card_not_found')));
+    // Marqeta's retry of the same message: declined the same way, and still nothing stored.
+    expect(await declined(unknown_card)).toEqual(expect.objectContaining(invalid('card_not_found')));
+    expect(await declined(jitBody({ ...card, user_token: nextToken('no-user') }))).toEqual(
+      expect.objectContaining(invalid('card_user_mismatch')),
+    );
+    // A card not yet in Redis, named with another cardholder: its owner's state is not loaded.
+    const cold = await seedBusinessCard(h.app.postgres.sql);
+    const owner = await seedBusinessCard(h.app.postgres.sql);
+    expect(await declined(jitBody({ ...cold, user_token: owner.user_token }))).toEqual(
+      expect.objectContaining(invalid('card_user_mismatch')),
+    );
+    // A cardholder whose partition holds the card's state: the script itself declines.
+    const partitions = h.config.REDIS_PARTITIONS;
+    let neighbour = nextToken('neighbour');
+    while (partitionOf(neighbour, partitions) !== partitionOf(card.user_token, partitions)) {
+      neighbour = nextToken('neighbour');
+    }
+    expect(await declined(jitBody({ ...card, user_token: neighbour }))).toEqual(
+      expect.objectContaining(invalid('card_user_mismatch')),
+    );
   });
 
   it('a good request does change the snapshot (the check above can fail)', async () => {

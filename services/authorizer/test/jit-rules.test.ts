@@ -108,6 +108,22 @@ describe('POST /v1/jit rules', () => {
   });
 });
 
+describe('POST /v1/jit about a card we do not know', () => {
+  it('records an informative message (Marqeta moved the money); a decision after it is declined and stores nothing', async () => {
+    const nobody = { card_token: nextToken('no-card'), user_token: nextToken('no-user') };
+    const clearing = await send(nobody, { method: 'pgfs.authorization.capture', amount: '5.00' });
+    expect(clearing.status).toBe(200);
+    // Marked unknown for the informative message's script, which recorded it against no card.
+    expect((await store.readState(nobody.user_token, nobody.card_token)).card).toBe('unknown');
+    const decision = await send(nobody);
+    expect(decision).toMatchObject({
+      status: 402,
+      funding: { decline_reason: 'INVALID_CARD', memo: 'card_not_found' },
+    });
+    expect(await store.readDecision(nobody.user_token, decision.token)).toBeNull();
+  });
+});
+
 describe('POST /v1/jit methods, business cards', () => {
   it('releases part of a hold on a partial reversal', async () => {
     const card = await seedBusinessCard(h.app.postgres.sql);

@@ -1,10 +1,12 @@
-import type {
-  ApplyRequest,
-  CardStateStore,
-  DecideRequest,
-  DecideResult,
-  ReleaseRequest,
+import {
+  type ApplyRequest,
+  type CardStateStore,
+  type DecideRequest,
+  type DecideResult,
+  type ReleaseRequest,
+  service_decline_memos,
 } from '@afc/card-state';
+import { declineReasonOf } from '@afc/domain';
 import type { Logger } from '@afc/log';
 import type { DeclineReason } from '@afc/marqeta';
 import { formatMinor } from '@afc/money';
@@ -31,7 +33,17 @@ export interface JitDecisionHandlerOptions {
 const system_decline_reason: DeclineReason = 'TRANSACTION_NOT_PERMITTED';
 
 type Decided = Extract<DecideResult, { status: 'decided' }>;
-type Attempt = { readonly decided: Decided } | { readonly failed: 'system_error' };
+// A card outside the data of record, or another cardholder's: declined from the load's result
+// with the reasons the script gives them, and nothing written (StateLoader 'answer').
+const unknown_card_reasons = {
+  card_not_found: declineReasonOf('card_not_found'),
+  card_user_mismatch: service_decline_memos.card_user_mismatch,
+} as const satisfies Record<string, DeclineReason>;
+type UnknownCardMemo = keyof typeof unknown_card_reasons;
+type Attempt =
+  | { readonly decided: Decided }
+  | { readonly unknown_card: UnknownCardMemo }
+  | { readonly failed: 'system_error' };
 
 export class JitDecisionHandler implements JitHandler {
   readonly #options: JitDecisionHandlerOptions;
@@ -88,6 +100,10 @@ export class JitDecisionHandler implements JitHandler {
     const progress = { loading: false };
     const result = await withDeadline(this.#decideLoading(request, progress), deadline_at_ms);
     if (result.ok && 'decided' in result.value) return this.#verdict(work, result.value.decided);
+    if (result.ok && 'unknown_card' in result.value) {
+      const memo = result.value.unknown_card;
+      return decline(work, unknown_card_reasons[memo], memo);
+    }
     // Past the deadline or failed midway, the script may still have run (or run later): undo
     // by JIT token whatever it may have held.
     this.#options.releases.schedule(request.jit_token, request);
@@ -117,10 +133,12 @@ export class JitDecisionHandler implements JitHandler {
     metrics.state_lookups.inc({ result: 'miss' });
     progress.loading = true;
     const loaded = await timed(metrics, 'state_load', () =>
-      loader.load(request.user_token, request.card_token, request.now_ms),
+      loader.load(request.user_token, request.card_token, request.now_ms, 'answer'),
     );
     progress.loading = false;
     if (loaded === 'busy') return { failed: 'system_error' };
+    if (loaded === 'unknown') return { unknown_card: 'card_not_found' };
+    if (loaded === 'another_cardholder') return { unknown_card: 'card_user_mismatch' };
     const second = await timed(metrics, 'script', () => card_state.decide(request));
     return second.status === 'decided' ? { decided: second } : { failed: 'system_error' };
   }
@@ -183,7 +201,7 @@ export class JitDecisionHandler implements JitHandler {
     const first = await timed(metrics, 'script', () => card_state.apply(request));
     if (first.status !== 'missing') return;
     await timed(metrics, 'state_load', () =>
-      loader.load(request.user_token, request.card_token, request.now_ms),
+      loader.load(request.user_token, request.card_token, request.now_ms, 'remember'),
     );
     const second = await timed(metrics, 'script', () => card_state.apply(request));
     if (second.status === 'missing') throw new Error('card state still missing after a load');
