@@ -35,14 +35,14 @@ const system_decline_reason: DeclineReason = 'TRANSACTION_NOT_PERMITTED';
 type Decided = Extract<DecideResult, { status: 'decided' }>;
 // A card outside the data of record, or another cardholder's: declined from the load's result
 // with the reasons the script gives them, and nothing written (StateLoader 'answer').
-const unknown_card_reasons = {
+const not_theirs_reasons = {
   card_not_found: declineReasonOf('card_not_found'),
   card_user_mismatch: service_decline_memos.card_user_mismatch,
 } as const satisfies Record<string, DeclineReason>;
-type UnknownCardMemo = keyof typeof unknown_card_reasons;
+type NotTheirsMemo = keyof typeof not_theirs_reasons;
 type Attempt =
   | { readonly decided: Decided }
-  | { readonly unknown_card: UnknownCardMemo }
+  | { readonly not_theirs: NotTheirsMemo }
   | { readonly failed: 'system_error' };
 
 export class JitDecisionHandler implements JitHandler {
@@ -100,9 +100,9 @@ export class JitDecisionHandler implements JitHandler {
     const progress = { loading: false };
     const result = await withDeadline(this.#decideLoading(request, progress), deadline_at_ms);
     if (result.ok && 'decided' in result.value) return this.#verdict(work, result.value.decided);
-    if (result.ok && 'unknown_card' in result.value) {
-      const memo = result.value.unknown_card;
-      return decline(work, unknown_card_reasons[memo], memo);
+    if (result.ok && 'not_theirs' in result.value) {
+      const memo = result.value.not_theirs;
+      return decline(work, not_theirs_reasons[memo], memo);
     }
     // Past the deadline or failed midway, the script may still have run (or run later): undo
     // by JIT token whatever it may have held.
@@ -137,8 +137,8 @@ export class JitDecisionHandler implements JitHandler {
     );
     progress.loading = false;
     if (loaded === 'busy') return { failed: 'system_error' };
-    if (loaded === 'unknown') return { unknown_card: 'card_not_found' };
-    if (loaded === 'another_cardholder') return { unknown_card: 'card_user_mismatch' };
+    if (loaded === 'unknown') return { not_theirs: 'card_not_found' };
+    if (loaded === 'another_cardholder') return { not_theirs: 'card_user_mismatch' };
     const second = await timed(metrics, 'script', () => card_state.decide(request));
     return second.status === 'decided' ? { decided: second } : { failed: 'system_error' };
   }

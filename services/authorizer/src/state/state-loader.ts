@@ -15,13 +15,20 @@ export interface StateLoaderOptions {
   // Loads running at once; past it a miss is answered system_error at once instead of
   // queueing behind a slow database (every queue has a maximum).
   readonly max_concurrent_loads: number;
-  // Negative cache for informative messages: an unknown card is not looked up again for this long.
+  // Informative messages: how long the card stays marked unknown in Redis.
   readonly unknown_card_ttl_s: number;
+  // Decisions: how long this process answers "not this cardholder's card" from memory, so
+  // Marqeta's retries and bursts on one token do not each read the data of record and take a
+  // load slot from real cold cards. Short: a card created meanwhile is declined this long.
+  readonly unknown_answer_ttl_ms: number;
+  readonly unknown_answers_max: number;
 }
+
+type NotTheirs = 'unknown' | 'another_cardholder';
 
 // unknown: not in the data of record; another_cardholder: the card is, but the message names
 // another cardholder than its owner.
-export type LoadResult = 'loaded' | 'unknown' | 'another_cardholder' | 'busy';
+export type LoadResult = 'loaded' | NotTheirs | 'busy';
 
 // A decision about a card that is not the message's cardholder's writes nothing to Redis
 // ('answer'): it is declined from the load's result, so a stream of unknown tokens leaves no
@@ -35,6 +42,8 @@ export type OnUnknownCard = 'answer' | 'remember';
 export class StateLoader {
   readonly #options: StateLoaderOptions;
   readonly #in_flight = new Map<string, Promise<LoadResult>>();
+  // By user and card, in insertion order (the oldest is evicted first); never written to Redis.
+  readonly #answered = new Map<string, { readonly result: NotTheirs; readonly until_ms: number }>();
 
   constructor(options: StateLoaderOptions) {
     this.#options = options;
@@ -50,17 +59,43 @@ export class StateLoader {
     now_ms: number,
     on_unknown: OnUnknownCard,
   ): Promise<LoadResult> {
+    const card_key = `${user_token}\u0000${card_token}`;
+    if (on_unknown === 'answer') {
+      const answered = this.#answeredBefore(card_key, now_ms);
+      if (answered !== undefined) return Promise.resolve(answered);
+    }
     // By user, card and purpose: a request naming another user must not share the owner's
     // result, and a decision's load must not wait for (or skip) an informative one's write.
-    const key = `${on_unknown}\u0000${user_token}\u0000${card_token}`;
+    const key = `${on_unknown}\u0000${card_key}`;
     const running = this.#in_flight.get(key);
     if (running !== undefined) return running;
     if (this.#in_flight.size >= this.#options.max_concurrent_loads) return Promise.resolve('busy');
-    const load = this.#load(user_token, card_token, now_ms, on_unknown).finally(() =>
-      this.#in_flight.delete(key),
-    );
+    const load = this.#load(user_token, card_token, now_ms, on_unknown)
+      .then((result) => {
+        if (on_unknown === 'answer' && result !== 'loaded') this.#remember(card_key, result, now_ms);
+        return result;
+      })
+      .finally(() => this.#in_flight.delete(key));
     this.#in_flight.set(key, load);
     return load;
+  }
+
+  #answeredBefore(card_key: string, now_ms: number): NotTheirs | undefined {
+    const answered = this.#answered.get(card_key);
+    if (answered === undefined) return undefined;
+    if (now_ms < answered.until_ms) return answered.result;
+    this.#answered.delete(card_key);
+    return undefined;
+  }
+
+  #remember(card_key: string, result: NotTheirs, now_ms: number): void {
+    const { unknown_answer_ttl_ms, unknown_answers_max } = this.#options;
+    this.#answered.delete(card_key);
+    if (this.#answered.size >= unknown_answers_max) {
+      const oldest = this.#answered.keys().next();
+      if (oldest.done !== true) this.#answered.delete(oldest.value);
+    }
+    this.#answered.set(card_key, { result, until_ms: now_ms + unknown_answer_ttl_ms });
   }
 
   async #load(
@@ -68,10 +103,10 @@ export class StateLoader {
     card_token: string,
     now_ms: number,
     on_unknown: OnUnknownCard,
-  ): Promise<LoadResult> {
+  ): Promise<'loaded' | NotTheirs> {
     const { writer, unknown_card_ttl_s } = this.#options;
     const record = await readCardRecord(this.#options.sources, card_token, now_ms);
-    let result: LoadResult = 'loaded';
+    let result: 'loaded' | NotTheirs = 'loaded';
     if (record === undefined) result = 'unknown';
     else if (record.card.user_token !== user_token) result = 'another_cardholder';
     if (result !== 'loaded' && on_unknown === 'answer') return result;
@@ -80,7 +115,9 @@ export class StateLoader {
       this.#options.logger.debug({ card_token, program: record.card.program }, 'card state loaded');
     }
     // State lives in the owner's partition; to the partition of the user the message named, the
-    // card is unknown, so the informative message is noted card_not_found in one script.
+    // card is unknown, so the informative message is noted card_not_found in one script. (When
+    // that partition is the owner's, the tombstone's NX leaves the card, and the script finds
+    // the hold's or the card's owner mismatching instead.)
     if (result !== 'loaded') await writer.writeUnknownCard(user_token, card_token, unknown_card_ttl_s);
     return result;
   }
