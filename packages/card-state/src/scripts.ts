@@ -88,7 +88,8 @@ export const DecideReplySchema = Type.Union([
   Type.Object({
     status: Type.Literal('decided'),
     outcome: Type.Literal('decline'),
-    // null: a replay with another amount or kind, nothing stored (the first answer stays).
+    // null: nothing stored: a replay with another amount or kind (the first answer stays), or
+    // a card that is not the message's cardholder's (card_not_found, card_user_mismatch).
     stored: Type.Union([StoredDeclineSchema, Type.Null()]),
     decline_reason: DeclineReasonSchema,
     memo: DeclineMemoSchema,

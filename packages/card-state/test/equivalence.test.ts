@@ -46,6 +46,9 @@ describe('the scripts decide and apply exactly as @afc/domain simulate (property
           seen.add(step.code ?? step.outcome);
           // A replay of a token we never decided: the decide after a stand-in held it.
           if (step.outcome === 'replay' && !decided.has(step.jit_token)) seen.add('stand_in_replay');
+          // card_not_found is also an informative message's note: the decision's is its own.
+          if (step.outcome === 'decline' && step.code === 'card_not_found')
+            seen.add('decline_card_not_found');
           if (step.decision !== null) decided.add(step.jit_token);
         }
       }),
@@ -59,6 +62,7 @@ describe('the scripts decide and apply exactly as @afc/domain simulate (property
       'timeout',
       'duplicate',
       'card_not_found',
+      'decline_card_not_found',
       'card_not_active',
       'cardholder_not_found',
       'daily_amount_limit',

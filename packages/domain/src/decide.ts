@@ -380,8 +380,8 @@ function balanceAnswer(c: Context): Decision {
 
 // What to store under the jit_token for replays; nothing when the decision was itself a replay
 // (or a mismatching one: the first answer stays the answer), and nothing for a card we do not
-// know: a message about a card outside the data of record changes no state (a replay is
-// declined again the same way, and a stream of unknown tokens cannot fill Redis with records).
+// know: a message about a card outside the data of record changes no state (a retry is declined
+// the same way while the card stays unknown, and unknown tokens cannot fill Redis with records).
 export function toStored(input: DecisionInput, decision: Decision): StoredDecision | undefined {
   if (input.replay !== undefined || decision.outcome === 'replay') return undefined;
   if (decision.outcome === 'decline' && decision.memo === 'card_not_found') return undefined;

@@ -67,7 +67,8 @@ async function handleAuthorizerEvent(
 ): Promise<EventOutcome> {
   const event = parseEvent(message.message_id, message.payload);
   if (event.program === null) {
-    // A decline of a card Redis did not know: no card to hang a ledger row on, nothing moved.
+    // No card to hang a ledger row on: an informative message about a card Redis did not know,
+    // or a decision declined timeout before its card was read (nothing moved).
     await markProcessed(deps, event.event_id);
     message.logger.info(
       { event: 'settlement.unknown_card', event_id: event.event_id },
