@@ -1,11 +1,12 @@
-import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import {
   defineScript,
-  type KeyTuple,
+  defineScripts,
   type RedisClient,
   type ScriptArgument,
+  type ScriptSource,
   type ScriptSpec,
+  type Scripts,
 } from '@afc/redis';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -23,9 +24,8 @@ import {
   StoredDeclineSchema,
 } from './schemas.ts';
 
-// Lua lives in lua/ beside src/ and dist/ (package.json `files` ships it). @afc/redis'
-// defineScripts reads only its own lua/ folder, so this package registers its scripts itself,
-// the same way: ioredis defineCommand (EVALSHA, falling back to EVAL on NOSCRIPT).
+// Lua lives in lua/ beside src/ and dist/ (package.json `files` ships it); registered through
+// @afc/redis defineScripts with this package's source (card_state_source below).
 const lua_directory = new URL('../lua/', import.meta.url);
 
 // lib.lua is prepended to the scripts that decide and apply: one EVALSHA is still one
@@ -243,19 +243,9 @@ const specs = {
   creditBalance: { ...credit_balance_script, with_lib: false },
 } as const;
 
-export type ScriptSet<Specs extends Record<string, AnyCardStateScriptSpec>> = {
-  readonly [Name in keyof Specs]: Specs[Name] extends CardStateScriptSpec<
-    infer Keys,
-    infer Input,
-    infer Output
-  >
-    ? (keys: KeyTuple<Keys>, input: Input) => Promise<Output>
-    : never;
-};
+export type ScriptSet<Specs extends Record<string, AnyCardStateScriptSpec>> = Scripts<Specs>;
 
 export type CardStateScripts = ScriptSet<typeof specs>;
-
-type ScriptCommand = (...args: ScriptArgument[]) => Promise<unknown>;
 
 export async function loadLua(file: string, with_lib: boolean): Promise<string> {
   const body = await readFile(new URL(file, lua_directory), 'utf8');
@@ -264,34 +254,19 @@ export async function loadLua(file: string, with_lib: boolean): Promise<string> 
   return `${lib}\n${body}`;
 }
 
-// Registers every script of a set once per client, at startup. Error replies carrying our codes
-// become our errors; transport failures (timeout, disconnect) stay ioredis' own: the script may
-// or may not have run, which only releaseAfterTimeout can settle.
-export async function defineScriptSet<Specs extends Record<string, AnyCardStateScriptSpec>>(
+// @afc/redis defineScripts, from this package's lua/ (lib.lua prepended where a spec says so),
+// with error replies carrying our codes as our errors.
+const card_state_source: ScriptSource<AnyCardStateScriptSpec> = {
+  read: (spec) => loadLua(spec.file, spec.with_lib),
+  command_prefix: 'afc_card_state_',
+  reply_error: (name, error) => errorFromReply(name, error.message, error),
+};
+
+export function defineScriptSet<Specs extends Record<string, AnyCardStateScriptSpec>>(
   client: RedisClient,
   set: Specs,
 ): Promise<ScriptSet<Specs>> {
-  const functions: Record<string, (keys: readonly string[], input: unknown) => Promise<unknown>> = {};
-  for (const [name, spec] of Object.entries(set) as [string, AnyCardStateScriptSpec][]) {
-    const lua = await loadLua(spec.file, spec.with_lib);
-    const command_name = `afc_card_state_${name}`;
-    client.defineCommand(command_name, { lua, numberOfKeys: spec.keys });
-    const command = (client as unknown as Record<string, ScriptCommand>)[command_name];
-    assert.ok(typeof command === 'function');
-    functions[name] = async (keys, input) => {
-      assert.equal(keys.length, spec.keys, `${name} takes ${spec.keys} keys`);
-      let reply: unknown;
-      try {
-        reply = await command.call(client, ...keys, ...spec.encode(input));
-      } catch (error) {
-        if (error instanceof Error && error.name === 'ReplyError')
-          throw errorFromReply(name, error.message, error);
-        throw error;
-      }
-      return spec.decode(reply);
-    };
-  }
-  return functions as unknown as ScriptSet<Specs>;
+  return defineScripts(client, set, card_state_source);
 }
 
 export function defineCardStateScripts(client: RedisClient): Promise<CardStateScripts> {

@@ -42,12 +42,14 @@ export {
 } from './keys.ts';
 export { reconnect_base_delay_ms, reconnect_max_delay_ms, reconnectDelayMs } from './reconnect.ts';
 export {
+  type AnyScriptSpec,
   defineScript,
   defineScripts,
   type KeyTuple,
   lua_directory,
   type ScriptArgument,
   type ScriptFunction,
+  type ScriptSource,
   type ScriptSpec,
   type Scripts,
 } from './scripts.ts';

@@ -34,7 +34,7 @@ export function defineScript<Keys extends number, Input, Output>(
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the input type is contravariant; any spec fits here.
-type AnyScriptSpec = ScriptSpec<number, any, unknown>;
+export type AnyScriptSpec = ScriptSpec<number, any, unknown>;
 
 export type ScriptFunction<S> =
   S extends ScriptSpec<infer Keys, infer Input, infer Output>
@@ -47,20 +47,39 @@ export type Scripts<Specs extends Record<string, AnyScriptSpec>> = {
 
 type ScriptCommand = (...args: ScriptArgument[]) => Promise<unknown>;
 
-// Reads each script from disk (at startup, once) and registers it with ioredis'
-// defineCommand: calls go out as EVALSHA, and ioredis falls back to EVAL when the server
-// answers NOSCRIPT (a restart or SCRIPT FLUSH), so scripts never need loading by hand. The
-// returned functions are the typed surface; the ioredis command names (afc_<name>) are not.
+// Where another package's scripts come from, for its own lua/ folder and errors.
+export interface ScriptSource<Spec extends AnyScriptSpec> {
+  // The Lua registered for a spec (e.g. its file with a shared library prepended).
+  readonly read: (spec: Spec) => Promise<string>;
+  // ioredis command names are `${command_prefix}${name}`: one client carries several sets.
+  readonly command_prefix: string;
+  // A script's own error reply as the caller's coded error.
+  readonly reply_error: (name: string, error: Error) => Error;
+}
+
+const own_source: ScriptSource<AnyScriptSpec> = {
+  read: (spec) => readFile(new URL(spec.file, lua_directory), 'utf8'),
+  command_prefix: 'afc_',
+  reply_error: (name, error) =>
+    new RedisScriptError(`script ${name} failed: ${error.message}`, { cause: error }),
+};
+
+// Reads each script (at startup, once; from this package's lua/ unless a source says
+// otherwise) and registers it with ioredis' defineCommand: calls go out as EVALSHA, and ioredis
+// falls back to EVAL when the server answers NOSCRIPT (a restart or SCRIPT FLUSH), so scripts
+// never need loading by hand. The returned functions are the typed surface; the ioredis
+// command names are not.
 export async function defineScripts<Specs extends Record<string, AnyScriptSpec>>(
   client: RedisClient,
   specs: Specs,
+  source: ScriptSource<Specs[keyof Specs]> = own_source,
 ): Promise<Scripts<Specs>> {
   const functions: Record<string, (keys: readonly string[], input: unknown) => Promise<unknown>> = {};
-  for (const [name, spec] of Object.entries(specs)) {
+  for (const [name, spec] of Object.entries(specs) as [string, Specs[keyof Specs]][]) {
     assert.match(spec.file, /^[a-z0-9_]+\.lua$/, 'script files are plain names inside lua/');
     assert.ok(Number.isSafeInteger(spec.keys) && spec.keys >= 0);
-    const lua = await readFile(new URL(spec.file, lua_directory), 'utf8');
-    const command_name = `afc_${name}`;
+    const lua = await source.read(spec);
+    const command_name = `${source.command_prefix}${name}`;
     client.defineCommand(command_name, { lua, numberOfKeys: spec.keys });
     const command = (client as unknown as Record<string, ScriptCommand>)[command_name];
     assert.ok(typeof command === 'function');
@@ -71,19 +90,13 @@ export async function defineScripts<Specs extends Record<string, AnyScriptSpec>>
       try {
         reply = await command.call(client, ...keys, ...args);
       } catch (error) {
-        throw scriptError(name, error);
+        // The script's own error replies get the caller's code; transport failures (timeout,
+        // disconnected) stay ioredis' own errors: the script may or may not have run.
+        if (error instanceof Error && error.name === 'ReplyError') throw source.reply_error(name, error);
+        throw error;
       }
       return spec.decode(reply);
     };
   }
   return functions as Scripts<Specs>;
-}
-
-// Errors the script itself raised (error replies) get our code; transport failures (timeout,
-// disconnected) stay ioredis' own errors: the script may or may not have run.
-function scriptError(name: string, error: unknown): unknown {
-  if (error instanceof Error && error.name === 'ReplyError') {
-    return new RedisScriptError(`script ${name} failed: ${error.message}`, { cause: error });
-  }
-  return error;
 }
