@@ -11,7 +11,7 @@ import {
   startAuthorizer,
 } from './harness.ts';
 import { redisSnapshot } from './redis-snapshot.ts';
-import { type SeededCard, seedBusinessCard } from './seed.ts';
+import { type SeededCard, seedBusinessCard, seedPersonalCard } from './seed.ts';
 
 let h: Harness;
 let card: SeededCard;
@@ -117,6 +117,11 @@ describe('bad input changes nothing', () => {
     const cold = await seedBusinessCard(h.app.postgres.sql);
     const owner = await seedBusinessCard(h.app.postgres.sql);
     expect(await declined(jitBody({ ...cold, user_token: owner.user_token }))).toEqual(
+      expect.objectContaining(invalid('card_user_mismatch')),
+    );
+    // The same for a personal card (its data of record is the personal store).
+    const personal = await seedPersonalCard(h.app.personalStore, 1_000);
+    expect(await declined(jitBody({ ...personal, user_token: owner.user_token }))).toEqual(
       expect.objectContaining(invalid('card_user_mismatch')),
     );
     // A cardholder whose partition holds the card's state: the script itself declines.
