@@ -37,9 +37,6 @@ export interface AuthorizerOptions {
   readonly publish_timeout_ms: number;
   readonly redis_clock_check_interval_ms: number;
   readonly redis_clock_skew_max_ms: number;
-  readonly max_concurrent_loads?: number;
-  readonly unknown_card_ttl_s?: number;
-  readonly unknown_answer_ttl_ms?: number;
 }
 
 function partitionKeys(partitions: number): string[] {
@@ -115,9 +112,9 @@ export const authorizerApp = fp<AuthorizerOptions>(
         },
       },
       logger,
-      max_concurrent_loads: options.max_concurrent_loads ?? 64,
-      unknown_card_ttl_s: options.unknown_card_ttl_s ?? 60,
-      unknown_answer_ttl_ms: options.unknown_answer_ttl_ms ?? 5_000,
+      max_concurrent_loads: 64,
+      unknown_card_ttl_s: 60,
+      unknown_answer_ttl_ms: 5_000,
       unknown_answers_max: 10_000,
     });
     const handler: JitDecisionHandler = new JitDecisionHandler({
