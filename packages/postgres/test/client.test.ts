@@ -264,6 +264,41 @@ describe('a connection reset while it fetches the array types', () => {
   });
 });
 
+describe('a types fetch the server refuses', () => {
+  // The server answers the types query with an error (here a privilege; in production a
+  // statement or lock timeout) and the connection stays up. Unpatched, postgres.js goes on
+  // with it and returns arrays as text ('{5411,5812}'): spending controls a loader cannot read.
+  it('never returns an array as text; the first connection that fetches the types parses them', async () => {
+    const role = `afc_no_types_${process.pid}_${Date.now()}`;
+    await client.sql`create role ${client.sql(role)} login`;
+    await client.sql`revoke select on pg_catalog.pg_type from public`;
+    const url = new URL(database.url);
+    url.username = role;
+    const limited = open({ url: url.toString(), max_connections: 1 });
+    try {
+      const query = () =>
+        limited.sql<{ list: unknown }[]>`select array['5411', '5812']::text[] as list`.then(
+          ([row]) => row?.list,
+          (error: unknown) => error,
+        );
+      // The query that waited for the types fails with their error.
+      expect(await query()).toMatchObject({ code: '42501' });
+      // Then: refused again, or (once closed and reopened) refused by the next fetch; never text.
+      const next = await query();
+      expect(typeof next).not.toBe('string');
+      expect(next).toBeInstanceOf(Error);
+      await client.sql`grant select on pg_catalog.pg_type to public`;
+      await waitUntil(async () => Array.isArray(await query()), { timeout_ms: 10_000 });
+      expect(await query()).toEqual(['5411', '5812']);
+    } finally {
+      await client.sql`grant select on pg_catalog.pg_type to public`;
+      // A role with a session open cannot be dropped.
+      await limited.close(1);
+      await client.sql`drop role if exists ${client.sql(role)}`;
+    }
+  });
+});
+
 describe('backoffDelay', () => {
   it('doubles from the base, caps, and jitters within the upper half', () => {
     const options = { base_delay_ms: 100, max_delay_ms: 1_000 };
