@@ -1,3 +1,4 @@
+export { parseCommandLine, table } from './command-line.ts';
 export { createService, type Service, type ServiceOptions } from './create-service.ts';
 export { describeValidation, errorHandlerPlugin } from './error-handler-plugin.ts';
 export {

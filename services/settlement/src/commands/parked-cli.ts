@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { parseCommandLine, runCommand } from './context.ts';
+import { parseCommandLine } from '@afc/service-kit';
+import { runCommand } from './context.ts';
 import {
   formatListing,
   formatReplay,

@@ -1,5 +1,5 @@
 import { type AmqpClient, type ParkedMessage, product_topology, type ReplayReport } from '@afc/amqp';
-import { table } from './context.ts';
+import { table } from '@afc/service-kit';
 
 export const product_queue_names: readonly string[] = product_topology.queues.map((queue) => queue.name);
 

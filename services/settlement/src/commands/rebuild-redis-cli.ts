@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createCardState, defineHoldScripts } from '@afc/card-state';
-import { parseBatch, parseCommandLine, runCommand } from './context.ts';
+import { parseCommandLine } from '@afc/service-kit';
+import { parseBatch, runCommand } from './context.ts';
 import { rebuildPersonal } from './rebuild-personal.ts';
 import { rebuildRedis } from './rebuild-redis.ts';
 

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { queue_names } from '@afc/amqp';
 import { createCardState, defineHoldScripts } from '@afc/card-state';
-import { parseBatch, parseCommandLine, runCommand, table } from './context.ts';
+import { parseCommandLine, table } from '@afc/service-kit';
+import { parseBatch, runCommand } from './context.ts';
 import { type ReconcileReport, reconcileCounters } from './reconcile.ts';
 import { type BalanceReport, reconcileBalances } from './reconcile-balances.ts';
 
