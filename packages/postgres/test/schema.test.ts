@@ -312,7 +312,8 @@ describe('business schema', () => {
         'transaction_events_transaction_idx',
       ],
       [
-        `select * from outbox_messages where published_at is null and next_attempt_at <= now() order by id limit 100`,
+        `select * from outbox_messages where published_at is null and parked_at is null
+           and next_attempt_at <= now() order by id limit 100`,
         'outbox_messages_unpublished_idx',
       ],
       [

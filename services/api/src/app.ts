@@ -158,6 +158,9 @@ export const apiApp = fp<ApiOptions>(
       failure_backoff_min_ms: 100,
       failure_backoff_max_ms: 10_000,
       row_backoff_max_ms: 300_000,
+      // About an hour of attempts (1 s doubling to 5 min): longer than a broker restart or a
+      // deployment of the queues takes, and a refusal that outlasts it needs a person.
+      max_refusals: 20,
     });
     const marqeta = new MarqetaClient({
       ...options.marqeta,

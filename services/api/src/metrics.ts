@@ -12,19 +12,27 @@ const pending_count_cap = 100_000;
 interface OutboxState {
   pending: number;
   oldest_s: number;
+  parked: number;
 }
 
 async function outboxState(sql: Sql): Promise<OutboxState | undefined> {
-  // Both read outbox_messages_unpublished_idx; the count stops at pending_count_cap, so a huge
-  // backlog costs a bounded scan (the gauge then reads the cap).
-  const query = sql<{ pending: number; oldest_s: number | null }[]>`
+  // All read outbox_messages_unpublished_idx; the counts stop at pending_count_cap, so a huge
+  // backlog costs a bounded scan (the gauge then reads the cap). Parked commands are not pending:
+  // they wait for a person, not for the publisher, and have their own gauge.
+  const query = sql<{ pending: number; oldest_s: number | null; parked: number }[]>`
     select (select count(*)::int from (
-              select 1 from outbox_messages where published_at is null limit ${pending_count_cap}) p) as pending,
+              select 1 from outbox_messages where published_at is null and parked_at is null
+              limit ${pending_count_cap}) p) as pending,
            (select extract(epoch from now() - created_at)::float8 from outbox_messages
-            where published_at is null order by id limit 1) as oldest_s`;
+            where published_at is null and parked_at is null order by id limit 1) as oldest_s,
+           (select count(*)::int from (
+              select 1 from outbox_messages where published_at is null and parked_at is not null
+              limit ${pending_count_cap}) p) as parked`;
   try {
     const [row] = await withTimeout(query, outbox_query_timeout_ms, 'outbox state');
-    return row === undefined ? undefined : { pending: row.pending, oldest_s: row.oldest_s ?? 0 };
+    return row === undefined
+      ? undefined
+      : { pending: row.pending, oldest_s: row.oldest_s ?? 0, parked: row.parked };
   } catch (error) {
     if (error instanceof PostgresTimeoutError) {
       // postgres.js types cancel() as void but returns a promise, rejected when the cancel
@@ -62,6 +70,15 @@ export function createApiMetrics(registry: Registry, sql: Sql): ApiMetrics {
     async collect() {
       const state = await read();
       if (state !== undefined) this.set(state.oldest_s);
+    },
+  });
+  new Gauge({
+    name: 'afc_api_outbox_parked',
+    help: 'Commands the outbox publisher gave up on, waiting for `pnpm outbox --requeue` (counted up to 100000)',
+    registers: [registry],
+    async collect() {
+      const state = await read();
+      if (state !== undefined) this.set(state.parked);
     },
   });
   return {

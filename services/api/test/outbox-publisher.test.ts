@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { AmqpClient, isAmqpError, product_topology, queue_names } from '@afc/amqp';
 import { createLogger } from '@afc/log';
-import { waitUntil } from '@afc/testkit';
+import { captureLogs, waitUntil } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxPublisher } from '../src/outbox/outbox-publisher.ts';
 import { type Harness, startApi } from './harness.ts';
@@ -51,6 +54,7 @@ async function outboxMetrics() {
   return {
     pending: value('afc_api_outbox_pending'),
     oldest_positive: value('afc_api_outbox_oldest_pending_seconds') > 0,
+    parked: value('afc_api_outbox_parked'),
   };
 }
 
@@ -74,7 +78,7 @@ describe('the api outbox publisher', () => {
       },
       { message_id: last, published: true, attempts: 1, last_error: null, due: true },
     ]);
-    expect(await outboxMetrics()).toEqual({ pending: 1, oldest_positive: true });
+    expect(await outboxMetrics()).toEqual({ pending: 1, oldest_positive: true, parked: 0 });
     await waitUntil(() => consumed.includes(first) && consumed.includes(last));
     // Nothing is due: the refused row waits, the others are not sent again.
     expect(await h.app.api.outbox.publishBatch()).toBe(0);
@@ -102,6 +106,7 @@ describe('the api outbox publisher', () => {
       failure_backoff_min_ms: 100,
       failure_backoff_max_ms: 1_000,
       row_backoff_max_ms: 60_000,
+      max_refusals: 20,
     });
     const waiting = await insertCommand('events');
     try {
@@ -123,6 +128,85 @@ describe('the api outbox publisher', () => {
     expect(await h.app.api.outbox.publishBatch()).toBe(1);
     expect((await rows()).at(-1)).toMatchObject({ message_id: waiting, published: true, attempts: 1 });
   });
+
+  it('a message refused max_refusals times is parked: not read again, not pending, listed, and requeued by pnpm outbox', async () => {
+    // Other tests' rows out of the way: this test counts parked rows and rounds.
+    await h.app.postgres.sql`update outbox_messages set next_attempt_at = now() + interval '1 hour'
+                             where published_at is null`;
+    const { lines, destination } = captureLogs();
+    const publisher = new OutboxPublisher({
+      sql: h.app.postgres.sql,
+      amqp: h.app.amqp,
+      logger: createLogger({ name: 'outbox-test', level: 'info', destination }),
+      batch_size: 10,
+      publish_timeout_ms: 5_000,
+      idle_ms: 1_000,
+      failure_backoff_min_ms: 100,
+      failure_backoff_max_ms: 1_000,
+      row_backoff_max_ms: 60_000,
+      max_refusals: 2,
+    });
+    const poison = await insertCommand('no-such-exchange');
+    const makeDue = () =>
+      h.app.postgres.sql`update outbox_messages set next_attempt_at = now() where message_id = ${poison}`;
+    const state = async () => {
+      const [row] = await h.app.postgres.sql<{ attempts: number; parked: boolean; published: boolean }[]>`
+        select attempts, parked_at is not null as parked, published_at is not null as published
+        from outbox_messages where message_id = ${poison}`;
+      return row;
+    };
+    expect(await publisher.publishBatch()).toBe(1);
+    expect(await state()).toEqual({ attempts: 1, parked: false, published: false });
+    await makeDue();
+    expect(await publisher.publishBatch()).toBe(1);
+    expect(await state()).toEqual({ attempts: 2, parked: true, published: false });
+    // Due or not, a parked row is never read again by the publisher.
+    await makeDue();
+    expect(await publisher.publishBatch()).toBe(0);
+    expect(await state()).toEqual({ attempts: 2, parked: true, published: false });
+    expect((await outboxMetrics()).parked).toBe(1);
+    const parked_logs = lines.map((line) => JSON.parse(line)).filter((l) => l.event === 'api.outbox.parked');
+    expect(parked_logs).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        message_id: poison,
+        attempts: 2,
+        reason: expect.stringContaining('no-such-exchange'),
+      }),
+    ]);
+
+    const run = promisify(execFile);
+    const cli = fileURLToPath(new URL('../src/outbox/outbox-cli.ts', import.meta.url));
+    const outbox = (...args: string[]) =>
+      run(process.execPath, ['--conditions=@afc/source', cli, ...args], {
+        env: { ...process.env, DATABASE_URL: h.database.url, LOG_LEVEL: 'error' },
+        timeout: 30_000,
+      });
+    const listed = await outbox();
+    expect(listed.stdout).toContain(poison);
+    expect(listed.stdout).toContain('no-such-exchange');
+    expect(listed.stdout).toContain('1 parked command(s) shown.');
+    // An id that is not parked is reported and fails the run; the parked one is requeued.
+    const unknown = crypto.randomUUID();
+    const partly = outbox('--requeue', poison, unknown);
+    await expect(partly).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining(`1 command(s) requeued.\n${poison}`),
+    });
+    await expect(partly).rejects.toMatchObject({
+      stdout: expect.stringContaining(`Not parked (unknown, published or still retried): ${unknown}`),
+    });
+    expect(await state()).toEqual({ attempts: 0, parked: false, published: false });
+    expect((await outboxMetrics()).parked).toBe(0);
+    expect((await outbox()).stdout).toContain('No parked commands.');
+    // Requeued: due at once, a first attempt again (refused again here: the exchange is still missing).
+    expect(await publisher.publishBatch()).toBe(1);
+    expect(await state()).toEqual({ attempts: 1, parked: false, published: false });
+    await expect(outbox('--requeue', 'not-a-uuid')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('not a message id (a UUID): not-a-uuid'),
+    });
+  }, 60_000);
 
   // Last in this file: it closes the api's broker client.
   it('the broker connection gone: rounds stop without charging a row, until the same row stopped five in a row', async () => {

@@ -14,8 +14,11 @@ export interface OutboxPublisherOptions {
   readonly idle_ms: number;
   readonly failure_backoff_min_ms: number;
   readonly failure_backoff_max_ms: number;
-  // The longest one message waits between its own attempts (it is never given up).
+  // The longest one message waits between its own attempts.
   readonly row_backoff_max_ms: number;
+  // Refusals of one message after which it is parked: kept unpublished with its last error,
+  // never tried again until an operator requeues it (`pnpm outbox`).
+  readonly max_refusals: number;
 }
 
 // A failure of the connection to the broker (it says nothing about the message); anything else
@@ -69,6 +72,7 @@ export class OutboxPublisher {
   constructor(options: OutboxPublisherOptions) {
     assert.ok(Number.isInteger(options.batch_size) && options.batch_size > 0, 'batch_size > 0');
     assert.ok(options.failure_backoff_min_ms <= options.failure_backoff_max_ms, 'backoff bounds');
+    assert.ok(Number.isSafeInteger(options.max_refusals) && options.max_refusals >= 1, 'max_refusals >= 1');
     this.#options = options;
   }
 
@@ -89,7 +93,8 @@ export class OutboxPublisher {
     await Promise.race([this.#running, sleep(timeout_ms, undefined, { ref: false })]);
   }
 
-  // Rows handled in one round (published, or refused and rescheduled); 0 when nothing is due.
+  // Rows handled in one round (published, or refused and rescheduled or parked); 0 when nothing
+  // is due.
   // A refusal of one message (unroutable, nacked) is recorded on its row, which waits its own
   // backoff while the round goes on. A failure of the broker connection (closed, not connected,
   // no confirm in time) stops the round without charging any row, and is thrown after the
@@ -99,7 +104,7 @@ export class OutboxPublisher {
     const round = await sql.begin(async (tx) => {
       const rows = await tx<OutboxRow[]>`
         select id, message_id, exchange, routing_key, payload, headers, attempts from outbox_messages
-        where published_at is null and next_attempt_at <= clock_timestamp()
+        where published_at is null and parked_at is null and next_attempt_at <= clock_timestamp()
         order by id limit ${batch_size} for update skip locked`;
       const published: number[] = [];
       const refused: { row: OutboxRow; error: unknown }[] = [];
@@ -145,27 +150,31 @@ export class OutboxPublisher {
 
   async #recordFailure(tx: TransactionSql, row: OutboxRow, error: unknown): Promise<void> {
     const attempts = row.attempts + 1;
+    const reason = (error instanceof Error ? error.message : String(error)).slice(0, 500);
+    const failure = { outbox_id: row.id, message_id: row.message_id, attempts, reason };
+    if (attempts >= this.#options.max_refusals) {
+      await tx`update outbox_messages
+               set attempts = ${attempts}, last_error = ${reason}, parked_at = clock_timestamp()
+               where id = ${row.id}`;
+      this.#options.logger.error(
+        { event: 'api.outbox.parked', ...failure },
+        'an outbox message was refused too often: parked until an operator requeues it',
+      );
+      return;
+    }
     // From 1 s, doubling, jittered, at most row_backoff_max_ms.
     const retry_in_ms = backoffDelay(attempts, {
       base_delay_ms: 1_000,
       max_delay_ms: this.#options.row_backoff_max_ms,
     });
-    const reason = (error instanceof Error ? error.message : String(error)).slice(0, 500);
     await tx`update outbox_messages
              set attempts = ${attempts}, last_error = ${reason},
                  next_attempt_at = clock_timestamp() + ${retry_in_ms}::int * interval '1 millisecond'
              where id = ${row.id}`;
-    // A message refused this often will not go by itself: someone must look.
+    // A message refused this often will not go by itself: someone must look before it parks.
     if (attempts >= stuck_after_attempts) {
       this.#options.logger.error(
-        {
-          event: 'api.outbox.stuck',
-          outbox_id: row.id,
-          message_id: row.message_id,
-          attempts,
-          retry_in_ms,
-          reason,
-        },
+        { event: 'api.outbox.stuck', ...failure, retry_in_ms },
         'an outbox message keeps failing to publish',
       );
     }
