@@ -1,34 +1,38 @@
--- release_after_timeout.lua: the service answered a decline because its decision deadline
--- passed, but decide.lua may have run (or may still run: ioredis resends a command after a
--- reconnect). Makes Redis agree with the answer Marqeta got, idempotently, by JIT token:
---   no stored decision  -> store the timeout decline now (same kind and amount), so a late
+-- release_after_timeout.lua: the service answered a decline of its own because its decision
+-- deadline passed or the decision failed midway, but decide.lua may have run (or may still run:
+-- ioredis resends a command after a reconnect). Makes Redis agree with the answer Marqeta got,
+-- idempotently, by JIT token:
+--   no stored decision  -> store the service's decline now (same kind and amount), so a late
 --                          decide answers it as a replay and holds nothing;
---   approval            -> undo exactly what it did, store the timeout decline, emit
+--   approval            -> undo exactly what it did, store the service's decline, emit
 --                          authorization.timeout_released;
---   balance answer      -> store the timeout decline (no money moved, no event);
+--   balance answer      -> store the service's decline (no money moved, no event);
 --   decline             -> nothing.
--- The timeout decline is the domain's memo 'timeout' (decline_reason TRANSACTION_NOT_PERMITTED),
--- the answer the service gave. lib.lua is prepended.
+-- The service's decline is TRANSACTION_NOT_PERMITTED with the request's memo, the domain's
+-- 'timeout' or 'system_error': the answer the service gave. lib.lua is prepended.
 --
 -- KEYS[1] decision(jit)   KEYS[2] hold(original_jit or jit)   KEYS[3] card counters
 -- KEYS[4] user balance    KEYS[5] outbox
--- ARGV[1] JSON request (see src/requests.ts): the message, amount_minor, decision_ttl_s.
+-- ARGV[1] JSON request (see src/requests.ts): the message, amount_minor, memo, decision_ttl_s.
 
 local K = { decision = KEYS[1], hold = KEYS[2], counters = KEYS[3], balance = KEYS[4], outbox = KEYS[5] }
 
 local decision_kinds = { authorization = true, incremental = true, account_verification = true, balance_inquiry = true }
+local release_memos = { timeout = true, system_error = true }
 
 local function read_release_request()
   local req = read_request()
   local m = read_message(req)
   need(decision_kinds[m.kind] == true, 'kind')
   m.amount_minor = need_int(req, 'amount_minor')
+  m.memo = req.memo
+  need(release_memos[m.memo] == true, 'memo')
   return m
 end
 
 local function timeout_decline(m)
   return { jit_token = m.jit_token, kind = m.kind, amount_minor = m.amount_minor, outcome = 'decline',
-    decline_reason = 'TRANSACTION_NOT_PERMITTED', memo = 'timeout' }
+    decline_reason = 'TRANSACTION_NOT_PERMITTED', memo = m.memo }
 end
 
 local function reply(status, action, members)
@@ -71,7 +75,7 @@ local function undo_approval(m, record)
   local snapshot = movement.hold
   if movement.delete then snapshot = nil end
   local event = prepare_event(m, {
-    type = 'authorization.timeout_released', program = hold and hold.program or nil, memo = 'timeout',
+    type = 'authorization.timeout_released', program = hold and hold.program or nil, memo = m.memo,
     amount_minor = m.amount_minor, decline_reason = 'TRANSACTION_NOT_PERMITTED',
     counter_deltas = movement.counter_deltas, balance_delta = movement.balance_delta, hold = snapshot,
   })

@@ -22,7 +22,14 @@ export {
   type HoldScripts,
 } from './hold-expiry.ts';
 export { type CardStateKeys, cardStateKeys, type UserStateKeys, userStateKeys } from './keys.ts';
-export type { ApplyRequest, DecideRequest, MessageFields, ReleaseRequest } from './requests.ts';
+export {
+  type ApplyRequest,
+  type DecideRequest,
+  type MessageFields,
+  type ReleaseMemo,
+  type ReleaseRequest,
+  release_memos,
+} from './requests.ts';
 export {
   type ApplyNote,
   type CardStateDeclineMemo,

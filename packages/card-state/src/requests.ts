@@ -44,10 +44,17 @@ export interface ApplyRequest extends MessageFields {
   readonly final?: boolean;
 }
 
-// The decision the service answered with a timeout decline: the same fields it passed to decide.
+// The memo of the decline the service answered instead of the script's decision: the deadline
+// passed (timeout), or the decision failed midway (system_error). Stored as given, so a replay
+// answers what Marqeta was answered.
+export const release_memos = ['timeout', 'system_error'] as const;
+export type ReleaseMemo = (typeof release_memos)[number];
+
+// The decision the service answered with its own decline: the same fields it passed to decide.
 export interface ReleaseRequest extends MessageFields {
   readonly kind: DecisionKind;
   readonly amount_minor: number;
+  readonly memo: ReleaseMemo;
 }
 
 // Free text Lua compares or copies into events; bytes, as Lua counts them.
@@ -155,10 +162,12 @@ export function releaseArgument(request: ReleaseRequest, decision_ttl_s: number)
   checkMessage(request);
   oneOf('kind', request.kind, decision_kinds);
   safeInteger('amount_minor', request.amount_minor);
+  oneOf('memo', request.memo, release_memos);
   return JSON.stringify({
     ...messageArgument(request),
     kind: request.kind,
     amount_minor: request.amount_minor,
+    memo: request.memo,
     decision_ttl_s,
   });
 }

@@ -8,6 +8,7 @@ import {
   business_card,
   captureLogger,
   closeClients,
+  declinedBy,
   freshCard,
   informative,
   seed,
@@ -48,7 +49,7 @@ describe('coalesce_turn_writes', () => {
     );
     expect(corked()).toBe(true);
     await applied;
-    const released = coalescing.releaseAfterTimeout(request);
+    const released = coalescing.releaseAfterTimeout(declinedBy('timeout', request));
     expect(corked()).toBe(true);
     expect(await released).toMatchObject({ status: 'released' });
   });

@@ -20,6 +20,7 @@ import {
   business_card,
   closeClients,
   day_ms,
+  declinedBy,
   freshCard,
   holderOf,
   informative,
@@ -538,7 +539,9 @@ describe('decide.lua: past the decision deadline (Redis clock)', () => {
     expect(events.map((e) => [e.type, e.memo, e.counter_deltas, e.hold])).toEqual([
       ['authorization.declined', 'timeout', [], null],
     ]);
-    expect(await store.releaseAfterTimeout(request)).toMatchObject({ action: 'already_declined' });
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', request))).toMatchObject({
+      action: 'already_declined',
+    });
     // Run again in time (ioredis resending it): the answer stays the decline, nothing held.
     expect(await store.decide(authorization(card, { jit_token: request.jit_token }))).toMatchObject({
       outcome: 'replay',
@@ -614,7 +617,9 @@ describe('decide.lua: a hold already under the token (stand-in advice before the
     }).toEqual(before);
     expect(await store.readDecision(card.user_token, request.jit_token)).toEqual({ applied: 'advice' });
     // A timeout release for that decide finds no approval of ours: the stand-in's hold stays.
-    expect(await store.releaseAfterTimeout(request)).toMatchObject({ action: 'declined_before_decision' });
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', request))).toMatchObject({
+      action: 'declined_before_decision',
+    });
     expect(await store.readHold(card.user_token, stand_in.jit_token)).toMatchObject({ amount_minor: 1_500 });
   });
 });

@@ -19,6 +19,8 @@ import {
   type DecideRequest,
   OutboxEvent,
   outbox_event_prefix,
+  type ReleaseMemo,
+  type ReleaseRequest,
 } from '../src/index.ts';
 
 // A logger whose lines the test can read.
@@ -152,6 +154,11 @@ export function authorization(card: CardState, overrides: Partial<DecideRequest>
     deadline_at_ms: open_deadline_ms,
     ...overrides,
   };
+}
+
+// The release the service schedules after answering its own decline for this decision.
+export function declinedBy(memo: ReleaseMemo, request: DecideRequest): ReleaseRequest {
+  return { ...request, memo };
 }
 
 export function informative(

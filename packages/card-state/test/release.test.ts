@@ -8,6 +8,7 @@ import {
   authorization,
   business_card,
   closeClients,
+  declinedBy,
   freshCard,
   now_ms,
   open_controls,
@@ -50,7 +51,7 @@ describe('release_after_timeout.lua', () => {
     const before = await snapshot(card, [request.jit_token]);
     expect(await store.decide(request)).toMatchObject({ outcome: 'approve' });
     expect(await snapshot(card, [request.jit_token])).not.toEqual(before);
-    const released = await store.releaseAfterTimeout(request);
+    const released = await store.releaseAfterTimeout(declinedBy('timeout', request));
     expect(released).toMatchObject({
       status: 'released',
       action: 'approval_undone',
@@ -65,7 +66,7 @@ describe('release_after_timeout.lua', () => {
     });
     expect(await snapshot(card, [request.jit_token])).toEqual(before);
     expect(await store.decide(request)).toMatchObject({ outcome: 'replay', stored: timeout_decline });
-    const again = await store.releaseAfterTimeout(request);
+    const again = await store.releaseAfterTimeout(declinedBy('timeout', request));
     expect(again).toMatchObject({ status: 'released', action: 'already_declined' });
     expect(await snapshot(card, [request.jit_token])).toEqual(before);
     const types = (await outboxEvents(redis, store, card.user_token))
@@ -81,14 +82,46 @@ describe('release_after_timeout.lua', () => {
     const card = freshCard(business_card);
     await seed(store, { card });
     const request = authorization(card);
-    expect(await store.releaseAfterTimeout(request)).toMatchObject({
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', request))).toMatchObject({
       status: 'released',
       action: 'declined_before_decision',
     });
-    expect(await store.releaseAfterTimeout(request)).toMatchObject({ action: 'already_declined' });
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', request))).toMatchObject({
+      action: 'already_declined',
+    });
     expect(await store.decide(request)).toMatchObject({ outcome: 'replay', stored: timeout_decline });
     expect((await store.readState(card.user_token, card.card_token)).counters).toEqual(zeroCounters());
     expect(await store.readHold(card.user_token, request.jit_token)).toBeNull();
+  });
+
+  it("stores the service's own memo: a replay after a system_error decline answers system_error", async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const never_decided = authorization(card);
+    expect(await store.releaseAfterTimeout(declinedBy('system_error', never_decided))).toMatchObject({
+      action: 'declined_before_decision',
+      stored: { memo: 'system_error', decline_reason: 'TRANSACTION_NOT_PERMITTED' },
+    });
+    expect(await store.decide(never_decided)).toMatchObject({
+      outcome: 'replay',
+      stored: { ...timeout_decline, memo: 'system_error' },
+    });
+    // The script ran, the service had failed meanwhile: the approval is undone under that memo.
+    const approved = authorization(card);
+    expect(await store.decide(approved)).toMatchObject({ outcome: 'approve' });
+    expect(await store.releaseAfterTimeout(declinedBy('system_error', approved))).toMatchObject({
+      action: 'approval_undone',
+      stored: { memo: 'system_error' },
+    });
+    const released = (await outboxEvents(redis, store, card.user_token)).find(
+      (event) => event.jit_token === approved.jit_token && event.type === 'authorization.timeout_released',
+    );
+    expect(released?.memo).toBe('system_error');
+    // Any other memo is a bad request: refused, nothing stored.
+    const other = authorization(card);
+    const bad = { ...declinedBy('timeout', other), memo: 'card_expired' } as unknown as ReleaseRequest;
+    await expect(store.releaseAfterTimeout(bad)).rejects.toMatchObject({ code: 'AFC_CARD_STATE_INVALID' });
+    expect(await store.readDecision(card.user_token, other.jit_token)).toBeNull();
   });
 
   it('an incremental: the original hold goes back to what it was before the increment', async () => {
@@ -107,7 +140,9 @@ describe('release_after_timeout.lua', () => {
       outcome: 'approve',
       hold: { amount_minor: 1_300 },
     });
-    expect(await store.releaseAfterTimeout(incremental)).toMatchObject({ action: 'approval_undone' });
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', incremental))).toMatchObject({
+      action: 'approval_undone',
+    });
     expect(await snapshot(card, [original.jit_token])).toEqual(before);
   });
 
@@ -120,12 +155,14 @@ describe('release_after_timeout.lua', () => {
       amount_minor: 0,
     });
     await store.decide(inquiry);
-    expect(await store.releaseAfterTimeout(inquiry)).toMatchObject({ action: 'balance_withdrawn' });
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', inquiry))).toMatchObject({
+      action: 'balance_withdrawn',
+    });
     expect(await store.decide(inquiry)).toMatchObject({ outcome: 'replay', stored: timeout_decline });
     const request = authorization(card);
     await store.decide(request);
     const before = await snapshot(card, [request.jit_token]);
-    const other: ReleaseRequest = { ...request, amount_minor: 999 };
+    const other: ReleaseRequest = declinedBy('timeout', { ...request, amount_minor: 999 });
     expect(await store.releaseAfterTimeout(other)).toMatchObject({
       status: 'mismatch',
       stored: { outcome: 'approve' },
@@ -146,7 +183,7 @@ describe('release_after_timeout.lua', () => {
       original_jit_token: request.jit_token,
       amount_minor: 400,
     });
-    const released = await store.releaseAfterTimeout(request);
+    const released = await store.releaseAfterTimeout(declinedBy('timeout', request));
     expect(released).toMatchObject({
       action: 'approval_undone',
       hold: { amount_minor: 0, captured_minor: 400, released_minor: 600 },
@@ -193,7 +230,7 @@ describe('release_after_timeout.lua: undoing an approval at once equals never ap
             const result = await store.decide(request);
             if (request.kind === 'authorization') auths.push(request.jit_token);
             const approved = result.status === 'decided' && result.outcome === 'approve';
-            if (o.release && approved) await store.releaseAfterTimeout(request);
+            if (o.release && approved) await store.releaseAfterTimeout(declinedBy('timeout', request));
             else kept.push({ ...request, method: request.method });
           }
           const expected = simulate(

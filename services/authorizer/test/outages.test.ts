@@ -192,9 +192,10 @@ describe('data of record unreachable', () => {
 
   it('declines with system_error, not timeout, when PostgreSQL stalls past the deadline', async () => {
     const stalled = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_limit_minor: 100_000 } });
+    const body = jitBody(stalled);
     proxy.hold();
     try {
-      const miss = await postJit(h.app, jitBody(stalled));
+      const miss = await postJit(h.app, body);
       expect(miss.statusCode).toBe(402);
       expect((miss.json() as { jit_funding: { memo: string } }).jit_funding.memo).toBe('system_error');
     } finally {
@@ -202,6 +203,14 @@ describe('data of record unreachable', () => {
     }
     await waitUntil(async () => (await postJit(h.app, jitBody(stalled))).statusCode === 200, {
       message: 'the stalled card loads once PostgreSQL answers again',
+    });
+    // Marqeta sending that message again gets the answer it got, memo included: the release
+    // (sent before the decisions above, on the same connection) stored it, and the card,
+    // loadable now, is not decided again.
+    const replay = await postJit(h.app, body);
+    expect(replay.statusCode).toBe(402);
+    expect(replay.json()).toMatchObject({
+      jit_funding: { decline_reason: 'TRANSACTION_NOT_PERMITTED', memo: 'system_error' },
     });
   });
 });

@@ -125,6 +125,8 @@ async function releaseDeclined(
     now_ms: Date.now(),
     kind: facts.kind,
     amount_minor: facts.amount_minor,
+    // Marqeta did not take our answer (late or unusable): for a replay, a timeout.
+    memo: 'timeout' as const,
   };
   let result = await deps.card_state.releaseAfterTimeout(request);
   // Unlike an unreported informative message (applyUnreported), a decline cannot be left to the

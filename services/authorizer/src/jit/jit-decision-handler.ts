@@ -3,6 +3,7 @@ import {
   type CardStateStore,
   type DecideRequest,
   type DecideResult,
+  type ReleaseMemo,
   type ReleaseRequest,
   service_decline_memos,
 } from '@afc/card-state';
@@ -16,7 +17,7 @@ import type { StateLoader } from '../state/state-loader.ts';
 import type { BackgroundRetries } from './background-retries.ts';
 import { type JitAnswer, jitAnswer } from './jit-answer.ts';
 import type { JitWork } from './jit-request.ts';
-import { withDeadline } from './with-deadline.ts';
+import { type DeadlineResult, withDeadline } from './with-deadline.ts';
 
 export interface JitDecisionHandlerOptions {
   readonly card_state: CardStateStore;
@@ -104,21 +105,32 @@ export class JitDecisionHandler implements JitHandler {
       const memo = result.value.not_theirs;
       return decline(work, not_theirs_reasons[memo], memo);
     }
+    const memo = this.#failureMemo(result, progress.loading, request.jit_token, log);
     // Past the deadline or failed midway, the script may still have run (or run later): undo
-    // by JIT token whatever it may have held.
-    this.#options.releases.schedule(request.jit_token, request);
+    // by JIT token whatever it may have held, and store this decline for a replay to answer.
+    this.#options.releases.schedule(request.jit_token, { ...request, memo });
+    return decline(work, system_decline_reason, memo);
+  }
+
+  // Why the service declines a decision itself, logged once.
+  #failureMemo(
+    result: DeadlineResult<Attempt>,
+    loading: boolean,
+    jit_token: string,
+    log: Logger,
+  ): ReleaseMemo {
     // A deadline passed while the data of record was being read: it did not answer in time,
     // which for this decision is unreachable (system_error), not a slow Redis (timeout).
-    if (!result.ok && result.reason === 'timeout' && progress.loading) {
-      log.error({ jit_token: request.jit_token }, 'data of record did not answer by the deadline: declined');
-      return decline(work, system_decline_reason, 'system_error');
+    if (!result.ok && result.reason === 'timeout' && loading) {
+      log.error({ jit_token }, 'data of record did not answer by the deadline: declined');
+      return 'system_error';
     }
     if (!result.ok && result.reason === 'timeout') {
-      log.warn({ jit_token: request.jit_token }, 'decision deadline passed: declined, hold released');
-      return decline(work, system_decline_reason, 'timeout');
+      log.warn({ jit_token }, 'decision deadline passed: declined, hold released');
+      return 'timeout';
     }
-    if (!result.ok) log.error({ err: result.error, jit_token: request.jit_token }, 'decision failed');
-    return decline(work, system_decline_reason, 'system_error');
+    if (!result.ok) log.error({ err: result.error, jit_token }, 'decision failed');
+    return 'system_error';
   }
 
   // One script call; on a cache miss one load from the data of record and one more call.
