@@ -7,7 +7,8 @@
 --   approval            -> undo exactly what it did, store the service's decline, emit
 --                          authorization.timeout_released;
 --   balance answer      -> store the service's decline (no money moved, no event);
---   decline             -> nothing.
+--   decline             -> nothing, unless it is decide.lua's own late decline (memo timeout)
+--                          and the service answered system_error: that memo is stored over it.
 -- The service's decline is TRANSACTION_NOT_PERMITTED with the request's memo, the domain's
 -- 'timeout' or 'system_error': the answer the service gave. lib.lua is prepended.
 --
@@ -107,6 +108,14 @@ if stored.kind ~= m.kind or stored.amount_minor ~= m.amount_minor then
   return reply('mismatch', nil, { 'stored', enc_record(stored, nil) })
 end
 if stored.outcome == 'decline' then
+  -- A decide that ran past its deadline (queued behind a command the service had given up on)
+  -- stored memo timeout; the service answered system_error, which a replay must repeat. Only
+  -- the memo changes: no money moved for a decline.
+  if stored.memo == 'timeout' and m.memo ~= 'timeout' then
+    local decline = timeout_decline(m)
+    write_record(K.decision, enc_record(decline, record.applied), m.decision_ttl_s)
+    return reply('released', 'already_declined', { 'stored', enc_record(decline, nil) })
+  end
   return reply('released', 'already_declined', { 'stored', enc_record(stored, nil) })
 end
 if stored.outcome == 'balance' then

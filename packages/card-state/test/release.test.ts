@@ -13,6 +13,7 @@ import {
   now_ms,
   open_controls,
   outboxEvents,
+  passed_deadline_ms,
   personal_card,
   seed,
   sharedRedis,
@@ -117,6 +118,18 @@ describe('release_after_timeout.lua', () => {
       (event) => event.jit_token === approved.jit_token && event.type === 'authorization.timeout_released',
     );
     expect(released?.memo).toBe('system_error');
+    // A decide that ran past its deadline stored its own timeout decline before the release
+    // came: the service said system_error, so that is what a replay answers.
+    const late = authorization(card, { deadline_at_ms: passed_deadline_ms });
+    expect(await store.decide(late)).toMatchObject({ outcome: 'decline', memo: 'timeout' });
+    expect(await store.releaseAfterTimeout(declinedBy('system_error', late))).toMatchObject({
+      action: 'already_declined',
+      stored: { memo: 'system_error' },
+    });
+    expect(await store.decide(late)).toMatchObject({
+      outcome: 'replay',
+      stored: { ...timeout_decline, memo: 'system_error' },
+    });
     // Any other memo is a bad request: refused, nothing stored.
     const other = authorization(card);
     const bad = { ...declinedBy('timeout', other), memo: 'card_expired' } as unknown as ReleaseRequest;
