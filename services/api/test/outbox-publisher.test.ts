@@ -212,12 +212,25 @@ describe('the api outbox publisher', () => {
   }, 60_000);
 
   // Last in this file: it closes the api's broker client.
-  it('the broker connection gone: rounds stop without charging a row, until the same row stopped five in a row', async () => {
+  it('the broker connection gone: rounds stop without charging a row, until the same row stopped five in a row; a charge never parks', async () => {
     const before = await rows();
+    // Parks at its first refusal: a stall charged to a row must still not park it.
+    const publisher = new OutboxPublisher({
+      sql: h.app.postgres.sql,
+      amqp: h.app.amqp,
+      logger: createLogger({ name: 'outbox-test', level: 'silent' }),
+      batch_size: 10,
+      publish_timeout_ms: 1_000,
+      idle_ms: 1_000,
+      failure_backoff_min_ms: 100,
+      failure_backoff_max_ms: 1_000,
+      row_backoff_max_ms: 60_000,
+      max_refusals: 1,
+    });
     await h.app.amqp.close(5_000);
     const waiting = await insertCommand('events');
     for (let round = 1; round <= 4; round += 1) {
-      const failed = await h.app.api.outbox.publishBatch().then(
+      const failed = await publisher.publishBatch().then(
         () => undefined,
         (error: unknown) => error,
       );
@@ -231,12 +244,15 @@ describe('the api outbox publisher', () => {
       ]);
     }
     // The fifth stop on the same message charges it: it waits its own backoff, the rest go on.
-    expect(await h.app.api.outbox.publishBatch()).toBe(1);
+    expect(await publisher.publishBatch()).toBe(1);
     expect((await rows()).at(-1)).toMatchObject({
       message_id: waiting,
       published: false,
       attempts: 1,
       due: false,
     });
+    const [charged] = await h.app.postgres.sql<{ parked: boolean }[]>`
+      select parked_at is not null as parked from outbox_messages where message_id = ${waiting}`;
+    expect(charged).toEqual({ parked: false });
   });
 });

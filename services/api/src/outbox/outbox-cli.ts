@@ -14,7 +14,7 @@ import {
 
 const usage = `pnpm outbox [--max <n>]                      list parked commands, oldest first
 pnpm outbox --requeue <message id>...        requeue chosen commands (first attempt, due now)
-pnpm outbox --requeue-all [--max <n>]        requeue every parked command`;
+pnpm outbox --requeue-all [--max <n>]        requeue every parked command (at most n)`;
 
 function parse() {
   const { values, positionals } = parseArgs({

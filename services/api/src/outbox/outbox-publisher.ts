@@ -16,8 +16,9 @@ export interface OutboxPublisherOptions {
   readonly failure_backoff_max_ms: number;
   // The longest one message waits between its own attempts.
   readonly row_backoff_max_ms: number;
-  // Refusals of one message after which it is parked: kept unpublished with its last error,
-  // never tried again until an operator requeues it (`pnpm outbox`).
+  // Attempts of one message (its refusals and the stalls charged to it) at which a refusal parks
+  // it: kept unpublished with its last error, never tried again until an operator requeues it
+  // (`pnpm outbox`).
   readonly max_refusals: number;
 }
 
@@ -126,7 +127,8 @@ export class OutboxPublisher {
         await tx`update outbox_messages set published_at = now(), attempts = attempts + 1, last_error = null
                  where id = any(${published}::bigint[])`;
       }
-      for (const { row, error } of refused) await this.#recordFailure(tx, row, error);
+      for (const { row, error } of refused)
+        await this.#recordFailure(tx, row, error, !connectionFailure(error));
       return { handled: published.length + refused.length, stopped };
     });
     if (round.stopped !== undefined) throw round.stopped.error;
@@ -148,11 +150,14 @@ export class OutboxPublisher {
     });
   }
 
-  async #recordFailure(tx: TransactionSql, row: OutboxRow, error: unknown): Promise<void> {
+  // refused: the broker (or our client) refused the message itself. A stalled connection charged
+  // to the row (stalls_before_charge) delays it like a refusal but never parks it: a broker that
+  // blocks publishers for hours (a memory or disk alarm) must not park healthy commands.
+  async #recordFailure(tx: TransactionSql, row: OutboxRow, error: unknown, refused: boolean): Promise<void> {
     const attempts = row.attempts + 1;
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 500);
     const failure = { outbox_id: row.id, message_id: row.message_id, attempts, reason };
-    if (attempts >= this.#options.max_refusals) {
+    if (refused && attempts >= this.#options.max_refusals) {
       await tx`update outbox_messages
                set attempts = ${attempts}, last_error = ${reason}, parked_at = clock_timestamp()
                where id = ${row.id}`;

@@ -43,25 +43,28 @@ export async function listParkedCommands(sql: Sql, max: number): Promise<ParkedC
 }
 
 // One statement. The publisher never reads a parked row, so nothing else holds these rows but
-// another requeue, whose rows are skipped, not waited for.
+// another requeue, whose rows are skipped, not waited for. `max` bounds 'all'; named ids are
+// requeued all.
 export async function requeueParkedCommands(
   sql: Sql,
   selection: RequeueSelection,
   max: number,
 ): Promise<RequeueOutcome> {
   assert.ok(Number.isSafeInteger(max) && max >= 1, 'max >= 1');
-  const ids = selection.kind === 'ids' ? [...new Set(selection.message_ids)] : [];
+  const ids =
+    selection.kind === 'ids' ? [...new Set(selection.message_ids.map((id) => id.toLowerCase()))] : [];
   assert.ok(ids.every(isMessageId), 'message ids are UUIDs');
+  const limit = selection.kind === 'all' ? max : ids.length;
   const rows = await sql<{ message_id: string }[]>`
     update outbox_messages set parked_at = null, attempts = 0, next_attempt_at = clock_timestamp()
     where id in (
       select id from outbox_messages
       where published_at is null and parked_at is not null
         and (${selection.kind === 'all'} or message_id = any(${ids}::uuid[]))
-      order by parked_at, id limit ${max}
+      order by parked_at, id limit ${limit}
       for update skip locked)
     returning message_id::text`;
   const requeued = rows.map((row) => row.message_id);
   const found = new Set(requeued);
-  return { requeued, not_found: ids.filter((id) => !found.has(id.toLowerCase())) };
+  return { requeued, not_found: ids.filter((id) => !found.has(id)) };
 }
