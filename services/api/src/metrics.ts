@@ -46,7 +46,7 @@ async function outboxState(sql: Sql): Promise<OutboxState | undefined> {
 
 // The api's own metrics, beside the service kit's HTTP histogram and the AMQP client's.
 export function createApiMetrics(registry: Registry, sql: Sql): ApiMetrics {
-  // One query per scrape serves both gauges (prom-client collects each gauge separately).
+  // One query per scrape serves the three gauges (prom-client collects each gauge separately).
   let last_read: Promise<OutboxState | undefined> | undefined;
   const read = () => {
     last_read ??= outboxState(sql).finally(() => {
@@ -54,33 +54,31 @@ export function createApiMetrics(registry: Registry, sql: Sql): ApiMetrics {
     });
     return last_read;
   };
-  new Gauge({
-    name: 'afc_api_outbox_pending',
-    help: 'Commands in the PostgreSQL outbox not yet confirmed by RabbitMQ (counted up to 100000)',
-    registers: [registry],
-    async collect() {
-      const state = await read();
-      if (state !== undefined) this.set(state.pending);
-    },
-  });
-  new Gauge({
-    name: 'afc_api_outbox_oldest_pending_seconds',
-    help: 'Age of the oldest command waiting in the PostgreSQL outbox (0 when none waits)',
-    registers: [registry],
-    async collect() {
-      const state = await read();
-      if (state !== undefined) this.set(state.oldest_s);
-    },
-  });
-  new Gauge({
-    name: 'afc_api_outbox_parked',
-    help: 'Commands the outbox publisher gave up on, waiting for `pnpm outbox --requeue` (counted up to 100000)',
-    registers: [registry],
-    async collect() {
-      const state = await read();
-      if (state !== undefined) this.set(state.parked);
-    },
-  });
+  const outboxGauge = (name: string, help: string, value: (state: OutboxState) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const state = await read();
+        if (state !== undefined) this.set(value(state));
+      },
+    });
+  outboxGauge(
+    'afc_api_outbox_pending',
+    'Commands in the PostgreSQL outbox not yet confirmed by RabbitMQ, parked ones apart (counted up to 100000)',
+    (state) => state.pending,
+  );
+  outboxGauge(
+    'afc_api_outbox_oldest_pending_seconds',
+    'Age of the oldest command waiting in the PostgreSQL outbox, parked ones apart (0 when none waits)',
+    (state) => state.oldest_s,
+  );
+  outboxGauge(
+    'afc_api_outbox_parked',
+    'Commands the outbox publisher gave up on, waiting for `pnpm outbox --requeue` (counted up to 100000)',
+    (state) => state.parked,
+  );
   return {
     card_events: new Counter({
       name: 'afc_api_card_events_total',
