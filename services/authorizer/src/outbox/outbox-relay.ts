@@ -106,6 +106,8 @@ export class OutboxRelay {
   start(): void {
     assert.ok(!this.#running, 'relay already started');
     this.#running = true;
+    // A stop aborted the last one: pausing on it would not pause (a restarted relay would spin).
+    this.#wake = new AbortController();
     this.#loop = this.#run();
   }
 
