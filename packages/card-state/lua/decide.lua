@@ -7,7 +7,8 @@
 -- KEYS[4] card counters   KEYS[5] user balance    KEYS[6] decision(jit)
 -- KEYS[7] hold(jit)       KEYS[8] hold(original_jit or jit)            KEYS[9] outbox
 -- ARGV[1] JSON request (see src/requests.ts): the message, amount_minor, now_year/now_month,
---         window starts (domain windowStarts), decision_ttl_s, deadline_at_ms.
+--         window starts (domain windowStarts), decision_ttl_s, deadline_at_ms,
+--         outbox_max_events.
 --
 -- Replies one JSON object: {status:'missing', missing:[...]} (load them, call again) or
 -- {status:'decided', outcome, ...}.
@@ -50,6 +51,7 @@ local function read_decide_request()
   m.now_year = need_int(req, 'now_year')
   m.now_month = need_int(req, 'now_month')
   m.deadline_at_ms = need_int(req, 'deadline_at_ms')
+  m.outbox_max_events = need_int(req, 'outbox_max_events')
   return m
 end
 
@@ -371,6 +373,13 @@ end
 local m = read_decide_request()
 local record = read_record(K.decision, m.jit_token)
 if record.stored ~= nil then return replay_reply(m, record.stored) end
+-- Service-level outbox_full: the partition's outbox holds outbox_max_events (the broker has
+-- been away long enough). A decision that would write an event is declined and changes
+-- nothing (no record, no event): Redis keeps its memory for the holds and counters, and a retry
+-- is decided afresh once the relay has moved events. A balance inquiry writes none.
+if m.kind ~= 'balance_inquiry' and redis.call('XLEN', K.outbox) >= m.outbox_max_events then
+  return reply_decided('decline', nil, { decline_reason = 'TRANSACTION_NOT_PERMITTED', memo = 'outbox_full' })
+end
 -- Same order as the domain: after the replay rule, before anything is read or loaded. Stores the
 -- decline release_after_timeout would store (memo timeout, same kind and amount).
 if deadline_passed(m) then

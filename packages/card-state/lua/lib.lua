@@ -583,7 +583,8 @@ local function prepare_event(m, e)
   return { json = json, event_id = event_id }
 end
 
--- No MAXLEN: the relay deletes what the broker confirmed.
+-- No MAXLEN (it would drop events): the relay deletes what the broker confirmed, and decide.lua
+-- declines new decisions while the stream is at its bound (outbox_full).
 local function emit(outbox_key, prepared)
   return redis.call('XADD', outbox_key, '*', 'event', prepared.json)
 end

@@ -122,7 +122,11 @@ function messageArgument(m: MessageFields) {
 }
 
 // Copies only the known fields: nothing the caller added by accident reaches Lua.
-export function decideArgument(request: DecideRequest, decision_ttl_s: number): string {
+export function decideArgument(
+  request: DecideRequest,
+  decision_ttl_s: number,
+  outbox_max_events: number,
+): string {
   checkMessage(request);
   oneOf('kind', request.kind, decision_kinds);
   safeInteger('amount_minor', request.amount_minor);
@@ -135,6 +139,7 @@ export function decideArgument(request: DecideRequest, decision_ttl_s: number): 
     amount_minor: request.amount_minor,
     deadline_at_ms: request.deadline_at_ms,
     decision_ttl_s,
+    outbox_max_events,
   });
 }
 

@@ -29,13 +29,17 @@ function literals<const T extends readonly string[]>(values: T): TUnion<TLiteral
   return Type.Union(values.map((value) => Type.Literal(value)));
 }
 
-// The decline memos the scripts use: the domain's, plus card_user_mismatch (decide.lua: the card
-// belongs to another cardholder than the message says; declined INVALID_CARD).
-export const service_decline_memos = { card_user_mismatch: 'INVALID_CARD' } as const;
+// The decline memos the scripts use: the domain's, plus the service's (decide.lua): outbox_full
+// (the partition's outbox is at its bound) and card_user_mismatch (the card belongs to another
+// cardholder than the message says; declined INVALID_CARD).
+export const service_decline_memos = {
+  card_user_mismatch: 'INVALID_CARD',
+  outbox_full: 'TRANSACTION_NOT_PERMITTED',
+} as const;
 export type CardStateDeclineMemo = DeclineMemo | keyof typeof service_decline_memos;
 export const card_state_decline_memos: readonly CardStateDeclineMemo[] = [
   ...(Object.keys(decline_memos) as DeclineMemo[]),
-  'card_user_mismatch',
+  ...(Object.keys(service_decline_memos) as (keyof typeof service_decline_memos)[]),
 ];
 
 export const informative_kinds = ['reversal', 'clearing', 'refund', 'advice'] as const;

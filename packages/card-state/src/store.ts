@@ -42,12 +42,19 @@ import {
 
 // Marqeta may repeat a JIT message for 7 days: a day more.
 export const default_decision_ttl_s = 8 * 24 * 60 * 60;
+// Entries of one partition's outbox stream past which decisions are declined outbox_full (about
+// 20 MB of events per partition, 1.3 GB over 64: ten minutes of a broker outage at 2,000
+// approvals a second). Size it to the Redis memory set aside for events.
+export const default_outbox_max_events = 20_000;
 
 export interface CardStateOptions {
   readonly redis: RedisClient;
   // P of partitionOf: fixed per deployment.
   readonly partitions: number;
   readonly decision_ttl_s?: number;
+  // The outbox's bound, per partition stream (default_outbox_max_events): events wait there while
+  // the broker is away, and Redis must not run out of memory for the holds and counters.
+  readonly outbox_max_events?: number;
   // What a refund does to a business card's counters (domain RefundMode).
   readonly refund_mode: RefundMode;
   readonly logger: Logger;
@@ -119,6 +126,8 @@ const tombstone = JSON.stringify({ unknown: true });
 
 export async function createCardState(options: CardStateOptions): Promise<CardStateStore> {
   const decision_ttl_s = checkTtl(options.decision_ttl_s ?? default_decision_ttl_s);
+  const outbox_max_events = options.outbox_max_events ?? default_outbox_max_events;
+  assert.ok(Number.isSafeInteger(outbox_max_events) && outbox_max_events >= 1, 'outbox_max_events >= 1');
   assert.ok(refund_modes.includes(options.refund_mode), 'refund_mode');
   const { redis, partitions } = options;
   const scripts = await defineCardStateScripts(redis);
@@ -130,7 +139,8 @@ export async function createCardState(options: CardStateOptions): Promise<CardSt
     keys,
     decide: async (request) => {
       coalesce();
-      return decide(scripts, keys(request.user_token, request.card_token), request, decision_ttl_s);
+      const k = keys(request.user_token, request.card_token);
+      return decide(scripts, k, request, decideArgument(request, decision_ttl_s, outbox_max_events));
     },
     apply: async (request) => {
       coalesce();
@@ -183,9 +193,8 @@ async function decide(
   scripts: CardStateScripts,
   k: CardStateKeys,
   request: DecideRequest,
-  decision_ttl_s: number,
+  argument: string,
 ): Promise<DecideResult> {
-  const argument = decideArgument(request, decision_ttl_s);
   // Most messages carry no original token: their hold key is the original's, built once.
   const hold = k.holdKey(request.jit_token);
   const original = request.original_jit_token === undefined ? hold : k.holdKey(request.original_jit_token);

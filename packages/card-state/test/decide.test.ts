@@ -14,10 +14,11 @@ import {
 import type { RedisClient } from '@afc/redis';
 import { createTestRedisPrefix } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CardStateStore, DecideRequest, DecideResult } from '../src/index.ts';
+import { type CardStateStore, createCardState, type DecideRequest, type DecideResult } from '../src/index.ts';
 import {
   authorization,
   business_card,
+  captureLogger,
   closeClients,
   day_ms,
   declinedBy,
@@ -27,6 +28,7 @@ import {
   now_ms,
   open_controls,
   outboxEvents,
+  partitions,
   passed_deadline_ms,
   personal_card,
   seed,
@@ -180,6 +182,51 @@ describe('decide.lua: every rule of decideAuthorization, in order, with the doma
     expect(memoOf(await decideBoth({ card, holder: { ...holderOf(card), status: 'closed' } }))).toBe(
       'cardholder_not_active',
     );
+  });
+
+  it('an outbox at its bound: a decision is declined outbox_full and changes nothing; replays, balance inquiries and informative messages go on', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const outbox = store.keys(card.user_token, card.card_token).outbox;
+    // Bounded at one event more than the partition holds now (this file's tests run one by one).
+    const bound = (await redis.xlen(outbox)) + 1;
+    const bounded = (outbox_max_events: number) =>
+      createCardState({
+        redis,
+        partitions,
+        refund_mode: 'counters_unchanged',
+        logger: captureLogger().logger,
+        outbox_max_events,
+      });
+    const full = await bounded(bound);
+    const first = authorization(card);
+    expect(await full.decide(first)).toMatchObject({ outcome: 'approve' });
+    const before = await full.readState(card.user_token, card.card_token);
+    const second = authorization(card);
+    expect(await full.decide(second)).toMatchObject({
+      outcome: 'decline',
+      decline_reason: 'TRANSACTION_NOT_PERMITTED',
+      memo: 'outbox_full',
+      stored: null,
+    });
+    expect(await full.readDecision(card.user_token, second.jit_token)).toBeNull();
+    const events = await outboxEvents(redis, store, card.user_token);
+    expect(events.filter((event) => event.jit_token === second.jit_token)).toEqual([]);
+    expect(await full.readState(card.user_token, card.card_token)).toEqual(before);
+    expect(await redis.xlen(outbox)).toBe(bound);
+    expect(await full.decide(first)).toMatchObject({ outcome: 'replay', stored: { outcome: 'approve' } });
+    const inquiry = authorization(card, {
+      kind: 'balance_inquiry',
+      method: 'pgfs.balanceinquiry',
+      amount_minor: 0,
+    });
+    expect(await full.decide(inquiry)).toMatchObject({ outcome: 'balance' });
+    // Marqeta already moved that money: recorded, past the bound.
+    const reversal = informative(card, 'reversal', { original_jit_token: first.jit_token });
+    expect(await full.apply(reversal)).toMatchObject({ status: 'applied' });
+    expect(await redis.xlen(outbox)).toBe(bound + 1);
+    // Room again (the relay moved events; here, a larger bound): the same message is decided.
+    expect(await (await bounded(bound + 2)).decide(second)).toMatchObject({ outcome: 'approve' });
   });
 
   it('a card stored for another cardholder than the message names: INVALID_CARD, card_user_mismatch', async () => {

@@ -73,6 +73,8 @@ function decideArgs(): string[] {
       deadline_at_ms: Number.MAX_SAFE_INTEGER,
     },
     691_200,
+    // Far above what a measurement writes into one partition: never full here.
+    1_000_000,
   );
   const hold = k.holdKey(jit_token);
   return [k.cardState, k.cardControls, k.cardholderState, k.cardCounters, k.userBalance].concat([

@@ -220,6 +220,12 @@ export function authorizerProperties() {
     JIT_BODY_LIMIT_BYTES: integer(1_024, 1_048_576, 65_536, 'Largest JIT request body accepted.'),
     ...refundModeProperty(),
     OUTBOX_RELAY_BATCH: integer(1, 10_000, 100, 'Outbox stream entries the relay reads per batch.'),
+    OUTBOX_MAX_EVENTS_PER_PARTITION: integer(
+      1,
+      10_000_000,
+      20_000,
+      "Events one partition's outbox stream may hold (they wait there while RabbitMQ is away) before decisions are declined with memo outbox_full; size it to the Redis memory set aside for events (about 1 KB each, 64 partitions).",
+    ),
     REDIS_CLOCK_CHECK_INTERVAL_MS: integer(
       1_000,
       3_600_000,

@@ -34,6 +34,8 @@ export interface AuthorizerOptions {
   readonly partitions: number;
   readonly refund_mode: RefundMode;
   readonly relay_batch_size: number;
+  // Per partition stream: past it decisions are declined outbox_full (card-state).
+  readonly outbox_max_events: number;
   readonly publish_timeout_ms: number;
   readonly redis_clock_check_interval_ms: number;
   readonly redis_clock_skew_max_ms: number;
@@ -54,6 +56,7 @@ export const authorizerApp = fp<AuthorizerOptions>(
       redis: app.redis,
       partitions: options.partitions,
       refund_mode: options.refund_mode,
+      outbox_max_events: options.outbox_max_events,
       logger,
       // Many decisions at once: their scripts leave in one write per turn, without waiting for
       // each other's replies (bench: 2.3 instead of 3.7 syscalls per decision here, 0.2

@@ -57,6 +57,7 @@ export async function buildAuthorizer(
     partitions: config.REDIS_PARTITIONS,
     refund_mode: config.REFUND_BUSINESS_MODE,
     relay_batch_size: config.OUTBOX_RELAY_BATCH,
+    outbox_max_events: config.OUTBOX_MAX_EVENTS_PER_PARTITION,
     publish_timeout_ms: config.AMQP_CONFIRM_TIMEOUT_MS,
     redis_clock_check_interval_ms: config.REDIS_CLOCK_CHECK_INTERVAL_MS,
     redis_clock_skew_max_ms: config.REDIS_CLOCK_SKEW_MAX_MS,
