@@ -373,11 +373,15 @@ end
 local m = read_decide_request()
 local record = read_record(K.decision, m.jit_token)
 if record.stored ~= nil then return replay_reply(m, record.stored) end
+-- domain hold_exists (its rule comes after the deadline's, below): Marqeta stood in and the
+-- advice already holds and counts this purchase.
+local stood_in = m.kind == 'authorization' and redis.call('EXISTS', K.hold) == 1
 -- Service-level outbox_full: the partition's outbox holds outbox_max_events (the broker has
--- been away long enough). A decision that would write an event is declined and changes
--- nothing (no record, no event): Redis keeps its memory for the holds and counters, and a retry
--- is decided afresh once the relay has moved events. A balance inquiry writes none.
-if m.kind ~= 'balance_inquiry' and redis.call('XLEN', K.outbox) >= m.outbox_max_events then
+-- been away long enough). A decision is declined and changes nothing (no record, no event):
+-- Redis keeps its memory for the holds and counters, and a retry is decided afresh once the
+-- relay has moved events. A balance inquiry writes no event, and Marqeta's stand-in is answered
+-- as it happened: neither is refused.
+if m.kind ~= 'balance_inquiry' and not stood_in and redis.call('XLEN', K.outbox) >= m.outbox_max_events then
   return reply_decided('decline', nil, { decline_reason = 'TRANSACTION_NOT_PERMITTED', memo = 'outbox_full' })
 end
 -- Same order as the domain: after the replay rule, before anything is read or loaded. Stores the
@@ -385,9 +389,8 @@ end
 if deadline_passed(m) then
   return finish(m, { card = nil }, { outcome = 'decline', memo = 'timeout' }, record.applied)
 end
--- domain hold_exists: Marqeta stood in and the advice already holds and counts this purchase.
--- Answered approve as a replay of Marqeta's decision; nothing changed, stored or emitted.
-if m.kind == 'authorization' and redis.call('EXISTS', K.hold) == 1 then
+-- Answered approve as a replay of Marqeta's stand-in decision; nothing changed, stored or emitted.
+if stood_in then
   local stand_in = { jit_token = m.jit_token, kind = m.kind, amount_minor = m.amount_minor, outcome = 'approve' }
   return reply_decided('replay', enc_record(stand_in, nil), {})
 end

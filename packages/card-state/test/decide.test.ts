@@ -225,8 +225,18 @@ describe('decide.lua: every rule of decideAuthorization, in order, with the doma
     const reversal = informative(card, 'reversal', { original_jit_token: first.jit_token });
     expect(await full.apply(reversal)).toMatchObject({ status: 'applied' });
     expect(await redis.xlen(outbox)).toBe(bound + 1);
+    // Marqeta stood in (its advice holds the purchase), then our JIT arrives: answered as it
+    // happened, full outbox or not.
+    const stand_in = informative(card, 'advice', {
+      method: 'pgfs.authorization.standin',
+      amount_minor: 1_500,
+    });
+    expect(await full.apply(stand_in)).toMatchObject({ status: 'applied', note: 'standin_held' });
+    expect(
+      await full.decide(authorization(card, { jit_token: stand_in.jit_token, amount_minor: 1_500 })),
+    ).toMatchObject({ outcome: 'replay', stored: { outcome: 'approve' } });
     // Room again (the relay moved events; here, a larger bound): the same message is decided.
-    expect(await (await bounded(bound + 2)).decide(second)).toMatchObject({ outcome: 'approve' });
+    expect(await (await bounded(bound + 3)).decide(second)).toMatchObject({ outcome: 'approve' });
   });
 
   it('a card stored for another cardholder than the message names: INVALID_CARD, card_user_mismatch', async () => {

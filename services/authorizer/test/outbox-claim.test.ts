@@ -66,4 +66,45 @@ describe('outbox relay and a relay that died mid-round', () => {
       await heir.stop(5_000);
     }
   });
+
+  it('acknowledges and deletes a round of thousands of entries of one partition (one script, in slices)', async () => {
+    const key = outboxKey(3);
+    // Past what one Lua unpack takes (about 8,000 values): the script must slice.
+    const entries = 8_200;
+    for (let start = 0; start < entries; start += 820) {
+      const batch = redis.pipeline();
+      for (let i = start; i < start + 820; i += 1) {
+        const event = `{"event_id":"bulk-${process.pid}-${i}:authorization.approved","type":"authorization.approved","n":${i}}`;
+        batch.xadd(key, '*', 'event', event);
+      }
+      await batch.exec();
+    }
+    const bulk = new OutboxRelay({
+      redis,
+      amqp: h.app.amqp,
+      logger,
+      stream_keys: [key],
+      exchange: exchange_names.transactions,
+      group: 'outbox-relay',
+      consumer: 'bulk',
+      batch_size: 9_000,
+      idle_min_ms: 5,
+      idle_max_ms: 20,
+      claim_idle_ms: 30_000,
+      publish_timeout_ms: 10_000,
+      failure_backoff_max_ms: 200,
+    });
+    bulk.start();
+    try {
+      await waitUntil(() => bulk.published_count === entries, {
+        timeout_ms: 60_000,
+        message: 'one round publishes and acknowledges them all',
+      });
+      expect(await redis.xlen(key)).toBe(0);
+      const pending = (await redis.xpending(key, 'outbox-relay')) as [number, ...unknown[]];
+      expect(pending[0]).toBe(0);
+    } finally {
+      await bulk.stop(5_000);
+    }
+  }, 90_000);
 });

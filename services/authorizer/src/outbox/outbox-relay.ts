@@ -35,6 +35,19 @@ interface OutboxEntry {
   readonly event: EncodedJson;
 }
 
+// XACK and XDEL of one partition's confirmed entries, together: an entry acknowledged and left
+// undeleted (the connection lost between two commands) would never be read or deleted again,
+// and would hold a place under the outbox's bound (decide.lua outbox_full) for good.
+// In slices: Lua's unpack refuses some thousands of values at once.
+const acknowledge_lua = `
+local n = #ARGV
+for first = 2, n, 1000 do
+  local last = math.min(first + 999, n)
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, first, last))
+  redis.call('XDEL', KEYS[1], unpack(ARGV, first, last))
+end
+return n - 1`;
+
 const ensure_group_lua = `
 local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
 if not ok and not string.find(tostring(err), 'BUSYGROUP') then return redis.error_reply(tostring(err)) end
@@ -79,6 +92,9 @@ const publish_slice = 16;
 export class OutboxRelay {
   readonly #options: OutboxRelayOptions;
   #running = false;
+  // One loop at a time: a loop started before the last stop() (which may have given up waiting
+  // for it) ends at its next turn instead of running beside the new one.
+  #generation = 0;
   #loop: Promise<void> | undefined;
   #wake: AbortController = new AbortController();
   #published = 0;
@@ -108,7 +124,8 @@ export class OutboxRelay {
     this.#running = true;
     // A stop aborted the last one: pausing on it would not pause (a restarted relay would spin).
     this.#wake = new AbortController();
-    this.#loop = this.#run();
+    this.#generation += 1;
+    this.#loop = this.#run(this.#generation);
   }
 
   // Stops after the round in flight: its confirmed entries are acknowledged, the rest stay
@@ -134,12 +151,12 @@ export class OutboxRelay {
     await Promise.all(stream_keys.map((key) => redis.eval(ensure_group_lua, 1, key, group)));
   }
 
-  async #run(): Promise<void> {
+  async #run(generation: number): Promise<void> {
     const { idle_min_ms, idle_max_ms, failure_backoff_max_ms, logger } = this.#options;
     let idle_ms = idle_min_ms;
     let failures = 0;
     let groups_ready = false;
-    while (this.#running) {
+    while (this.#running && generation === this.#generation) {
       try {
         if (!groups_ready) {
           await this.#ensureGroups();
@@ -308,9 +325,8 @@ export class OutboxRelay {
     });
   }
 
-  // One XACK and one XDEL per partition for the whole round, not two commands per entry, and
-  // all of them in one write. XDEL follows XACK on the same connection (same key, same node),
-  // so it runs after it without waiting for its reply.
+  // One script (XACK and XDEL, atomic) per partition for the whole round, not two commands per
+  // entry, and all of them in one write.
   async #acknowledge(entries: readonly OutboxEntry[]): Promise<void> {
     const { redis, group } = this.#options;
     const ids_by_key = new Map<string, string[]>();
@@ -321,7 +337,7 @@ export class OutboxRelay {
     }
     coalesceTurnWrites(redis);
     await Promise.all(
-      [...ids_by_key].flatMap(([key, ids]) => [redis.xack(key, group, ...ids), redis.xdel(key, ...ids)]),
+      [...ids_by_key].map(([key, ids]) => redis.eval(acknowledge_lua, 1, key, group, ...ids)),
     );
     this.#published += entries.length;
   }
