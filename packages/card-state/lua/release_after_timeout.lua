@@ -31,7 +31,7 @@ local function read_release_request()
   return m
 end
 
-local function timeout_decline(m)
+local function service_decline(m)
   return { jit_token = m.jit_token, kind = m.kind, amount_minor = m.amount_minor, outcome = 'decline',
     decline_reason = 'TRANSACTION_NOT_PERMITTED', memo = m.memo }
 end
@@ -80,7 +80,7 @@ local function undo_approval(m, record)
     amount_minor = m.amount_minor, decline_reason = 'TRANSACTION_NOT_PERMITTED',
     counter_deltas = movement.counter_deltas, balance_delta = movement.balance_delta, hold = snapshot,
   })
-  local stored = timeout_decline(m)
+  local stored = service_decline(m)
   local record_json = enc_record(stored, record.applied)
   if movement.delete then redis.call('DEL', K.hold) elseif snapshot ~= nil then write_hold(K.hold, snapshot) end
   if counters ~= nil then write_counters(K.counters, counters) end
@@ -99,7 +99,7 @@ local m = read_release_request()
 local record = read_record(K.decision, m.jit_token)
 local stored = record.stored
 if stored == nil then
-  local decline = timeout_decline(m)
+  local decline = service_decline(m)
   write_record(K.decision, enc_record(decline, record.applied), m.decision_ttl_s)
   return reply('released', 'declined_before_decision', { 'stored', enc_record(decline, nil) })
 end
@@ -112,14 +112,14 @@ if stored.outcome == 'decline' then
   -- stored memo timeout; the service answered system_error, which a replay must repeat. Only
   -- the memo changes: no money moved for a decline.
   if stored.memo == 'timeout' and m.memo ~= 'timeout' then
-    local decline = timeout_decline(m)
+    local decline = service_decline(m)
     write_record(K.decision, enc_record(decline, record.applied), m.decision_ttl_s)
     return reply('released', 'already_declined', { 'stored', enc_record(decline, nil) })
   end
   return reply('released', 'already_declined', { 'stored', enc_record(stored, nil) })
 end
 if stored.outcome == 'balance' then
-  local decline = timeout_decline(m)
+  local decline = service_decline(m)
   write_record(K.decision, enc_record(decline, record.applied), m.decision_ttl_s)
   return reply('released', 'balance_withdrawn', { 'stored', enc_record(decline, nil) })
 end

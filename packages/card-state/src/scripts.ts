@@ -243,9 +243,7 @@ const specs = {
   creditBalance: { ...credit_balance_script, with_lib: false },
 } as const;
 
-export type ScriptSet<Specs extends Record<string, AnyCardStateScriptSpec>> = Scripts<Specs>;
-
-export type CardStateScripts = ScriptSet<typeof specs>;
+export type CardStateScripts = Scripts<typeof specs>;
 
 export async function loadLua(file: string, with_lib: boolean): Promise<string> {
   const body = await readFile(new URL(file, lua_directory), 'utf8');
@@ -265,7 +263,7 @@ const card_state_source: ScriptSource<AnyCardStateScriptSpec> = {
 export function defineScriptSet<Specs extends Record<string, AnyCardStateScriptSpec>>(
   client: RedisClient,
   set: Specs,
-): Promise<ScriptSet<Specs>> {
+): Promise<Scripts<Specs>> {
   return defineScripts(client, set, card_state_source);
 }
 

@@ -5,7 +5,7 @@ import { AmqpClient, isAmqpError, product_topology, queue_names } from '@afc/amq
 import { createLogger } from '@afc/log';
 import { captureLogs, waitUntil } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutboxPublisher } from '../src/outbox/outbox-publisher.ts';
+import { OutboxPublisher, type OutboxPublisherOptions } from '../src/outbox/outbox-publisher.ts';
 import { type Harness, startApi } from './harness.ts';
 
 let h: Harness;
@@ -58,6 +58,36 @@ async function outboxMetrics() {
   };
 }
 
+// A publisher of the test's own, on the api's database, with the options a test varies.
+function publisherWith(
+  options: Pick<OutboxPublisherOptions, 'amqp' | 'logger' | 'publish_timeout_ms' | 'max_refusals'>,
+): OutboxPublisher {
+  return new OutboxPublisher({
+    sql: h.app.postgres.sql,
+    batch_size: 10,
+    idle_ms: 1_000,
+    failure_backoff_min_ms: 100,
+    failure_backoff_max_ms: 1_000,
+    row_backoff_max_ms: 60_000,
+    ...options,
+  });
+}
+
+// Out of the way of the tests after this one: a refused row due within a second would join
+// their rounds (and on a busy machine did).
+async function deferRow(message_id: string): Promise<void> {
+  await h.app.postgres.sql`update outbox_messages set next_attempt_at = now() + interval '1 hour'
+                           where message_id = ${message_id}`;
+}
+
+// What a round threw (undefined when it did not).
+function failureOf(publisher: OutboxPublisher): Promise<unknown> {
+  return publisher.publishBatch().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
 describe('the api outbox publisher', () => {
   it('a message the broker refuses is rescheduled on its own; the round goes on and nothing is sent twice', async () => {
     const first = await insertCommand('events');
@@ -84,10 +114,7 @@ describe('the api outbox publisher', () => {
     expect(await h.app.api.outbox.publishBatch()).toBe(0);
     expect(consumed.filter((id) => id === first || id === last).sort()).toEqual([first, last].sort());
     expect(consumed).not.toContain(poison);
-    // Out of the way of the tests after this one: due within a second, it would join their
-    // rounds (and on a busy machine did).
-    await h.app.postgres.sql`update outbox_messages set next_attempt_at = now() + interval '1 hour'
-                             where message_id = ${poison}`;
+    await deferRow(poison);
   });
 
   it('a broker it cannot reach charges no row, however many rounds the outage lasts', async () => {
@@ -100,25 +127,16 @@ describe('the api outbox publisher', () => {
       topology: product_topology,
       logger: silent,
     });
-    const publisher = new OutboxPublisher({
-      sql: h.app.postgres.sql,
+    const publisher = publisherWith({
       amqp: unreachable,
       logger: silent,
-      batch_size: 10,
       publish_timeout_ms: 20,
-      idle_ms: 1_000,
-      failure_backoff_min_ms: 100,
-      failure_backoff_max_ms: 1_000,
-      row_backoff_max_ms: 60_000,
       max_refusals: 20,
     });
     const waiting = await insertCommand('events');
     try {
       for (let round = 1; round <= 7; round += 1) {
-        const failed = await publisher.publishBatch().then(
-          () => undefined,
-          (error: unknown) => error,
-        );
+        const failed = await failureOf(publisher);
         expect(isAmqpError(failed, 'AFC_AMQP_NOT_CONNECTED')).toBe(true);
       }
       expect(await rows()).toEqual([
@@ -138,16 +156,10 @@ describe('the api outbox publisher', () => {
     await h.app.postgres.sql`update outbox_messages set next_attempt_at = now() + interval '1 hour'
                              where published_at is null`;
     const { lines, destination } = captureLogs();
-    const publisher = new OutboxPublisher({
-      sql: h.app.postgres.sql,
+    const publisher = publisherWith({
       amqp: h.app.amqp,
       logger: createLogger({ name: 'outbox-test', level: 'info', destination }),
-      batch_size: 10,
       publish_timeout_ms: 5_000,
-      idle_ms: 1_000,
-      failure_backoff_min_ms: 100,
-      failure_backoff_max_ms: 1_000,
-      row_backoff_max_ms: 60_000,
       max_refusals: 2,
     });
     const poison = await insertCommand('no-such-exchange');
@@ -206,9 +218,7 @@ describe('the api outbox publisher', () => {
     // Requeued: due at once, a first attempt again (refused again here: the exchange is still missing).
     expect(await publisher.publishBatch()).toBe(1);
     expect(await state()).toEqual({ attempts: 1, parked: false, published: false });
-    // Out of the way of the tests after this one: due in a second, it would join their rounds.
-    await h.app.postgres.sql`update outbox_messages set next_attempt_at = now() + interval '1 hour'
-                             where message_id = ${poison}`;
+    await deferRow(poison);
     await expect(outbox('--requeue', 'not-a-uuid')).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining('not a message id (a UUID): not-a-uuid'),
@@ -219,25 +229,16 @@ describe('the api outbox publisher', () => {
   it('the broker connection gone: rounds stop without charging a row, until the same row stopped five in a row; a charge never parks', async () => {
     const before = await rows();
     // Parks at its first refusal: a stall charged to a row must still not park it.
-    const publisher = new OutboxPublisher({
-      sql: h.app.postgres.sql,
+    const publisher = publisherWith({
       amqp: h.app.amqp,
       logger: createLogger({ name: 'outbox-test', level: 'silent' }),
-      batch_size: 10,
       publish_timeout_ms: 1_000,
-      idle_ms: 1_000,
-      failure_backoff_min_ms: 100,
-      failure_backoff_max_ms: 1_000,
-      row_backoff_max_ms: 60_000,
       max_refusals: 1,
     });
     await h.app.amqp.close(5_000);
     const waiting = await insertCommand('events');
     for (let round = 1; round <= 4; round += 1) {
-      const failed = await publisher.publishBatch().then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      const failed = await failureOf(publisher);
       expect(isAmqpError(failed)).toBe(true);
       expect(isAmqpError(failed, 'AFC_AMQP_UNROUTABLE') || isAmqpError(failed, 'AFC_AMQP_NACKED')).toBe(
         false,

@@ -102,6 +102,26 @@ export function jitBody(
   });
 }
 
+export function jitTokenOf(body: JitBody): string {
+  return body.gpa_order?.jit_funding.token ?? '';
+}
+
+// Marqeta's later message about an earlier one (reversal, clearing, refund, incremental).
+export function followUpBody(
+  card: Pick<JitRequestOptions, 'card_token' | 'user_token'>,
+  original: JitBody,
+  method: string,
+  amount: string | number,
+): JitBody {
+  return jitBody({
+    card_token: card.card_token,
+    user_token: card.user_token,
+    method,
+    amount,
+    original_jit_funding_token: jitTokenOf(original),
+  });
+}
+
 export async function postJit(app: Service, body: unknown, authorization = basic_auth) {
   return app.inject({
     method: 'POST',

@@ -1,6 +1,6 @@
 import type { CardStateStore } from '@afc/card-state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, jitBody, nextToken, postJit, startAuthorizer } from './harness.ts';
+import { type Harness, jitBody, jitTokenOf, nextToken, postJit, startAuthorizer } from './harness.ts';
 import { type SeededCard, seedBusinessCard, seedPersonalCard } from './seed.ts';
 
 let h: Harness;
@@ -136,7 +136,7 @@ describe('POST /v1/jit methods', () => {
   it('holds only the increment of an incremental authorization', async () => {
     const card = await seedBusinessCard(h.app.postgres.sql, { controls: { daily_limit_minor: 5_000 } });
     const first = await authorize(card, { amount: '30.00' });
-    const original = first.body.gpa_order?.jit_funding.token ?? '';
+    const original = jitTokenOf(first.body);
     const more = await authorize(card, {
       method: 'pgfs.authorization.incremental',
       amount: '15.00',
@@ -159,7 +159,7 @@ describe('POST /v1/jit methods', () => {
     const reversal = await authorize(card, {
       method: 'pgfs.authorization.reversal',
       amount: '40.00',
-      original_jit_funding_token: reversed.body.gpa_order?.jit_funding.token ?? '',
+      original_jit_funding_token: jitTokenOf(reversed.body),
     });
     expect(reversal.response.statusCode).toBe(200);
     expect((await countersOf(card))?.day).toMatchObject({ amount_minor: 0, count: 0 });
@@ -167,7 +167,7 @@ describe('POST /v1/jit methods', () => {
     const clearing = await authorize(card, {
       method: 'pgfs.authorization.clearing',
       amount: '12.50',
-      original_jit_funding_token: cleared.body.gpa_order?.jit_funding.token ?? '',
+      original_jit_funding_token: jitTokenOf(cleared.body),
     });
     expect(clearing.response.statusCode).toBe(200);
     expect((await countersOf(card))?.day).toMatchObject({ amount_minor: 1_250, count: 1 });

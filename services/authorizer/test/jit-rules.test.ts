@@ -1,7 +1,15 @@
 import type { CardStateStore } from '@afc/card-state';
 import { clearOfUtcMidnight } from '@afc/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Harness, jitBody, nextToken, postJit, startAuthorizer } from './harness.ts';
+import {
+  followUpBody,
+  type Harness,
+  jitBody,
+  jitTokenOf,
+  nextToken,
+  postJit,
+  startAuthorizer,
+} from './harness.ts';
 import { type SeededCard, seedBusinessCard, seedPersonalCard } from './seed.ts';
 
 // The rules and methods jit-route.test.ts does not reach, each through the route: what Marqeta
@@ -22,7 +30,7 @@ async function send(card: SeededCard, options: JitOptions = {}) {
   const body = jitBody({ ...card, ...options });
   const response = await postJit(h.app, body);
   const funding = (response.json() as { jit_funding: Record<string, unknown> }).jit_funding;
-  return { body, status: response.statusCode, funding, token: body.gpa_order?.jit_funding.token ?? '' };
+  return { body, status: response.statusCode, funding, token: jitTokenOf(body) };
 }
 
 async function dayOf(card: SeededCard) {
@@ -188,12 +196,7 @@ describe('POST /v1/jit business refunds that restore the counters', () => {
     const card = await seedBusinessCard(restoring.app.postgres.sql);
     const purchase = jitBody({ ...card, amount: '25.00' });
     expect((await postJit(restoring.app, purchase)).statusCode).toBe(200);
-    const clearing = jitBody({
-      ...card,
-      method: 'pgfs.authorization.clearing',
-      amount: '25.00',
-      original_jit_funding_token: purchase.gpa_order?.jit_funding.token ?? '',
-    });
+    const clearing = followUpBody(card, purchase, 'pgfs.authorization.clearing', '25.00');
     expect((await postJit(restoring.app, clearing)).statusCode).toBe(200);
     const refund = jitBody({ ...card, method: 'pgfs.refund', amount: '10.00' });
     expect((await postJit(restoring.app, refund)).statusCode).toBe(200);

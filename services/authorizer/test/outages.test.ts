@@ -7,7 +7,15 @@ import {
   waitUntil,
 } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, jitBody, nextToken, postJit, startAuthorizer } from './harness.ts';
+import {
+  followUpBody,
+  type Harness,
+  jitBody,
+  jitTokenOf,
+  nextToken,
+  postJit,
+  startAuthorizer,
+} from './harness.ts';
 import { metricValue } from './metric-value.ts';
 import { type SeededCard, seedBusinessCard } from './seed.ts';
 
@@ -57,12 +65,7 @@ describe('Redis unreachable', () => {
     expect((await postJit(h.app, authorization)).statusCode).toBe(200);
     const before = (await store.readState(card.user_token, card.card_token)).counters;
     proxy.cut();
-    const reversal = jitBody({
-      ...card,
-      method: 'pgfs.authorization.reversal',
-      amount: '30.00',
-      original_jit_funding_token: authorization.gpa_order?.jit_funding.token ?? '',
-    });
+    const reversal = followUpBody(card, authorization, 'pgfs.authorization.reversal', '30.00');
     // Marqeta has already reversed it: always 200, applied as soon as Redis answers again.
     expect((await postJit(h.app, reversal)).statusCode).toBe(200);
     proxy.restore();
@@ -98,7 +101,7 @@ describe('decision deadline', () => {
     await waitUntil(
       async () => {
         const warm_up = jitBody({ ...card, amount: '1.00' });
-        warm_up_jit = warm_up.gpa_order?.jit_funding.token ?? '';
+        warm_up_jit = jitTokenOf(warm_up);
         return (await postJit(h.app, warm_up)).statusCode === 200;
       },
       { timeout_ms: 20_000, interval_ms: 200, message: 'an approved warm-up' },
@@ -114,7 +117,7 @@ describe('decision deadline', () => {
     const store = h.app.authorizer.card_state;
     // A non-incremental that names an earlier authorization must not release that one.
     const body = jitBody({ ...card, amount: '25.00', original_jit_funding_token: warm_up_jit });
-    const jit_token = body.gpa_order?.jit_funding.token ?? '';
+    const jit_token = jitTokenOf(body);
     proxy.hold();
     const late = await postJit(h.app, body);
     expect(late.statusCode).toBe(402);

@@ -6,7 +6,7 @@ import { formatMinor } from '@afc/money';
 import { localServiceUrls, TcpProxy, waitUntil } from '@afc/testkit';
 import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, jitBody, postJit, startAuthorizer } from './harness.ts';
+import { type Harness, jitBody, jitTokenOf, postJit, startAuthorizer } from './harness.ts';
 import { metricValue } from './metric-value.ts';
 import { type SeededCard, seedBusinessCard } from './seed.ts';
 
@@ -93,7 +93,7 @@ function eventIdOf(expectation: Expected): string {
 // One authorization; its answer must be what the rules say, whatever RabbitMQ is doing.
 async function authorize(card: SeededCard, amount_minor: number, mcc: string) {
   const body = jitBody({ ...card, amount: formatMinor(amount_minor, 'USD'), mcc });
-  const jit_token = body.gpa_order?.jit_funding.token ?? '';
+  const jit_token = jitTokenOf(body);
   const decline_reason = ruling(amount_minor, mcc);
   const expectation = { jit_token, card, amount_minor, mcc, decline_reason };
   expected.set(eventIdOf(expectation), expectation);
