@@ -4,6 +4,9 @@
 -- (`pnpm outbox --requeue`). The publisher's read still uses outbox_messages_unpublished_idx:
 -- parked rows are few and are skipped there.
 alter table outbox_messages add column parked_at timestamptz;
+-- Refusals of the message by the broker, apart from `attempts` (which also counts the stalled
+-- connections charged to it and drives the backoff): only refusals park a message.
+alter table outbox_messages add column refusals integer not null default 0;
 -- Checked for every row written from now on. NOT VALID: every existing row has parked_at null,
 -- so validating would only scan the whole table under the exclusive lock of the column added
 -- above, holding back the API's writes for nothing.

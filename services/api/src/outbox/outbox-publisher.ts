@@ -16,8 +16,8 @@ export interface OutboxPublisherOptions {
   readonly failure_backoff_max_ms: number;
   // The longest one message waits between its own attempts.
   readonly row_backoff_max_ms: number;
-  // Attempts of one message (its refusals and the stalls charged to it) at which a refusal parks
-  // it: kept unpublished with its last error, never tried again until an operator requeues it
+  // Refusals of one message (the stalls charged to it do not count) after which it is parked:
+  // kept unpublished with its last error, never tried again until an operator requeues it
   // (`pnpm outbox`).
   readonly max_refusals: number;
 }
@@ -55,6 +55,7 @@ interface OutboxRow {
   payload: Record<string, unknown>;
   headers: Record<string, unknown>;
   attempts: number;
+  refusals: number;
 }
 
 // Moves commands from outbox_messages to RabbitMQ: a command is committed with the change it
@@ -104,7 +105,7 @@ export class OutboxPublisher {
     const { sql, batch_size } = this.#options;
     const round = await sql.begin(async (tx) => {
       const rows = await tx<OutboxRow[]>`
-        select id, message_id, exchange, routing_key, payload, headers, attempts from outbox_messages
+        select id, message_id, exchange, routing_key, payload, headers, attempts, refusals from outbox_messages
         where published_at is null and parked_at is null and next_attempt_at <= clock_timestamp()
         order by id limit ${batch_size} for update skip locked`;
       const published: number[] = [];
@@ -151,15 +152,18 @@ export class OutboxPublisher {
   }
 
   // refused: the broker (or our client) refused the message itself. A stalled connection charged
-  // to the row (stalls_before_charge) delays it like a refusal but never parks it: a broker that
-  // blocks publishers for hours (a memory or disk alarm) must not park healthy commands.
+  // to the row (stalls_before_charge) delays it like a refusal but is no refusal: a broker that
+  // blocks publishers for hours (a memory or disk alarm) must not bring healthy commands to the
+  // edge of parking.
   async #recordFailure(tx: TransactionSql, row: OutboxRow, error: unknown, refused: boolean): Promise<void> {
     const attempts = row.attempts + 1;
+    const refusals = row.refusals + (refused ? 1 : 0);
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 500);
-    const failure = { outbox_id: row.id, message_id: row.message_id, attempts, reason };
-    if (refused && attempts >= this.#options.max_refusals) {
+    const failure = { outbox_id: row.id, message_id: row.message_id, attempts, refusals, reason };
+    if (refused && refusals >= this.#options.max_refusals) {
       await tx`update outbox_messages
-               set attempts = ${attempts}, last_error = ${reason}, parked_at = clock_timestamp()
+               set attempts = ${attempts}, refusals = ${refusals}, last_error = ${reason},
+                   parked_at = clock_timestamp()
                where id = ${row.id}`;
       this.#options.logger.error(
         { event: 'api.outbox.parked', ...failure },
@@ -173,7 +177,7 @@ export class OutboxPublisher {
       max_delay_ms: this.#options.row_backoff_max_ms,
     });
     await tx`update outbox_messages
-             set attempts = ${attempts}, last_error = ${reason},
+             set attempts = ${attempts}, refusals = ${refusals}, last_error = ${reason},
                  next_attempt_at = clock_timestamp() + ${retry_in_ms}::int * interval '1 millisecond'
              where id = ${row.id}`;
     // A message refused this often will not go by itself: someone must look before it parks.

@@ -56,7 +56,8 @@ export async function requeueParkedCommands(
   assert.ok(ids.every(isMessageId), 'message ids are UUIDs');
   const limit = selection.kind === 'all' ? max : ids.length;
   const rows = await sql<{ message_id: string }[]>`
-    update outbox_messages set parked_at = null, attempts = 0, next_attempt_at = clock_timestamp()
+    update outbox_messages
+    set parked_at = null, attempts = 0, refusals = 0, next_attempt_at = clock_timestamp()
     where id in (
       select id from outbox_messages
       where published_at is null and parked_at is not null
