@@ -1,5 +1,5 @@
 // What the operations commands (`pnpm parked`, `pnpm reconcile`, `pnpm outbox`, …) share: the
-// command line's handling and the text tables of their reports.
+// command line's handling, the text tables of their reports, and their run (print, close, exit code).
 
 // The command line of an operations command: a bad argument prints the error and the usage and
 // exits 2 (nothing opened, nothing changed); --help prints the usage and exits 0.
@@ -27,4 +27,31 @@ export function table(header: readonly string[], rows: readonly (readonly string
       .join('  ')
       .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export interface CommandReport {
+  readonly text: string;
+  readonly exit_code: number;
+}
+
+// Runs a command's body on what `open` gives, prints what it returns, closes and sets the exit
+// code: 0 done, 1 failed, or the code the body asks for (a partial repair, a refused run).
+export async function runOperationsCommand<Context>(
+  name: string,
+  open: () => Promise<Context>,
+  close: (context: Context) => Promise<void>,
+  body: (context: Context) => Promise<CommandReport>,
+): Promise<void> {
+  let context: Context | undefined;
+  try {
+    context = await open();
+    const result = await body(context);
+    process.stdout.write(`${result.text}\n`);
+    process.exitCode = result.exit_code;
+  } catch (error) {
+    process.stderr.write(`${name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    if (context !== undefined) await close(context).catch(() => {});
+  }
 }

@@ -1,4 +1,9 @@
-export { parseCommandLine, table } from './command-line.ts';
+export {
+  type CommandReport,
+  parseCommandLine,
+  runOperationsCommand,
+  table,
+} from './command-line.ts';
 export { createService, type Service, type ServiceOptions } from './create-service.ts';
 export { describeValidation, errorHandlerPlugin } from './error-handler-plugin.ts';
 export {

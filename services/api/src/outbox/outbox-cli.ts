@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit, migrateConfigSchema } from '@afc/config';
 import { createLogger } from '@afc/log';
 import { createPostgres } from '@afc/postgres';
-import { parseCommandLine, postgresOptions, table } from '@afc/service-kit';
+import { parseCommandLine, postgresOptions, runOperationsCommand, table } from '@afc/service-kit';
 import {
   isMessageId,
   listParkedCommands,
@@ -58,11 +58,14 @@ const args = parseCommandLine(usage, parse);
 // Only the database: the settings `pnpm migrate` reads (DATABASE_URL, PG_*, LOG_LEVEL).
 const config = loadConfigOrExit(migrateConfigSchema, 'outbox');
 const logger = createLogger({ name: 'outbox', level: 'warn', destination: process.stderr });
-const postgres = createPostgres(postgresOptions({ ...config, PG_POOL_MAX: 1 }, 'afc-outbox-cli'), logger);
-try {
-  if (!args.requeue && !args['requeue-all']) {
-    process.stdout.write(`${listing(await listParkedCommands(postgres.sql, args.max))}\n`);
-  } else {
+await runOperationsCommand(
+  'outbox',
+  async () => createPostgres(postgresOptions({ ...config, PG_POOL_MAX: 1 }, 'afc-outbox-cli'), logger),
+  (postgres) => postgres.close(5_000),
+  async (postgres) => {
+    if (!args.requeue && !args['requeue-all']) {
+      return { text: listing(await listParkedCommands(postgres.sql, args.max)), exit_code: 0 };
+    }
     const selection: RequeueSelection = args['requeue-all']
       ? { kind: 'all' }
       : { kind: 'ids', message_ids: args.ids };
@@ -70,13 +73,7 @@ try {
     const lines = [`${outcome.requeued.length} command(s) requeued.`, ...outcome.requeued];
     if (outcome.not_found.length > 0)
       lines.push(`Not parked (unknown, published or still retried): ${outcome.not_found.join(' ')}`);
-    process.stdout.write(`${lines.join('\n')}\n`);
     // An id that was asked for and not requeued is a failure the operator must see.
-    process.exitCode = outcome.not_found.length === 0 ? 0 : 1;
-  }
-} catch (error) {
-  process.stderr.write(`outbox failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-} finally {
-  await postgres.close(5_000);
-}
+    return { text: lines.join('\n'), exit_code: outcome.not_found.length === 0 ? 0 : 1 };
+  },
+);

@@ -44,7 +44,8 @@ function neverSent(error: unknown): boolean {
 // it is sent (a frame the broker refuses) would otherwise hold back every message behind it.
 const stalls_before_charge = 5;
 
-// Refusals of one message after which each further one is logged as an error.
+// Attempts of one message (refusals and charged stalls) after which each further failure is
+// logged as an error.
 const stuck_after_attempts = 10;
 
 interface OutboxRow {

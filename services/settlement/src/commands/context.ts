@@ -4,12 +4,14 @@ import { createLogger, type Logger } from '@afc/log';
 import {
   amqpOptions,
   amqpPlugin,
+  type CommandReport,
   createService,
   personalStorePlugin,
   postgresOptions,
   postgresPlugin,
   redisOptions,
   redisPlugin,
+  runOperationsCommand,
   type Service,
 } from '@afc/service-kit';
 
@@ -78,25 +80,18 @@ export async function openContext(name: string, needs: ContextNeeds): Promise<Co
   return { app, config, logger };
 }
 
-// Runs a command's body, prints what it returns, closes the clients and sets the exit code:
-// 0 done, 1 failed, or the code the body asks for (a partial repair, a refused run).
-export async function runCommand(
+// A settlement command on the service's own clients (see openContext).
+export function runCommand(
   name: string,
   needs: ContextNeeds,
-  body: (context: CommandContext) => Promise<{ readonly text: string; readonly exit_code: number }>,
+  body: (context: CommandContext) => Promise<CommandReport>,
 ): Promise<void> {
-  let context: CommandContext | undefined;
-  try {
-    context = await openContext(name, needs);
-    const result = await body(context);
-    process.stdout.write(`${result.text}\n`);
-    process.exitCode = result.exit_code;
-  } catch (error) {
-    process.stderr.write(`${name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  } finally {
-    await context?.app.close().catch(() => {});
-  }
+  return runOperationsCommand(
+    name,
+    () => openContext(name, needs),
+    (context) => context.app.close(),
+    body,
+  );
 }
 
 // --batch of the commands that page through the data of record.
