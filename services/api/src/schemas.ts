@@ -1,8 +1,11 @@
 import { Type } from '@sinclair/typebox';
 
+// A UUID in lower case, as PostgreSQL writes them: the schema below, cursors, message ids.
+export const uuid_pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 // Patterns rather than formats: the validator and the OpenAPI document say exactly the same.
 export const Uuid = Type.String({
-  pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+  pattern: uuid_pattern.source,
   description: 'A UUID in lower case.',
 });
 export const Token = Type.String({ pattern: '^[A-Za-z0-9._-]{1,36}$' });

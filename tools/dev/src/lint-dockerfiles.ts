@@ -120,11 +120,8 @@ function composeBuilds(compose: string): ComposeBuild[] {
 // docker-compose.yml builds every deployable package from the root Dockerfile, with the port
 // it listens on (its config default, as tools/dev/src/platform.ts lists them), and builds
 // nothing else.
-export function composeProblems(
-  root: string,
-  packages: readonly string[],
-  ports: Readonly<Record<string, number>> = local_ports,
-): string[] {
+export function composeProblems(root: string, packages: readonly string[]): string[] {
+  const ports: Readonly<Record<string, number>> = local_ports;
   const builds = composeBuilds(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
   const problems: string[] = [];
   for (const build of builds) {

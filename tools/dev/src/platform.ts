@@ -71,8 +71,6 @@ export function originsOf(ports: Readonly<Record<ServiceName, number>>): Record<
   return Object.fromEntries(entries) as Record<ServiceName, string>;
 }
 
-// The platform described by this environment (the defaults on a developer machine); a bad
-// environment throws @afc/config's InvalidConfigError, naming the service and each variable.
 // Services answer /ready once their dependencies are; the simulator, which has none, /health.
 export function readyUrl(platform: Platform, name: ServiceName): string {
   return `${platform.urls[name]}${name === 'marqeta-sim' ? '/health' : '/ready'}`;
@@ -86,6 +84,8 @@ export async function answersReady(platform: Platform, name: ServiceName): Promi
   return answer?.status === 200;
 }
 
+// The platform described by this environment (the defaults on a developer machine); a bad
+// environment throws @afc/config's InvalidConfigError, naming the service and each variable.
 export function localPlatform(env: NodeJS.ProcessEnv = process.env): Platform {
   const { PORT: _, ...shared } = env;
   const api = loadConfigOrThrow(apiConfigSchema, 'api', shared);

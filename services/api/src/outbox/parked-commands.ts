@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Sql } from '@afc/postgres';
+import { uuid_pattern } from '../schemas.ts';
 
 // Outbox commands the publisher parked (refused max_refusals times, see OutboxPublisher), for an
 // operator: list them, and requeue the ones whose cause is fixed (a missing binding, an
@@ -26,10 +27,9 @@ export interface RequeueOutcome {
   readonly not_found: readonly string[];
 }
 
-const uuid_pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
+// Either case: an operator may paste one in upper case.
 export function isMessageId(text: string): boolean {
-  return uuid_pattern.test(text);
+  return uuid_pattern.test(text.toLowerCase());
 }
 
 // Oldest parked first, at most `max`.

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
+import { uuid_pattern } from '../schemas.ts';
 
 // Opaque to clients (base64url of JSON), checked strictly on the way back in: a cursor is
 // input like any other and a malformed one is a 400, never a query error.
 const timestamp_pattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const uuid_pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface Cursor {
   readonly created_at: string;
