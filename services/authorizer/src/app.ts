@@ -79,8 +79,14 @@ export const authorizerApp = fp<AuthorizerOptions>(
       claim_idle_ms: 30_000,
       publish_timeout_ms: options.publish_timeout_ms,
       failure_backoff_max_ms: 2_000,
+      // Each one is a bug's event that did not reach the books: a few are plenty to diagnose,
+      // and a bug writing thousands must not grow Redis without end.
+      dead_max_entries: 1_000,
     });
-    const metrics = createAuthorizerMetrics(service.metrics.registry, () => relay.backlog());
+    const metrics = createAuthorizerMetrics(service.metrics.registry, {
+      lengths: () => relay.lengths(),
+      max_events_per_partition: options.outbox_max_events,
+    });
     const background = {
       logger,
       // A request Redis rejected as invalid will be rejected again: never retried.

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { OutboxLengths } from './outbox/outbox-relay.ts';
 
 // The hot path's own metrics, beside the service kit's HTTP histogram.
 export interface AuthorizerMetrics {
@@ -7,6 +8,9 @@ export interface AuthorizerMetrics {
   readonly state_lookups: Counter<'result'>;
   readonly declines: Counter<'decline_reason' | 'memo'>;
   readonly outbox_backlog: Gauge;
+  readonly outbox_fullest_partition: Gauge;
+  readonly outbox_max_events_per_partition: Gauge;
+  readonly outbox_dead_entries: Gauge;
   readonly timeout_releases: Counter<'result'>;
   readonly background_applies: Counter<'result'>;
   readonly redis_clock_skew: Gauge<'node'>;
@@ -17,10 +21,34 @@ const buckets_s = [
   0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3,
 ];
 
-export function createAuthorizerMetrics(
-  registry: Registry,
-  backlog: () => Promise<number>,
-): AuthorizerMetrics {
+export interface OutboxGauges {
+  readonly lengths: () => Promise<OutboxLengths>;
+  readonly max_events_per_partition: number;
+}
+
+// The three outbox gauges are collected by one scrape at the same moment: they share one read
+// of the streams (one XLEN per stream) instead of each making its own.
+function sharedRead(read: () => Promise<OutboxLengths>): () => Promise<OutboxLengths | undefined> {
+  let in_flight: Promise<OutboxLengths | undefined> | undefined;
+  return () => {
+    if (in_flight !== undefined) return in_flight;
+    // Unknown while Redis is down: the gauges keep their last value rather than fail the scrape.
+    const reading = read().catch(() => undefined);
+    in_flight = reading.finally(() => {
+      in_flight = undefined;
+    });
+    return in_flight;
+  };
+}
+
+export function createAuthorizerMetrics(registry: Registry, outbox: OutboxGauges): AuthorizerMetrics {
+  const lengths = sharedRead(outbox.lengths);
+  const max_events = new Gauge({
+    name: 'afc_outbox_max_events_per_partition',
+    help: 'The outbox bound (OUTBOX_MAX_EVENTS_PER_PARTITION): at it, a partition declines decisions outbox_full',
+    registers: [registry],
+  });
+  max_events.set(outbox.max_events_per_partition);
   return {
     decision_seconds: new Histogram({
       name: 'afc_jit_decision_seconds',
@@ -53,9 +81,27 @@ export function createAuthorizerMetrics(
       help: 'Decision events in the Redis outbox streams not yet confirmed by RabbitMQ',
       registers: [registry],
       async collect() {
-        // Unknown while Redis is down: leave the last value rather than fail the scrape.
-        const value = await backlog().catch(() => undefined);
-        if (value !== undefined) this.set(value);
+        const value = await lengths();
+        if (value !== undefined) this.set(value.total);
+      },
+    }),
+    outbox_fullest_partition: new Gauge({
+      name: 'afc_outbox_fullest_partition_events',
+      help: 'Events in the fullest partition outbox: compare with afc_outbox_max_events_per_partition',
+      registers: [registry],
+      async collect() {
+        const value = await lengths();
+        if (value !== undefined) this.set(value.fullest_partition);
+      },
+    }),
+    outbox_max_events_per_partition: max_events,
+    outbox_dead_entries: new Gauge({
+      name: 'afc_outbox_dead_entries',
+      help: 'Unreadable outbox entries set aside in the dead streams: events that did not reach the books (a bug)',
+      registers: [registry],
+      async collect() {
+        const value = await lengths();
+        if (value !== undefined) this.set(value.dead);
       },
     }),
     timeout_releases: new Counter({

@@ -57,6 +57,7 @@ describe('outbox relay and a relay that died mid-round', () => {
       claim_idle_ms: 300,
       publish_timeout_ms: 5_000,
       failure_backoff_max_ms: 200,
+      dead_max_entries: 10,
     });
     heir.start();
     try {
@@ -93,6 +94,7 @@ describe('outbox relay and a relay that died mid-round', () => {
       claim_idle_ms: 30_000,
       publish_timeout_ms: 10_000,
       failure_backoff_max_ms: 200,
+      dead_max_entries: 10,
     });
     bulk.start();
     try {

@@ -25,6 +25,17 @@ export interface OutboxRelayOptions {
   readonly publish_timeout_ms: number;
   // Backoff after a failed round (broker down): bounded, with jitter.
   readonly failure_backoff_max_ms: number;
+  // Unreadable entries a partition's dead stream keeps; past it they stay in the outbox.
+  readonly dead_max_entries: number;
+}
+
+// What waits in the streams (the outbox metrics): every partition's entries together, the
+// fullest partition's (decide.lua declines outbox_full there first), and the unreadable entries
+// set aside in the dead streams.
+export interface OutboxLengths {
+  readonly total: number;
+  readonly fullest_partition: number;
+  readonly dead: number;
 }
 
 interface OutboxEntry {
@@ -47,6 +58,17 @@ for first = 2, n, 1000 do
   redis.call('XDEL', KEYS[1], unpack(ARGV, first, last))
 end
 return n - 1`;
+
+// An unreadable entry leaves the outbox for the partition's dead stream (same hash slot) in one
+// step, or not at all: a move cut between commands would leave it in both or in neither.
+// Refused (0) at the dead stream's bound: the entry stays pending in the outbox, where the
+// outbox's own bound and the metrics show it, rather than the oldest dead entry being dropped.
+const set_aside_lua = `
+if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'fields', ARGV[4])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return 1`;
 
 const ensure_group_lua = `
 local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
@@ -80,6 +102,11 @@ function parseEntry(key: string, id: string, fields: string[]): OutboxEntry | un
   return { key, id, ...found, event: new EncodedJson(json) };
 }
 
+// The partition's hash tag is in the outbox key: the dead stream shares its slot.
+export function deadStreamKey(outbox_key: string): string {
+  return `${outbox_key}:dead`;
+}
+
 type StreamReply = [string, [string, string[]][]][] | null;
 
 // Publishes sent in one turn of the event loop (see #publishInSlices).
@@ -107,8 +134,8 @@ export class OutboxRelay {
 
   constructor(options: OutboxRelayOptions) {
     assert.ok(
-      options.stream_keys.length > 0 && options.batch_size > 0,
-      'relay needs streams and a batch size',
+      options.stream_keys.length > 0 && options.batch_size > 0 && options.dead_max_entries > 0,
+      'relay needs streams, a batch size and a bound on its dead streams',
     );
     this.#options = options;
   }
@@ -124,6 +151,8 @@ export class OutboxRelay {
     this.#running = true;
     // A stop aborted the last one: pausing on it would not pause (a restarted relay would spin).
     this.#wake = new AbortController();
+    // A stop may have left entries read and unconfirmed: this relay's own, read first.
+    this.#check_pending = true;
     this.#generation += 1;
     this.#loop = this.#run(this.#generation);
   }
@@ -138,10 +167,24 @@ export class OutboxRelay {
     if (outcome === 'timeout') this.#options.logger.warn({ timeout_ms }, 'outbox relay stopped mid-round');
   }
 
-  // Entries not yet moved, over every partition: the outbox backlog metric.
+  // Entries not yet moved, over every partition.
   async backlog(): Promise<number> {
-    const lengths = await Promise.all(this.#options.stream_keys.map((key) => this.#options.redis.xlen(key)));
-    return lengths.reduce((sum, length) => sum + length, 0);
+    return (await this.lengths()).total;
+  }
+
+  // One XLEN per stream, all in one write (per node of a Cluster).
+  async lengths(): Promise<OutboxLengths> {
+    const { redis, stream_keys } = this.#options;
+    coalesceTurnWrites(redis);
+    const [outboxes, dead] = await Promise.all([
+      Promise.all(stream_keys.map((key) => redis.xlen(key))),
+      Promise.all(stream_keys.map((key) => redis.xlen(deadStreamKey(key)))),
+    ]);
+    return {
+      total: outboxes.reduce((sum, length) => sum + length, 0),
+      fullest_partition: Math.max(0, ...outboxes),
+      dead: dead.reduce((sum, length) => sum + length, 0),
+    };
   }
 
   async #ensureGroups(): Promise<void> {
@@ -288,14 +331,29 @@ export class OutboxRelay {
   }
 
   // Our scripts write every entry, so an unreadable one is a bug: it is moved to the
-  // partition's dead stream (same hash slot) and logged, instead of blocking every partition.
+  // partition's dead stream and logged, instead of blocking every partition. One the dead
+  // stream has no room for stays pending in this relay's name: read again after a failed round
+  // or a restart, or claimed by another relay, and moved once there is room.
   async #setPoisonAside(): Promise<void> {
-    const { redis, group, logger } = this.#options;
+    const { redis, group, logger, dead_max_entries } = this.#options;
     for (const { key, id, fields } of this.#poison.splice(0)) {
-      await redis.xadd(`${key}:dead`, '*', 'id', id, ...fields.map(String));
-      await redis.xack(key, group, id);
-      await redis.xdel(key, id);
-      logger.error({ stream: key, id }, 'unreadable outbox entry moved to the dead stream');
+      const dead_key = deadStreamKey(key);
+      const moved = await redis.eval(
+        set_aside_lua,
+        2,
+        key,
+        dead_key,
+        group,
+        id,
+        dead_max_entries,
+        JSON.stringify(fields.map(String)),
+      );
+      if (moved === 1) logger.error({ stream: key, id }, 'unreadable outbox entry moved to the dead stream');
+      else
+        logger.error(
+          { stream: key, id, dead_stream: dead_key, dead_max_entries },
+          'unreadable outbox entry left in the outbox: its dead stream is full',
+        );
     }
   }
 
