@@ -6,7 +6,12 @@ export {
   startWithCleanups,
 } from './cleanups.ts';
 export { clearOfUtcMidnight, waitForUtcDay } from './clear-of-utc-midnight.ts';
-export { freePort, ServerExitedAtStartError, startWithFreshPorts } from './free-port.ts';
+export {
+  freePort,
+  listenOnStablePort,
+  ServerExitedAtStartError,
+  startWithFreshPorts,
+} from './free-port.ts';
 export {
   card_number_arbitrary,
   deeplyNested,

@@ -17,7 +17,13 @@ import { createLogger } from '@afc/log';
 import { buildMarqetaSim } from '@afc/marqeta-sim';
 import type { Service } from '@afc/service-kit';
 import { buildSettlement } from '@afc/settlement';
-import { type Cleanups, isolatedInfrastructure, localServiceUrls, startWithCleanups } from '@afc/testkit';
+import {
+  type Cleanups,
+  isolatedInfrastructure,
+  listenOnStablePort,
+  localServiceUrls,
+  startWithCleanups,
+} from '@afc/testkit';
 import { buildWebhooks } from '@afc/webhooks';
 import { type Platform, program_tokens, type ServiceName } from '../src/platform.ts';
 
@@ -61,12 +67,14 @@ async function start(cleanups: Cleanups) {
   // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
   cleanups.add(() => deleteTopology(localServiceUrls.amqp, { ...product_topology, namespace }));
   let sim = newSim();
-  const sim_origin = await sim.listen();
+  // Below the ephemeral range: no other test's listener or client socket takes the port while
+  // restartSim has it closed.
+  const { port: sim_port, result: sim_origin } = await listenOnStablePort((port) => sim.listen({ port }));
   cleanups.add(() => sim.close());
   const restartSim = async () => {
     await sim.close();
     sim = newSim();
-    await sim.listen({ port: Number(new URL(sim_origin).port) });
+    await sim.listen({ port: sim_port });
   };
   const env = {
     DATABASE_URL: database.url,
