@@ -53,7 +53,7 @@ local function apply_reversal(hold, amount_minor)
 end
 
 -- domain applyClearing: consumes the hold oldest first; the excess is spend counted today (a
--- count only when a fully reversed purchase clears after all); no hold is a force post.
+-- count only when a fully reversed purchase first clears after all); no hold is a force post.
 local function apply_clearing(hold, m, program, starts)
   local amount = m.amount_minor
   if not readable(amount) then return nothing(hold, 'invalid_amount') end
@@ -69,7 +69,13 @@ local function apply_clearing(hold, m, program, starts)
   local deltas = {}
   if excess > 0 then deltas[1] = counted_in(starts, excess, recount) end
   local balance_delta = sum_balance_deltas(captured.balance_delta, spend_delta(hold.program, excess))
+  -- domain captureExcess: captured_minor is all that was cleared, so the purchase counts again once.
   local next_hold = captured.hold
+  if excess > 0 then
+    next_hold.authorized_minor = next_hold.authorized_minor + excess
+    next_hold.captured_minor = next_hold.captured_minor + excess
+    assert_hold(next_hold)
+  end
   local released = 0
   if m.final and next_hold.amount_minor > 0 then
     local rest = release_from_hold(next_hold, next_hold.amount_minor, false)

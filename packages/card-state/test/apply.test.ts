@@ -131,14 +131,15 @@ describe('apply.lua: clearings', () => {
     expect((await store.readState(card.user_token, card.card_token)).counters).toEqual(today(2_500, 3));
   });
 
-  it('a fully reversed purchase that clears counts again; a fully captured one does not', async () => {
+  it('a fully reversed purchase that clears counts again, once over several clearings; a fully captured one does not', async () => {
     const card = freshCard(business_card);
     const a = message(auth, card, 1_000);
     const b = message(auth, card, 1_000);
     const events = [
       a,
       message(reversal, card, 1_000, linkedTo(a)),
-      message(clearing, card, 1_000, linkedTo(a)),
+      message(clearing, card, 600, linkedTo(a)),
+      message(clearing, card, 400, linkedTo(a)),
       b,
       message(clearing, card, 1_000, linkedTo(b)),
       message(clearing, card, 300, linkedTo(b)),
@@ -147,11 +148,19 @@ describe('apply.lua: clearings', () => {
       'approve',
       'released',
       'over_captured',
+      'over_captured',
       'approve',
       'captured',
       'over_captured',
     ]);
+    // a counts once again, whichever of its two clearings came first; b once.
     expect((await store.readState(card.user_token, card.card_token)).counters).toEqual(today(2_300, 2));
+    expect(await store.readHold(card.user_token, a.jit_token)).toMatchObject({
+      amount_minor: 0,
+      authorized_minor: 2_000,
+      released_minor: 1_000,
+      captured_minor: 1_000,
+    });
   });
 });
 

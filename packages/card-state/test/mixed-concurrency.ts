@@ -209,8 +209,8 @@ async function checkOutcome(o: Outcomes): Promise<MixedTally> {
   if (card.program === 'personal') {
     expect(state.balance).toEqual({ available_minor: walked.available, held_minor: walked.held });
   }
-  // Against the holds: the counter is what they still count (held + captured), plus what
-  // clearings captured beyond a hold (a larger clearing counts the difference as spend).
+  // Against the holds: the counter is what they still count (held + captured, a clearing's
+  // excess beyond its hold included), plus force posts (clearings that found no hold).
   const decisions = [
     ...o.first.map((request, i) => ({ request, result: o.first_results[i] as Decided })),
     ...o.later.filter((l) => !l.replay),
@@ -230,12 +230,14 @@ async function checkOutcome(o: Outcomes): Promise<MixedTally> {
   const holds = await Promise.all(auths.map((d) => store.readHold(card.user_token, d.request.jit_token)));
   const counted = holds.reduce((sum, h) => sum + (h === null ? 0 : h.amount_minor + h.captured_minor), 0);
   const authorized = holds.reduce((sum, h) => sum + (h?.authorized_minor ?? 0), 0);
-  const beyond_holds = events
-    .filter((e) => e.type === 'transaction.cleared')
-    .flatMap((e) => e.counter_deltas)
-    .reduce((sum, delta) => sum + Math.max(0, delta.amount_minor), 0);
-  expect(counted + beyond_holds).toBe(walked.amount);
-  expect(authorized).toBe(approvals.reduce((sum, d) => sum + d.request.amount_minor, 0));
+  const counted_by = (with_hold: boolean) =>
+    events
+      .filter((e) => e.type === 'transaction.cleared' && (e.hold !== null) === with_hold)
+      .flatMap((e) => e.counter_deltas)
+      .reduce((sum, delta) => sum + Math.max(0, delta.amount_minor), 0);
+  expect(counted + counted_by(false)).toBe(walked.amount);
+  // The holds' authorized: the approvals, and what clearings took beyond a hold.
+  expect(authorized).toBe(approvals.reduce((sum, d) => sum + d.request.amount_minor, 0) + counted_by(true));
   return {
     approved: approvals.length,
     limit_declines: decisions.filter((d) => d.result.outcome === 'decline' && /limit/.test(d.result.memo))

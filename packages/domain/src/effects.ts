@@ -92,6 +92,19 @@ export interface ClearingContext extends Today {
   readonly final: boolean;
 }
 
+// Cleared beyond what was held: the excess joins the hold as authorized and captured, so that
+// captured_minor is all that was cleared of the purchase (held = authorized - released -
+// captured still holds).
+function captureExcess(hold: Hold, excess_minor: number): Hold {
+  const next = {
+    ...hold,
+    authorized_minor: hold.authorized_minor + excess_minor,
+    captured_minor: hold.captured_minor + excess_minor,
+  };
+  assertHold(next);
+  return next;
+}
+
 // Turns held money into spend. More than held (tips, fuel): the excess is spend counted in
 // today's windows, without a count (same purchase). No hold: a force post, a purchase counted
 // today in full, count included. Either way it has happened: no limit or balance applies.
@@ -115,12 +128,12 @@ export function applyClearing(
   const consumed = Math.min(amount_minor, hold.amount_minor);
   const excess = amount_minor - consumed;
   // Fully reversed (its count given back) and then cleared anyway: the purchase happened after
-  // all, so it counts again.
+  // all, so it counts again, once: the excess is captured below, and a later clearing sees it.
   const recount = hold.amount_minor === 0 && hold.captured_minor === 0 && excess > 0 ? 1 : 0;
   const captured = captureFromHold(hold, consumed, amount_minor > 0);
   const counter_deltas = excess > 0 ? [countedIn(starts, excess, recount)] : [];
   let balance_delta = sumBalanceDeltas(captured.balance_delta, spendDelta(hold.program, excess));
-  let next = captured.hold;
+  let next = excess > 0 ? captureExcess(captured.hold, excess) : captured.hold;
   let released_minor = 0;
   if (context.final && next.amount_minor > 0) {
     const rest = releaseFromHold(next, next.amount_minor);

@@ -104,9 +104,11 @@ export interface Hold {
   readonly program: Program;
   // Still held: authorized - released - captured.
   readonly amount_minor: number;
-  // Everything ever approved into this hold (original, incrementals, advice increases).
+  // Everything ever approved into this hold (original, incrementals, advice increases), plus
+  // what clearings took beyond what it held (a tip; a purchase cleared after a full release).
   readonly authorized_minor: number;
   readonly released_minor: number;
+  // Everything cleared of this purchase, beyond the hold included.
   readonly captured_minor: number;
   readonly on_expiry: ExpiryAction;
   // What the hold counted and has not given back yet, oldest first. The amounts sum to

@@ -137,6 +137,8 @@ describe('applyClearing', () => {
   it('more than held: the excess is spend counted today, without a count', () => {
     const effect = applyClearing(personal(), 1_250, context);
     expect(effect.note).toBe('over_captured');
+    // The excess joins the hold: captured is all that was cleared.
+    expect(effect.hold).toMatchObject({ amount_minor: 0, authorized_minor: 1_250, captured_minor: 1_250 });
     expect(effect.counter_deltas).toEqual([{ ...later, amount_minor: 250, count: 0 }]);
     expect(effect.balance_delta).toEqual({ available_minor: -250, held_minor: -1_000 });
   });
@@ -150,10 +152,14 @@ describe('applyClearing', () => {
     expect(business.balance_delta).toEqual({ available_minor: 0, held_minor: 0 });
   });
 
-  it('cleared after a full reversal: the purchase counts again', () => {
+  it('cleared after a full reversal: the purchase counts again, once however many clearings follow', () => {
     const reversed = applyReversal(holdOf(), 1_000).hold ?? undefined;
-    const effect = applyClearing(reversed, 1_000, context);
-    expect(effect.counter_deltas).toEqual([{ ...later, amount_minor: 1_000, count: 1 }]);
+    const first = applyClearing(reversed, 600, context);
+    expect(first.counter_deltas).toEqual([{ ...later, amount_minor: 600, count: 1 }]);
+    expect(first.hold).toMatchObject({ amount_minor: 0, authorized_minor: 1_600, captured_minor: 600 });
+    const second = applyClearing(first.hold ?? undefined, 400, context);
+    expect(second.counter_deltas).toEqual([{ ...later, amount_minor: 400, count: 0 }]);
+    expect(second.hold).toMatchObject({ amount_minor: 0, authorized_minor: 2_000, captured_minor: 1_000 });
   });
 });
 

@@ -403,7 +403,8 @@ class Model {
     const recount = hold.outstanding === 0 && hold.captured === 0 && excess > 0 ? 1 : 0;
     if (excess > 0) this.add(hold.card, windowsOf(event.now_ms), excess, recount, true);
     hold.outstanding -= consumed;
-    hold.captured += consumed;
+    // All that was cleared, the excess included: a fully released purchase counts again once.
+    hold.captured += amount;
     if (amount > 0) hold.count_returnable = false;
     this.wallets(hold.card, -excess, -consumed);
     if (event.final === true && hold.outstanding > 0) this.release(hold, hold.outstanding);

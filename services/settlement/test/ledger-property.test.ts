@@ -286,9 +286,11 @@ describe('what only Marqeta reported', () => {
     const webhook = fromMarqeta(clearing);
     const applied = await drainOutbox(card.user_token, () => deliver([webhook]));
     expect(applied.map((e) => [e.event_id, e.note])).toEqual([[clearing.event_id, 'over_captured']]);
+    // The 500 beyond the hold was cleared of the same purchase: captured with it.
     expect(await h.cards.readHold(card.user_token, request.jit_token)).toMatchObject({
       amount_minor: 0,
-      captured_minor: 3_000,
+      authorized_minor: 3_500,
+      captured_minor: 3_500,
     });
     // Its event, relayed, is the authorizer-format report of the same effect: it supersedes the
     // webhook's and moves the durable totals by the excess Redis counted.
