@@ -191,7 +191,9 @@ end
 -- Computes everything that can fail, then writes: hold, counters, wallet, applied marker, event.
 local function commit(m, record, owner, state, effect)
   local event = event_of(m, owner, effect)
-  local record_json = enc_record(record.stored, m.kind)
+  -- The decision under the same token, if any, keeps its marks (release_after_timeout.lua).
+  local record_json = enc_record(nil, m.kind)
+  if record.stored ~= nil then record_json = enc_stored_record(record.stored, m.kind, record.by, record.served) end
   local counters, balance = nil, nil
   if owner ~= nil and #effect.counter_deltas > 0 then counters = apply_counter_deltas(state.counters, effect.counter_deltas) end
   if owner ~= nil and owner.program == 'personal' then

@@ -134,8 +134,16 @@ end
 -- Replay (domain decideAuthorization's first step): the same token, kind and amount gets the
 -- stored answer and counts nothing; another kind or amount is declined, and nothing is stored
 -- (the first answer stays the answer) and nothing emitted (its event_id would be the first's).
-local function replay_reply(m, stored)
+local function replay_reply(m, record)
+  local stored = record.stored
   if stored.kind == m.kind and stored.amount_minor == m.amount_minor then
+    -- An approval answered to another request than the one that decided it (Marqeta resends
+    -- only when it did not get the first answer): Marqeta may now hold it, so the deciding
+    -- request's timeout release must leave it (release_after_timeout.lua). Marked once.
+    local other = record.by == nil or record.by ~= m.request_id
+    if stored.outcome == 'approve' and not record.served and other then
+      redis.call('SET', K.decision, enc_stored_record(stored, record.applied, record.by, true), 'KEEPTTL')
+    end
     return reply_decided('replay', enc_record(stored, nil), {})
   end
   return reply_decided('decline', nil, { decline_reason = reason_of('replay_mismatch'), memo = 'replay_mismatch' })
@@ -331,7 +339,9 @@ local function finish(m, s, d, applied)
   local stored = to_stored(m, d)
   local stored_json = enc_record(stored, nil)
   local record_json = stored_json
-  if applied ~= nil then record_json = enc_record(stored, applied) end
+  if applied ~= nil or m.request_id ~= nil then
+    record_json = enc_stored_record(stored, applied, m.request_id, false)
+  end
   local event = event_of(m, s, d, stored)
   local counters, balance, hold_json = nil, nil, nil
   if d.outcome == 'approve' then hold_json = 'null' end
@@ -372,7 +382,7 @@ end
 
 local m = read_decide_request()
 local record = read_record(K.decision, m.jit_token)
-if record.stored ~= nil then return replay_reply(m, record.stored) end
+if record.stored ~= nil then return replay_reply(m, record) end
 -- domain hold_exists (its rule comes after the deadline's, below): Marqeta stood in and the
 -- advice already holds and counts this purchase.
 local stood_in = m.kind == 'authorization' and redis.call('EXISTS', K.hold) == 1

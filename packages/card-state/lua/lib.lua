@@ -487,11 +487,24 @@ local function enc_record(stored, applied)
     .. opt_member(',"applied":', opt_str(applied)) .. '}'
 end
 
--- { stored = StoredDecision or nil, applied = kind or nil }
+-- The record as stored: the decision, plus the request that decided it (`by`, the service's
+-- request_id) and whether a replay has answered it to another request (`served`). Neither is
+-- part of a reply; release_after_timeout.lua reads them to undo only what nobody else was told.
+local function enc_stored_record(stored, applied, by, served)
+  invariant(stored ~= nil, 'marks belong to a stored decision')
+  local json = enc_record(stored, applied)
+  if by == nil and not served then return json end
+  local marks = opt_member(',"by":', opt_str(by))
+  if served then marks = marks .. ',"served":true' end
+  return string.sub(json, 1, -2) .. marks .. '}'
+end
+
+-- { stored = StoredDecision or nil, applied = kind or nil, by = request_id or nil, served = bool }
 local function read_record(key, jit_token)
   local r = get_json(key)
   if r == nil then return { } end
-  local out = { applied = r.applied }
+  corrupt((r.by == nil or type(r.by) == 'string') and (r.served == nil or r.served == true), 'bad record marks ', key)
+  local out = { applied = r.applied, by = r.by, served = r.served == true }
   if r.outcome ~= nil then
     corrupt(r.jit_token == jit_token and type(r.kind) == 'string' and is_int(r.amount_minor),
       'bad stored decision ', key)
@@ -552,6 +565,7 @@ local function read_message(req)
     now_ms = need_int(req, 'now_ms'), day_start = need_int(req, 'day_start'), week_start = need_int(req, 'week_start'),
     month_start = need_int(req, 'month_start'), decision_ttl_s = need_int(req, 'decision_ttl_s'),
     single_message = need_bool(req, 'single_message'),
+    request_id = need_string(req, 'request_id', true),
   }
   need(m.decision_ttl_s > 0 and m.now_ms >= 0, 'decision_ttl_s')
   m.starts = { day = m.day_start, week = m.week_start, month = m.month_start }

@@ -33,6 +33,10 @@ export interface DecideRequest extends MessageFields {
   // The script compares it with the Redis clock and, past it, stores that decline and holds
   // nothing: a script that runs late must not approve.
   readonly deadline_at_ms: number;
+  // Unique per JIT request the service received (Marqeta resends the same token when it did
+  // not get an answer): stored with the decision, so that this request's timeout release
+  // undoes only what it decided itself and no replay answered to a resend.
+  readonly request_id?: string;
 }
 
 export interface ApplyRequest extends MessageFields {
@@ -55,6 +59,10 @@ export interface ReleaseRequest extends MessageFields {
   readonly kind: DecisionKind;
   readonly amount_minor: number;
   readonly memo: ReleaseMemo;
+  // The deciding request's id: the service's own release, which leaves a decision another
+  // request made or a replay answered (status superseded). Absent: Marqeta declined (settlement),
+  // and the stored decision is released whoever made it.
+  readonly request_id?: string;
 }
 
 // Free text Lua compares or copies into events; bytes, as Lua counts them.
@@ -131,6 +139,7 @@ export function decideArgument(
   oneOf('kind', request.kind, decision_kinds);
   safeInteger('amount_minor', request.amount_minor);
   safeInteger('deadline_at_ms', request.deadline_at_ms);
+  text('request_id', request.request_id, true);
   if (typeof request.single_message !== 'boolean') throw new CardStateInvalidError('single_message');
   return JSON.stringify({
     ...messageArgument(request),
@@ -138,6 +147,7 @@ export function decideArgument(
     single_message: request.single_message,
     amount_minor: request.amount_minor,
     deadline_at_ms: request.deadline_at_ms,
+    ...(request.request_id === undefined ? {} : { request_id: request.request_id }),
     decision_ttl_s,
     outbox_max_events,
   });
@@ -168,11 +178,13 @@ export function releaseArgument(request: ReleaseRequest, decision_ttl_s: number)
   oneOf('kind', request.kind, decision_kinds);
   safeInteger('amount_minor', request.amount_minor);
   oneOf('memo', request.memo, release_memos);
+  text('request_id', request.request_id, true);
   return JSON.stringify({
     ...messageArgument(request),
     kind: request.kind,
     amount_minor: request.amount_minor,
     memo: request.memo,
+    ...(request.request_id === undefined ? {} : { request_id: request.request_id }),
     decision_ttl_s,
   });
 }

@@ -136,6 +136,9 @@ export const ReleaseReplySchema = Type.Union([
   Type.Object({ status: Type.Literal('owner_mismatch') }),
   // The token's stored decision has another kind or amount: not the one that timed out.
   Type.Object({ status: Type.Literal('mismatch'), stored: StoredDecisionSchema }),
+  // Another request decided the token, or a replay answered this one's approval to a resend:
+  // it stands (the service's own release only).
+  Type.Object({ status: Type.Literal('superseded'), stored: StoredDecisionSchema }),
   Type.Object({
     status: Type.Literal('released'),
     action: Type.Union([

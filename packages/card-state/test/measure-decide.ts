@@ -71,6 +71,8 @@ function decideArgs(): string[] {
       amount_minor: sequence % 10 === 0 ? 6_000 : 1_234,
       // Never late: this measures the decision itself (the deadline check reads TIME either way).
       deadline_at_ms: Number.MAX_SAFE_INTEGER,
+      // As the authorizer sends it: stored with the decision.
+      request_id: `m-request-${process.pid}-${sequence}`,
     },
     691_200,
     // Far above what a measurement writes into one partition: never full here.

@@ -206,6 +206,83 @@ describe('release_after_timeout.lua', () => {
   });
 });
 
+describe('release_after_timeout.lua: what another request was answered stands', () => {
+  // Two requests for one token: the first timed out at the service, Marqeta resent the token.
+  function twoRequests(request: DecideRequest): [DecideRequest, DecideRequest] {
+    return [
+      { ...request, request_id: `${request.jit_token}-first` },
+      { ...request, request_id: `${request.jit_token}-resent` },
+    ];
+  }
+
+  it('leaves an approval a replay answered to a resend (superseded), and it replays approve ever after', async () => {
+    const card = freshCard(personal_card);
+    await seed(store, { card, balance: { available_minor: 5_000, held_minor: 0 } });
+    const [first, resent] = twoRequests(authorization(card, { amount_minor: 1_200 }));
+    // The first request's script approved after its deadline by our clock; the resend replays it.
+    expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
+    expect(await store.decide(resent)).toMatchObject({ outcome: 'replay', stored: { outcome: 'approve' } });
+    const approved = await snapshot(card, [first.jit_token]);
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', first))).toMatchObject({
+      status: 'superseded',
+      stored: { outcome: 'approve' },
+    });
+    expect(await snapshot(card, [first.jit_token])).toEqual(approved);
+    expect(await store.decide(resent)).toMatchObject({ outcome: 'replay', stored: { outcome: 'approve' } });
+    // Marqeta declined after all (settlement, from its webhook: no request_id): released.
+    const { request_id: _unused, ...marqeta_declined } = first;
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', marqeta_declined))).toMatchObject({
+      status: 'released',
+      action: 'approval_undone',
+    });
+    expect((await store.readState(card.user_token, card.card_token)).balance).toEqual({
+      available_minor: 5_000,
+      held_minor: 0,
+    });
+  });
+
+  it('leaves an approval another request decided after this one failed before its script ran', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const [first, resent] = twoRequests(authorization(card, { amount_minor: 700 }));
+    expect(await store.decide(resent)).toMatchObject({ outcome: 'approve' });
+    const approved = await snapshot(card, [first.jit_token]);
+    expect(await store.releaseAfterTimeout(declinedBy('system_error', first))).toMatchObject({
+      status: 'superseded',
+    });
+    expect(await snapshot(card, [first.jit_token])).toEqual(approved);
+  });
+
+  it('undoes its own approval that nobody else was answered, even run twice (a resent command)', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const [first] = twoRequests(authorization(card, { amount_minor: 900 }));
+    const before = await snapshot(card, [first.jit_token]);
+    expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
+    // ioredis resent the script after a reconnect: the same request finds its own decision.
+    expect(await store.decide(first)).toMatchObject({ outcome: 'replay' });
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', first))).toMatchObject({
+      status: 'released',
+      action: 'approval_undone',
+    });
+    expect(await snapshot(card, [first.jit_token])).toEqual(before);
+  });
+
+  it('a release that came first: the resend is answered its decline, which no release undoes', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const [first, resent] = twoRequests(authorization(card, { amount_minor: 900 }));
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', first))).toMatchObject({
+      action: 'declined_before_decision',
+    });
+    expect(await store.decide(resent)).toMatchObject({ outcome: 'replay', stored: timeout_decline });
+    expect(await store.decide(first)).toMatchObject({ outcome: 'replay', stored: timeout_decline });
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', first))).toMatchObject({
+      action: 'already_declined',
+    });
+  });
+});
+
 describe('release_after_timeout.lua: undoing an approval at once equals never approving it (property)', () => {
   it('same counters, holds and wallet as the domain run without the released messages', async () => {
     let run = 0;

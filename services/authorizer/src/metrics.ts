@@ -106,7 +106,7 @@ export function createAuthorizerMetrics(registry: Registry, outbox: OutboxGauges
     }),
     timeout_releases: new Counter({
       name: 'afc_jit_timeout_releases_total',
-      help: 'Releases after an answer past the deadline, by outcome (approval_undone, declined_before_decision, ..., retried, abandoned)',
+      help: 'Releases after an answer past the deadline, by outcome (approval_undone, declined_before_decision, superseded: another request was answered, ..., retried, abandoned)',
       labelNames: ['result'],
       registers: [registry],
     }),

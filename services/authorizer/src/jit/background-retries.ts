@@ -18,6 +18,8 @@ export interface BackgroundRetriesOptions<T> {
   readonly max_delay_ms: number;
 }
 
+const max_keys_logged = 100;
+
 // Work that must reach Redis after the JIT answer went out: releasing what a timed-out decision
 // may have held, applying an informative message Redis refused for a moment. The work is
 // idempotent by JIT token, so trying again is always safe. Retried with backoff and jitter,
@@ -52,8 +54,10 @@ export class BackgroundRetries<T> {
     const deadline = sleep(timeout_ms, 'timeout' as const, { ref: false });
     const all = Promise.allSettled([...this.#pending.values()]).then(() => 'drained' as const);
     if ((await Promise.race([all, deadline])) === 'timeout') {
+      // Named, so an operator can follow each one up (bounded: the log line stays small).
+      const keys = [...this.#pending.keys()].slice(0, max_keys_logged);
       this.#options.logger.error(
-        { work: this.#options.name, pending: this.#pending.size },
+        { work: this.#options.name, pending: this.#pending.size, keys },
         'background work still pending at shutdown',
       );
     }
@@ -61,6 +65,7 @@ export class BackgroundRetries<T> {
 
   async #run(key: string, request: T): Promise<void> {
     const { max_attempts, base_delay_ms, max_delay_ms, logger, name } = this.#options;
+    let last_error: unknown;
     for (let attempt = 1; attempt <= max_attempts; attempt += 1) {
       try {
         this.#options.on_result(await this.#options.work(request));
@@ -71,6 +76,8 @@ export class BackgroundRetries<T> {
           logger.error({ err: error, key, work: name }, 'background work rejected; not retried');
           return;
         }
+        last_error = error;
+        if (attempt === max_attempts) break;
         this.#options.on_result('retried');
         logger.warn({ err: error, key, work: name, attempt }, 'background work failed; retrying');
         const ceiling = Math.min(max_delay_ms, base_delay_ms * 2 ** (attempt - 1));
@@ -78,6 +85,9 @@ export class BackgroundRetries<T> {
       }
     }
     this.#options.on_result('abandoned');
-    logger.error({ key, work: name }, 'background work abandoned after its attempts');
+    logger.error(
+      { err: last_error, key, work: name, attempts: max_attempts },
+      'background work abandoned after its attempts',
+    );
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type ApplyRequest,
   type CardStateStore,
@@ -108,7 +109,8 @@ export class JitDecisionHandler implements JitHandler {
     const memo = this.#failureMemo(result, progress.loading, request.jit_token, log);
     // Past the deadline or failed midway, the script may still have run (or run later): undo
     // by JIT token whatever it may have held, and store this decline for a replay to answer.
-    this.#options.releases.schedule(request.jit_token, { ...request, memo });
+    // Keyed by request too: a resend of the token that also fails has its own release.
+    this.#options.releases.schedule(`${request.jit_token}:${request.request_id}`, { ...request, memo });
     return decline(work, system_decline_reason, memo);
   }
 
@@ -268,6 +270,7 @@ function decideRequest(
     ...(original === undefined ? {} : { original_jit_token: original }),
     ...(work.network === undefined ? {} : { network: work.network }),
     deadline_at_ms,
+    request_id: randomUUID(),
   };
 }
 
