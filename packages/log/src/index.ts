@@ -6,4 +6,5 @@ export {
   withMessageId,
   withRequestId,
 } from './create-logger.ts';
+export { logLimiter } from './log-limiter.ts';
 export { redactSecrets, redactUrl, secret_keys } from './redaction.ts';

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Logger } from '@afc/log';
-import { redactUrl } from '@afc/log';
+import { type Logger, logLimiter, redactUrl } from '@afc/log';
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { RedisTimeoutError } from './errors.ts';
 import { reconnectDelayMs } from './reconnect.ts';
@@ -162,24 +161,6 @@ function createCluster(urls: readonly string[], options: CommonRedisOptions): Cl
       ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
     },
   });
-}
-
-// Allows one call per interval; returns how many were suppressed since the last allowed one,
-// or undefined while suppressing.
-function logLimiter(interval_ms: number): () => number | undefined {
-  let last_ms = Number.NEGATIVE_INFINITY;
-  let suppressed = 0;
-  return () => {
-    const now_ms = performance.now();
-    if (now_ms - last_ms < interval_ms) {
-      suppressed += 1;
-      return undefined;
-    }
-    last_ms = now_ms;
-    const count = suppressed;
-    suppressed = 0;
-    return count;
-  };
 }
 
 function logConnectionEvents(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '@afc/log';
+import { type Logger, logLimiter } from '@afc/log';
 
 export interface BackgroundRetriesOptions<T> {
   readonly name: string;
@@ -27,6 +27,9 @@ const max_keys_logged = 100;
 export class BackgroundRetries<T> {
   readonly #options: BackgroundRetriesOptions<T>;
   readonly #pending = new Map<string, Promise<void>>();
+  // An outage fails every pending work at every attempt: one line per second stands for them
+  // (the metric counts each). Refusals, drops and abandonments are logged each, with their key.
+  readonly #retry_log = logLimiter(1_000);
 
   constructor(options: BackgroundRetriesOptions<T>) {
     assert.ok(options.max_pending > 0 && options.max_attempts > 0, 'bounded retries');
@@ -79,7 +82,12 @@ export class BackgroundRetries<T> {
         last_error = error;
         if (attempt === max_attempts) break;
         this.#options.on_result('retried');
-        logger.warn({ err: error, key, work: name, attempt }, 'background work failed; retrying');
+        const suppressed = this.#retry_log();
+        if (suppressed !== undefined)
+          logger.warn(
+            { err: error, key, work: name, attempt, suppressed },
+            'background work failed; retrying',
+          );
         const ceiling = Math.min(max_delay_ms, base_delay_ms * 2 ** (attempt - 1));
         await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
       }

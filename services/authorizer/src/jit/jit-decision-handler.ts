@@ -9,7 +9,7 @@ import {
   service_decline_memos,
 } from '@afc/card-state';
 import { declineReasonOf } from '@afc/domain';
-import type { Logger } from '@afc/log';
+import { type Logger, logLimiter } from '@afc/log';
 import type { DeclineReason } from '@afc/marqeta';
 import { formatMinor } from '@afc/money';
 import type { AuthorizerMetrics } from '../metrics.ts';
@@ -47,8 +47,19 @@ type Attempt =
   | { readonly not_theirs: NotTheirsMemo }
   | { readonly failed: 'system_error' };
 
+// An outage fails every request the same way: one line per interval and kind of failure, with
+// the count of those it stood for, not one per request (the line of a request that is logged
+// keeps its request id and JIT token).
+const failure_log_interval_ms = 1_000;
+
 export class JitDecisionHandler implements JitHandler {
   readonly #options: JitDecisionHandlerOptions;
+  readonly #failure_logs = {
+    load_deadline: logLimiter(failure_log_interval_ms),
+    decision_deadline: logLimiter(failure_log_interval_ms),
+    decision_failed: logLimiter(failure_log_interval_ms),
+    apply_later: logLimiter(failure_log_interval_ms),
+  };
 
   constructor(options: JitDecisionHandlerOptions) {
     this.#options = options;
@@ -123,15 +134,24 @@ export class JitDecisionHandler implements JitHandler {
   ): ReleaseMemo {
     // A deadline passed while the data of record was being read: it did not answer in time,
     // which for this decision is unreachable (system_error), not a slow Redis (timeout).
+    const logs = this.#failure_logs;
     if (!result.ok && result.reason === 'timeout' && loading) {
-      log.error({ jit_token }, 'data of record did not answer by the deadline: declined');
+      const suppressed = logs.load_deadline();
+      if (suppressed !== undefined)
+        log.error({ jit_token, suppressed }, 'data of record did not answer by the deadline: declined');
       return 'system_error';
     }
     if (!result.ok && result.reason === 'timeout') {
-      log.warn({ jit_token }, 'decision deadline passed: declined, hold released');
+      const suppressed = logs.decision_deadline();
+      if (suppressed !== undefined)
+        log.warn({ jit_token, suppressed }, 'decision deadline passed: declined, hold released');
       return 'timeout';
     }
-    if (!result.ok) log.error({ err: result.error, jit_token }, 'decision failed');
+    if (!result.ok) {
+      const suppressed = logs.decision_failed();
+      if (suppressed !== undefined)
+        log.error({ err: result.error, jit_token, suppressed }, 'decision failed');
+    }
     return 'system_error';
   }
 
@@ -194,10 +214,16 @@ export class JitDecisionHandler implements JitHandler {
     if (result.ok) return jitAnswer(work.funding, { approved: true });
     // Idempotent by JIT token: applying it again later is safe, whether or not it ran.
     this.#options.applies.schedule(request.jit_token, request);
-    log.warn(
-      { err: result.reason === 'error' ? result.error : undefined, jit_token: request.jit_token },
-      'informative JIT message not applied in Redis yet; retrying in the background',
-    );
+    const suppressed = this.#failure_logs.apply_later();
+    if (suppressed !== undefined)
+      log.warn(
+        {
+          err: result.reason === 'error' ? result.error : undefined,
+          jit_token: request.jit_token,
+          suppressed,
+        },
+        'informative JIT message not applied in Redis yet; retrying in the background',
+      );
     return jitAnswer(work.funding, {
       approved: true,
       memo: result.reason === 'timeout' ? 'timeout' : 'system_error',
