@@ -134,16 +134,21 @@ end
 -- Replay (domain decideAuthorization's first step): the same token, kind and amount gets the
 -- stored answer and counts nothing; another kind or amount is declined, and nothing is stored
 -- (the first answer stays the answer) and nothing emitted (its event_id would be the first's).
+-- An approval answered to a newer request than the one it was last answered to (Marqeta
+-- resends a token when it did not get an answer, and acts on the answer to its resend): that
+-- request now owns it, and an older request's timeout release must leave it
+-- (release_after_timeout.lua). Not when this replay is itself past its deadline: the service
+-- answers it a decline, and that answer is Marqeta's latest.
+local function take_approval(m, record)
+  local newer = record.by == nil or (record.by ~= m.request_id and m.now_ms >= record.by_at_ms)
+  if m.request_id == nil or not newer or deadline_passed(m) then return end
+  redis.call('SET', K.decision, enc_stored_record(record.stored, record.applied, m.request_id, m.now_ms), 'KEEPTTL')
+end
+
 local function replay_reply(m, record)
   local stored = record.stored
   if stored.kind == m.kind and stored.amount_minor == m.amount_minor then
-    -- An approval answered to another request than the one that decided it (Marqeta resends
-    -- only when it did not get the first answer): Marqeta may now hold it, so the deciding
-    -- request's timeout release must leave it (release_after_timeout.lua). Marked once.
-    local other = record.by == nil or record.by ~= m.request_id
-    if stored.outcome == 'approve' and not record.served and other then
-      redis.call('SET', K.decision, enc_stored_record(stored, record.applied, record.by, true), 'KEEPTTL')
-    end
+    if stored.outcome == 'approve' then take_approval(m, record) end
     return reply_decided('replay', enc_record(stored, nil), {})
   end
   return reply_decided('decline', nil, { decline_reason = reason_of('replay_mismatch'), memo = 'replay_mismatch' })
@@ -340,7 +345,7 @@ local function finish(m, s, d, applied)
   local stored_json = enc_record(stored, nil)
   local record_json = stored_json
   if applied ~= nil or m.request_id ~= nil then
-    record_json = enc_stored_record(stored, applied, m.request_id, false)
+    record_json = enc_stored_record(stored, applied, m.request_id, m.now_ms)
   end
   local event = event_of(m, s, d, stored)
   local counters, balance, hold_json = nil, nil, nil

@@ -487,24 +487,24 @@ local function enc_record(stored, applied)
     .. opt_member(',"applied":', opt_str(applied)) .. '}'
 end
 
--- The record as stored: the decision, plus the request that decided it (`by`, the service's
--- request_id) and whether a replay has answered it to another request (`served`). Neither is
--- part of a reply; release_after_timeout.lua reads them to undo only what nobody else was told.
-local function enc_stored_record(stored, applied, by, served)
+-- The record as stored: the decision, plus the newest request it was answered to (`by`, the
+-- service's request_id, and `by_at_ms`, when that request was received): the decider, or a
+-- resend a replay answered approve in time. Not part of a reply; release_after_timeout.lua
+-- reads them to leave an approval a newer request was answered.
+local function enc_stored_record(stored, applied, by, by_at_ms)
   invariant(stored ~= nil, 'marks belong to a stored decision')
   local json = enc_record(stored, applied)
-  if by == nil and not served then return json end
-  local marks = opt_member(',"by":', opt_str(by))
-  if served then marks = marks .. ',"served":true' end
-  return string.sub(json, 1, -2) .. marks .. '}'
+  if by == nil then return json end
+  return string.sub(json, 1, -2) .. ',"by":' .. json_str(by) .. ',"by_at_ms":' .. json_int(by_at_ms) .. '}'
 end
 
--- { stored = StoredDecision or nil, applied = kind or nil, by = request_id or nil, served = bool }
+-- { stored = StoredDecision or nil, applied = kind or nil, by = request_id or nil, by_at_ms }
 local function read_record(key, jit_token)
   local r = get_json(key)
   if r == nil then return { } end
-  corrupt((r.by == nil or type(r.by) == 'string') and (r.served == nil or r.served == true), 'bad record marks ', key)
-  local out = { applied = r.applied, by = r.by, served = r.served == true }
+  corrupt((r.by == nil and r.by_at_ms == nil) or (type(r.by) == 'string' and is_int(r.by_at_ms)),
+    'bad record marks ', key)
+  local out = { applied = r.applied, by = r.by, by_at_ms = r.by_at_ms }
   if r.outcome ~= nil then
     corrupt(r.jit_token == jit_token and type(r.kind) == 'string' and is_int(r.amount_minor),
       'bad stored decision ', key)

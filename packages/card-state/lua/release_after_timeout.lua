@@ -11,9 +11,9 @@
 --                          and the service answered system_error: that memo is stored over it.
 -- The service's decline is TRANSACTION_NOT_PERMITTED with the request's memo, the domain's
 -- 'timeout' or 'system_error': the answer the service gave. With a request_id (the service's
--- own release) only what that request decided, and no replay answered to another request, is
--- undone or overwritten; anything else is `superseded` and stays. Without one (settlement:
--- Marqeta declined, its final word) the stored decision is released whoever made it.
+-- own release) a decision last answered to a newer request is `superseded` and stays (see
+-- answered_to_newer). Without one (settlement: Marqeta declined, its final word) the stored
+-- decision is released whoever made it.
 -- lib.lua is prepended.
 --
 -- KEYS[1] decision(jit)   KEYS[2] hold(original_jit or jit)   KEYS[3] card counters
@@ -85,7 +85,7 @@ local function undo_approval(m, record)
     counter_deltas = movement.counter_deltas, balance_delta = movement.balance_delta, hold = snapshot,
   })
   local stored = service_decline(m)
-  local record_json = enc_stored_record(stored, record.applied, m.request_id, false)
+  local record_json = enc_stored_record(stored, record.applied, m.request_id, m.now_ms)
   if movement.delete then redis.call('DEL', K.hold) elseif snapshot ~= nil then write_hold(K.hold, snapshot) end
   if counters ~= nil then write_counters(K.counters, counters) end
   if balance ~= nil then write_balance(K.balance, balance) end
@@ -104,18 +104,23 @@ local record = read_record(K.decision, m.jit_token)
 local stored = record.stored
 if stored == nil then
   local decline = service_decline(m)
-  write_record(K.decision, enc_stored_record(decline, record.applied, m.request_id, false), m.decision_ttl_s)
+  write_record(K.decision, enc_stored_record(decline, record.applied, m.request_id, m.now_ms), m.decision_ttl_s)
   return reply('released', 'declined_before_decision', { 'stored', enc_record(decline, nil) })
 end
 -- Another kind or amount under this token is not the decision the service timed out on.
 if stored.kind ~= m.kind or stored.amount_minor ~= m.amount_minor then
   return reply('mismatch', nil, { 'stored', enc_record(stored, nil) })
 end
--- Another request decided this token (a resend, after ours failed before its script ran), or a
--- replay answered our approval to a resend: Marqeta may hold that answer. It stays; should
--- Marqeta have declined after all, settlement releases it from the webhook. A record without
--- `by` predates the marks: the service's release treats it as its own, as before.
-if m.request_id ~= nil and (record.served or (record.by ~= nil and record.by ~= m.request_id)) then
+-- The stored decision was last answered to another request received no earlier than ours (a
+-- resend decided afresh after ours failed, or answered our approval by a replay in time):
+-- Marqeta acts on that answer, so it stays; should Marqeta have declined after all,
+-- settlement releases it from the webhook. Answered to an older request only, ours is the
+-- latest answer, and it is undone. A record without `by` predates the marks: our own.
+local function answered_to_newer(m, record)
+  if m.request_id == nil or record.by == nil or record.by == m.request_id then return false end
+  return record.by_at_ms >= m.now_ms
+end
+if answered_to_newer(m, record) then
   return reply('superseded', nil, { 'stored', enc_record(stored, nil) })
 end
 if stored.outcome == 'decline' then
@@ -124,14 +129,14 @@ if stored.outcome == 'decline' then
   -- the memo changes: no money moved for a decline.
   if stored.memo == 'timeout' and m.memo ~= 'timeout' then
     local decline = service_decline(m)
-    write_record(K.decision, enc_stored_record(decline, record.applied, m.request_id, false), m.decision_ttl_s)
+    write_record(K.decision, enc_stored_record(decline, record.applied, m.request_id, m.now_ms), m.decision_ttl_s)
     return reply('released', 'already_declined', { 'stored', enc_record(decline, nil) })
   end
   return reply('released', 'already_declined', { 'stored', enc_record(stored, nil) })
 end
 if stored.outcome == 'balance' then
   local decline = service_decline(m)
-  write_record(K.decision, enc_stored_record(decline, record.applied, m.request_id, false), m.decision_ttl_s)
+  write_record(K.decision, enc_stored_record(decline, record.applied, m.request_id, m.now_ms), m.decision_ttl_s)
   return reply('released', 'balance_withdrawn', { 'stored', enc_record(decline, nil) })
 end
 return undo_approval(m, record)

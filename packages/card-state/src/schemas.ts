@@ -117,12 +117,12 @@ export const StoredDecisionSchema = Type.Union([
 export type CardStateStoredDecision = Static<typeof StoredDecisionSchema>;
 
 // The record under decision:<jit>: the StoredDecision and/or the kind of an informative
-// message already applied under that token; with a decision, the request that made it (`by`)
-// and whether a replay answered it to another request (`served`): see release_after_timeout.lua.
+// message already applied under that token; with a decision, the newest request it was answered
+// to (`by`, received at `by_at_ms`): see release_after_timeout.lua.
 export const DecisionRecordSchema = Type.Object(
   {
     by: Type.Optional(Type.String()),
-    served: Type.Optional(Type.Literal(true)),
+    by_at_ms: Type.Optional(Type.Integer()),
     jit_token: Type.Optional(Type.String()),
     kind: Type.Optional(DecisionKindSchema),
     amount_minor: Type.Optional(money),

@@ -206,19 +206,21 @@ describe('release_after_timeout.lua', () => {
   });
 });
 
-describe('release_after_timeout.lua: what another request was answered stands', () => {
-  // Two requests for one token: the first timed out at the service, Marqeta resent the token.
+describe('release_after_timeout.lua: the answer to the newest request stands', () => {
+  // Two requests for one token: the first got no answer to Marqeta in time, Marqeta resent it a
+  // second later (Marqeta acts on the answer to its latest request).
   function twoRequests(request: DecideRequest): [DecideRequest, DecideRequest] {
     return [
       { ...request, request_id: `${request.jit_token}-first` },
-      { ...request, request_id: `${request.jit_token}-resent` },
+      { ...request, request_id: `${request.jit_token}-resent`, now_ms: request.now_ms + 1_000 },
     ];
   }
 
-  it('leaves an approval a replay answered to a resend (superseded), and it replays approve ever after', async () => {
+  it("leaves an approval a replay answered to the resend in time; the resend's own release undoes it", async () => {
     const card = freshCard(personal_card);
     await seed(store, { card, balance: { available_minor: 5_000, held_minor: 0 } });
     const [first, resent] = twoRequests(authorization(card, { amount_minor: 1_200 }));
+    const before = await snapshot(card, [first.jit_token]);
     // The first request's script approved after its deadline by our clock; the resend replays it.
     expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
     expect(await store.decide(resent)).toMatchObject({ outcome: 'replay', stored: { outcome: 'approve' } });
@@ -229,19 +231,32 @@ describe('release_after_timeout.lua: what another request was answered stands', 
     });
     expect(await snapshot(card, [first.jit_token])).toEqual(approved);
     expect(await store.decide(resent)).toMatchObject({ outcome: 'replay', stored: { outcome: 'approve' } });
-    // Marqeta declined after all (settlement, from its webhook: no request_id): released.
-    const { request_id: _unused, ...marqeta_declined } = first;
-    expect(await store.releaseAfterTimeout(declinedBy('timeout', marqeta_declined))).toMatchObject({
+    // The replay's answer reached the service too late after all: its decline is the latest.
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', resent))).toMatchObject({
       status: 'released',
       action: 'approval_undone',
     });
-    expect((await store.readState(card.user_token, card.card_token)).balance).toEqual({
-      available_minor: 5_000,
-      held_minor: 0,
-    });
+    expect(await snapshot(card, [first.jit_token])).toEqual(before);
   });
 
-  it('leaves an approval another request decided after this one failed before its script ran', async () => {
+  it("a replay past its own deadline takes nothing: the newer request's release undoes the approval", async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const [first, resent_in_time] = twoRequests(authorization(card, { amount_minor: 800 }));
+    const resent = { ...resent_in_time, deadline_at_ms: passed_deadline_ms };
+    const before = await snapshot(card, [first.jit_token]);
+    expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
+    expect(await store.decide(resent)).toMatchObject({ outcome: 'replay', stored: { outcome: 'approve' } });
+    expect(await store.readDecision(card.user_token, first.jit_token)).toMatchObject({
+      by: first.request_id,
+    });
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', first))).toMatchObject({
+      action: 'approval_undone',
+    });
+    expect(await snapshot(card, [first.jit_token])).toEqual(before);
+  });
+
+  it('leaves an approval a newer request decided after this one failed before its script ran', async () => {
     const card = freshCard(business_card);
     await seed(store, { card });
     const [first, resent] = twoRequests(authorization(card, { amount_minor: 700 }));
@@ -253,7 +268,21 @@ describe('release_after_timeout.lua: what another request was answered stands', 
     expect(await snapshot(card, [first.jit_token])).toEqual(approved);
   });
 
-  it('undoes its own approval that nobody else was answered, even run twice (a resent command)', async () => {
+  it("undoes an older request's approval when the resend failed: the resend's decline is the latest answer", async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const [first, resent] = twoRequests(authorization(card, { amount_minor: 600 }));
+    const before = await snapshot(card, [first.jit_token]);
+    // Answered approve in time, but the answer was lost on its way: Marqeta resent the token,
+    // and the resend failed before its script ran.
+    expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
+    expect(await store.releaseAfterTimeout(declinedBy('system_error', resent))).toMatchObject({
+      action: 'approval_undone',
+    });
+    expect(await snapshot(card, [first.jit_token])).toEqual(before);
+  });
+
+  it('undoes its own approval, even with its script run twice (a resent command)', async () => {
     const card = freshCard(business_card);
     await seed(store, { card });
     const [first] = twoRequests(authorization(card, { amount_minor: 900 }));
@@ -263,6 +292,20 @@ describe('release_after_timeout.lua: what another request was answered stands', 
     expect(await store.decide(first)).toMatchObject({ outcome: 'replay' });
     expect(await store.releaseAfterTimeout(declinedBy('timeout', first))).toMatchObject({
       status: 'released',
+      action: 'approval_undone',
+    });
+    expect(await snapshot(card, [first.jit_token])).toEqual(before);
+  });
+
+  it("settlement's release (Marqeta declined: no request id) undoes an approval whoever was answered", async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const [first, resent] = twoRequests(authorization(card, { amount_minor: 500 }));
+    const before = await snapshot(card, [first.jit_token]);
+    expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
+    expect(await store.decide(resent)).toMatchObject({ outcome: 'replay' });
+    const { request_id: _unused, ...marqeta_declined } = first;
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', marqeta_declined))).toMatchObject({
       action: 'approval_undone',
     });
     expect(await snapshot(card, [first.jit_token])).toEqual(before);
