@@ -209,42 +209,39 @@ describe('release_after_timeout.lua', () => {
 describe('release_after_timeout.lua: the answer to the newest request stands', () => {
   // Two requests for one token: the first got no answer to Marqeta in time, Marqeta resent it a
   // second later (Marqeta acts on the answer to its latest request).
-  function twoRequests(request: DecideRequest): [DecideRequest, DecideRequest] {
-    return [
-      { ...request, request_id: `${request.jit_token}-first` },
-      { ...request, request_id: `${request.jit_token}-resent`, now_ms: request.now_ms + 1_000 },
-    ];
+  async function tokenTwice(personal: boolean, amount_minor: number) {
+    const card = freshCard(personal ? personal_card : business_card);
+    await seed(store, personal ? { card, balance: { available_minor: 5_000, held_minor: 0 } } : { card });
+    const request = authorization(card, { amount_minor });
+    const first = { ...request, request_id: `${request.jit_token}-first` };
+    const resent = { ...request, request_id: `${request.jit_token}-resent`, now_ms: request.now_ms + 1_000 };
+    const state = () => snapshot(card, [request.jit_token]);
+    return { card, first, resent, state, before: await state() };
   }
 
   it("leaves an approval a replay answered to the resend in time; the resend's own release undoes it", async () => {
-    const card = freshCard(personal_card);
-    await seed(store, { card, balance: { available_minor: 5_000, held_minor: 0 } });
-    const [first, resent] = twoRequests(authorization(card, { amount_minor: 1_200 }));
-    const before = await snapshot(card, [first.jit_token]);
+    const { first, resent, state, before } = await tokenTwice(true, 1_200);
     // The first request's script approved after its deadline by our clock; the resend replays it.
     expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
     expect(await store.decide(resent)).toMatchObject({ outcome: 'replay', stored: { outcome: 'approve' } });
-    const approved = await snapshot(card, [first.jit_token]);
+    const approved = await state();
     expect(await store.releaseAfterTimeout(declinedBy('timeout', first))).toMatchObject({
       status: 'superseded',
       stored: { outcome: 'approve' },
     });
-    expect(await snapshot(card, [first.jit_token])).toEqual(approved);
+    expect(await state()).toEqual(approved);
     expect(await store.decide(resent)).toMatchObject({ outcome: 'replay', stored: { outcome: 'approve' } });
     // The replay's answer reached the service too late after all: its decline is the latest.
     expect(await store.releaseAfterTimeout(declinedBy('timeout', resent))).toMatchObject({
       status: 'released',
       action: 'approval_undone',
     });
-    expect(await snapshot(card, [first.jit_token])).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it("a replay past its own deadline takes nothing: the newer request's release undoes the approval", async () => {
-    const card = freshCard(business_card);
-    await seed(store, { card });
-    const [first, resent_in_time] = twoRequests(authorization(card, { amount_minor: 800 }));
+    const { card, first, resent: resent_in_time, state, before } = await tokenTwice(false, 800);
     const resent = { ...resent_in_time, deadline_at_ms: passed_deadline_ms };
-    const before = await snapshot(card, [first.jit_token]);
     expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
     expect(await store.decide(resent)).toMatchObject({ outcome: 'replay', stored: { outcome: 'approve' } });
     expect(await store.readDecision(card.user_token, first.jit_token)).toMatchObject({
@@ -253,40 +250,32 @@ describe('release_after_timeout.lua: the answer to the newest request stands', (
     expect(await store.releaseAfterTimeout(declinedBy('timeout', first))).toMatchObject({
       action: 'approval_undone',
     });
-    expect(await snapshot(card, [first.jit_token])).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it('leaves an approval a newer request decided after this one failed before its script ran', async () => {
-    const card = freshCard(business_card);
-    await seed(store, { card });
-    const [first, resent] = twoRequests(authorization(card, { amount_minor: 700 }));
+    const { first, resent, state } = await tokenTwice(false, 700);
     expect(await store.decide(resent)).toMatchObject({ outcome: 'approve' });
-    const approved = await snapshot(card, [first.jit_token]);
+    const approved = await state();
     expect(await store.releaseAfterTimeout(declinedBy('system_error', first))).toMatchObject({
       status: 'superseded',
     });
-    expect(await snapshot(card, [first.jit_token])).toEqual(approved);
+    expect(await state()).toEqual(approved);
   });
 
   it("undoes an older request's approval when the resend failed: the resend's decline is the latest answer", async () => {
-    const card = freshCard(business_card);
-    await seed(store, { card });
-    const [first, resent] = twoRequests(authorization(card, { amount_minor: 600 }));
-    const before = await snapshot(card, [first.jit_token]);
+    const { first, resent, state, before } = await tokenTwice(false, 600);
     // Answered approve in time, but the answer was lost on its way: Marqeta resent the token,
     // and the resend failed before its script ran.
     expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
     expect(await store.releaseAfterTimeout(declinedBy('system_error', resent))).toMatchObject({
       action: 'approval_undone',
     });
-    expect(await snapshot(card, [first.jit_token])).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it('undoes its own approval, even with its script run twice (a resent command)', async () => {
-    const card = freshCard(business_card);
-    await seed(store, { card });
-    const [first] = twoRequests(authorization(card, { amount_minor: 900 }));
-    const before = await snapshot(card, [first.jit_token]);
+    const { first, state, before } = await tokenTwice(false, 900);
     expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
     // ioredis resent the script after a reconnect: the same request finds its own decision.
     expect(await store.decide(first)).toMatchObject({ outcome: 'replay' });
@@ -294,27 +283,22 @@ describe('release_after_timeout.lua: the answer to the newest request stands', (
       status: 'released',
       action: 'approval_undone',
     });
-    expect(await snapshot(card, [first.jit_token])).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it("settlement's release (Marqeta declined: no request id) undoes an approval whoever was answered", async () => {
-    const card = freshCard(business_card);
-    await seed(store, { card });
-    const [first, resent] = twoRequests(authorization(card, { amount_minor: 500 }));
-    const before = await snapshot(card, [first.jit_token]);
+    const { first, resent, state, before } = await tokenTwice(false, 500);
     expect(await store.decide(first)).toMatchObject({ outcome: 'approve' });
     expect(await store.decide(resent)).toMatchObject({ outcome: 'replay' });
     const { request_id: _unused, ...marqeta_declined } = first;
     expect(await store.releaseAfterTimeout(declinedBy('timeout', marqeta_declined))).toMatchObject({
       action: 'approval_undone',
     });
-    expect(await snapshot(card, [first.jit_token])).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it('a release that came first: the resend is answered its decline, which no release undoes', async () => {
-    const card = freshCard(business_card);
-    await seed(store, { card });
-    const [first, resent] = twoRequests(authorization(card, { amount_minor: 900 }));
+    const { first, resent } = await tokenTwice(false, 900);
     expect(await store.releaseAfterTimeout(declinedBy('timeout', first))).toMatchObject({
       action: 'declined_before_decision',
     });

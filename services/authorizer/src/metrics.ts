@@ -41,6 +41,24 @@ function sharedRead(read: () => Promise<OutboxLengths>): () => Promise<OutboxLen
   };
 }
 
+// A gauge set at each scrape from the shared read of the streams (its last value kept while
+// Redis is down).
+function outboxGauge(
+  registry: Registry,
+  lengths: () => Promise<OutboxLengths | undefined>,
+  field: keyof OutboxLengths,
+  names: { readonly name: string; readonly help: string },
+): Gauge {
+  return new Gauge({
+    ...names,
+    registers: [registry],
+    async collect() {
+      const value = await lengths();
+      if (value !== undefined) this.set(value[field]);
+    },
+  });
+}
+
 export function createAuthorizerMetrics(registry: Registry, outbox: OutboxGauges): AuthorizerMetrics {
   const lengths = sharedRead(outbox.lengths);
   const max_events = new Gauge({
@@ -76,33 +94,18 @@ export function createAuthorizerMetrics(registry: Registry, outbox: OutboxGauges
       labelNames: ['decline_reason', 'memo'],
       registers: [registry],
     }),
-    outbox_backlog: new Gauge({
+    outbox_backlog: outboxGauge(registry, lengths, 'total', {
       name: 'afc_outbox_backlog',
       help: 'Decision events in the Redis outbox streams not yet confirmed by RabbitMQ',
-      registers: [registry],
-      async collect() {
-        const value = await lengths();
-        if (value !== undefined) this.set(value.total);
-      },
     }),
-    outbox_fullest_partition: new Gauge({
+    outbox_fullest_partition: outboxGauge(registry, lengths, 'fullest_partition', {
       name: 'afc_outbox_fullest_partition_events',
       help: 'Events in the fullest partition outbox: compare with afc_outbox_max_events_per_partition',
-      registers: [registry],
-      async collect() {
-        const value = await lengths();
-        if (value !== undefined) this.set(value.fullest_partition);
-      },
     }),
     outbox_max_events_per_partition: max_events,
-    outbox_dead_entries: new Gauge({
+    outbox_dead_entries: outboxGauge(registry, lengths, 'dead', {
       name: 'afc_outbox_dead_entries',
       help: 'Unreadable outbox entries set aside in the dead streams: events that did not reach the books (a bug)',
-      registers: [registry],
-      async collect() {
-        const value = await lengths();
-        if (value !== undefined) this.set(value.dead);
-      },
     }),
     timeout_releases: new Counter({
       name: 'afc_jit_timeout_releases_total',
