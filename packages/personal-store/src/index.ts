@@ -17,4 +17,5 @@ export {
   type PostgresPersonalStoreOptions,
 } from './postgres/postgres-personal-store.ts';
 export * from './types.ts';
+export { unissuedCard } from './unissued-card.ts';
 export { max_page_limit, max_scan_limit } from './validate.ts';

@@ -1,6 +1,7 @@
 import { queue_names } from '@afc/amqp';
 import { createLogger } from '@afc/log';
 import { CardIssueRequested } from '@afc/messages';
+import { unissuedCard } from '@afc/personal-store';
 import { captureLogs, waitUntil } from '@afc/testkit';
 import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,15 +206,13 @@ describe('personal cards', () => {
       expiration_month: 7,
       expiration_year: 2031,
     });
-    const other = await h.app.personalStore.createCard({
-      card_token: `pf-${user.user_token}`.slice(0, 36),
-      user_token: user.user_token,
-      state: 'unactivated',
-      currency: 'USD',
-      expiration_month: 12,
-      expiration_year: 2099,
-      last_four: '0000',
-    });
+    const other = await h.app.personalStore.createCard(
+      unissuedCard({
+        card_token: `pf-${user.user_token}`.slice(0, 36),
+        user_token: user.user_token,
+        currency: 'USD',
+      }),
+    );
     await h.app.personalStore.recordCardIssueFailed(other.card_token, 'marqeta 404: no such product');
     expect((await read(admin_key, other.card_token)).json()).toMatchObject({
       state: 'failed',
@@ -242,17 +241,15 @@ describe('a personal card always gets its issue command', () => {
     return row?.count ?? 0;
   };
   // A card recorded in the store alone, as a crash before its command would leave it.
-  const unissuedCard = (user_token: string, name: string, card_product_token?: string) =>
-    h.app.personalStore.createCard({
-      card_token: `pc-${name}-${user_token}`.slice(0, 36),
-      user_token,
-      state: 'unactivated',
-      currency: 'USD',
-      expiration_month: 12,
-      expiration_year: 2099,
-      last_four: '0000',
-      ...(card_product_token === undefined ? {} : { card_product_token }),
-    });
+  const createUnissued = (user_token: string, name: string, card_product_token?: string) =>
+    h.app.personalStore.createCard(
+      unissuedCard({
+        card_token: `pc-${name}-${user_token}`.slice(0, 36),
+        user_token,
+        currency: 'USD',
+        ...(card_product_token === undefined ? {} : { card_product_token }),
+      }),
+    );
 
   it('on the PostgreSQL twin the card and its command commit together: a failed command leaves no card', async () => {
     const user = await createPersonalUser(h.app, 'verified');
@@ -286,7 +283,7 @@ describe('a personal card always gets its issue command', () => {
   it('a card left without its command (MongoDB: a crash between the two writes) gets it again from the sweep, once per window', async () => {
     const user = await createPersonalUser(h.app, 'verified');
     // The first of the two writes MongoDB makes, and the crash: no command.
-    const card = await unissuedCard(user.user_token, 'crash', 'product-crash');
+    const card = await createUnissued(user.user_token, 'crash', 'product-crash');
     const sweep = h.app.api.personal_issue_sweep;
     const { stuck_after_ms } = sweep;
     const created_ms = card.created_at.getTime();
@@ -314,7 +311,7 @@ describe('a personal card always gets its issue command', () => {
 
   it('resends nothing for a card whose command still waits in the outbox (a broker outage piles nothing up)', async () => {
     const user = await createPersonalUser(h.app, 'verified');
-    const card = await unissuedCard(user.user_token, 'wait', 'product-wait');
+    const card = await createUnissued(user.user_token, 'wait', 'product-wait');
     const sql = h.app.postgres.sql;
     // Its command, unpublished and not due (as during an outage: refused, waiting its backoff).
     await sql`insert into outbox_messages (exchange, routing_key, payload, next_attempt_at)
@@ -335,10 +332,10 @@ describe('a personal card always gets its issue command', () => {
     const store = h.app.personalStore;
     const user = await createPersonalUser(h.app, 'verified');
     // Recorded before the product was kept with the card: the sweep can only log them.
-    for (const i of [1, 2, 3]) await unissuedCard(user.user_token, `np${i}`);
+    for (const i of [1, 2, 3]) await createUnissued(user.user_token, `np${i}`);
     // Created in the same millisecond as a stuck card, it still sorts after them: the sweep's
     // order is (created_at, card_token).
-    const behind = await unissuedCard(user.user_token, 'z-behind', 'product-behind');
+    const behind = await createUnissued(user.user_token, 'z-behind', 'product-behind');
     const { stuck_after_ms } = h.app.api.personal_issue_sweep;
     const later_ms = behind.created_at.getTime() + 2 * stuck_after_ms;
     // One card per round: without a cursor every round would read the oldest stuck card again.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PersonalStore } from '@afc/personal-store';
+import { type PersonalStore, unissuedCard } from '@afc/personal-store';
 import type { Sql } from '@afc/postgres';
 import { product_token } from './harness.ts';
 
@@ -47,15 +47,7 @@ export async function seedRequestedPersonalCard(store: PersonalStore): Promise<R
     currency: 'USD',
     kyc_status: 'verified',
   });
-  await store.createCard({
-    card_token,
-    user_token,
-    state: 'unactivated',
-    currency: 'USD',
-    expiration_month: 12,
-    expiration_year: 2099,
-    last_four: '0000',
-  });
+  await store.createCard(unissuedCard({ card_token, user_token, currency: 'USD' }));
   return { card_token, user_token };
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildJitRequest } from '@afc/marqeta';
+import { unissuedCard } from '@afc/personal-store';
 import { clearOfUtcMidnight, waitUntil } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin_key, product_token, type Stack, startStack } from './stack.ts';
@@ -183,16 +184,14 @@ describe('issue → controls → authorizations → suspension, end to end', () 
       kyc_status: 'verified',
     });
     // What POST /v1/personal/cards writes first on MongoDB, then the crash: no command.
-    const card = await stack.api.personalStore.createCard({
-      card_token: `pc-crash-${randomUUID()}`.slice(0, 36),
-      user_token: user.user_token,
-      state: 'unactivated',
-      currency: 'USD',
-      expiration_month: 12,
-      expiration_year: 2099,
-      last_four: '0000',
-      card_product_token: product_token,
-    });
+    const card = await stack.api.personalStore.createCard(
+      unissuedCard({
+        card_token: `pc-crash-${randomUUID()}`.slice(0, 36),
+        user_token: user.user_token,
+        currency: 'USD',
+        card_product_token: product_token,
+      }),
+    );
     const url = `/v1/personal/cards/${card.card_token}`;
     const sweep = stack.api.api.personal_issue_sweep;
     expect(

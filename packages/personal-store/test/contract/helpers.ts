@@ -1,6 +1,12 @@
 import { uniqueTestId } from '@afc/testkit';
 import { expect } from 'vitest';
-import type { CreateCardInput, PersonalErrorCode, PersonalStore, PersonalUser } from '../../src/index.ts';
+import {
+  type CreateCardInput,
+  type PersonalErrorCode,
+  type PersonalStore,
+  type PersonalUser,
+  unissuedCard,
+} from '../../src/index.ts';
 
 // Opens a store on the backend under test; the contract closes what it opens.
 export type StoreFactory = (options: { readonly now?: () => Date }) => Promise<PersonalStore>;
@@ -13,17 +19,7 @@ export function token(prefix: string): string {
 
 // A card as the api records it before Marqeta issues it.
 export function unissued(user_token: string, card_token = token('c')): CreateCardInput {
-  return {
-    card_token,
-    user_token,
-    state: 'unactivated',
-    currency,
-    // Placeholders until Marqeta's details are recorded.
-    expiration_month: 12,
-    expiration_year: 2099,
-    last_four: '0000',
-    card_product_token: 'product-personal',
-  };
+  return unissuedCard({ card_token, user_token, currency, card_product_token: 'product-personal' });
 }
 
 export async function newUser(store: PersonalStore, funded_minor = 0): Promise<PersonalUser> {

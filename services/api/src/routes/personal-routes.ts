@@ -6,6 +6,7 @@ import {
   type PersonalCard,
   type PersonalStore,
   type PersonalUser,
+  unissuedCard,
   type Wallet,
 } from '@afc/personal-store';
 import type { Sql } from '@afc/postgres';
@@ -190,16 +191,7 @@ export async function personalRoutes(app: Service, context: RouteContext): Promi
         requested_at: new Date().toISOString(),
       };
       // Placeholders for expiry and last four: the card-issuer records Marqeta's.
-      const card: CreateCardInput = {
-        card_token,
-        user_token,
-        state: 'unactivated',
-        currency,
-        expiration_month: 12,
-        expiration_year: 2099,
-        last_four: '0000',
-        card_product_token,
-      };
+      const card = unissuedCard({ card_token, user_token, currency, card_product_token });
       try {
         await recordCardAndCommand(store, app.postgres.sql, card, command);
       } catch (error) {
