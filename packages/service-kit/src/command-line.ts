@@ -19,6 +19,14 @@ export function parseCommandLine<T extends { readonly help: boolean }>(usage: st
 }
 
 // Fixed-width columns for the reports (text only; no colours, no locale).
+// An integer option's text, checked: the value, or an error naming the flag and its range.
+export function integerOption(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new Error(`${flag} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>

@@ -1,5 +1,6 @@
 export {
   type CommandReport,
+  integerOption,
   parseCommandLine,
   runOperationsCommand,
   table,

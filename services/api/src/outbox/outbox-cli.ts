@@ -3,7 +3,13 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit, migrateConfigSchema } from '@afc/config';
 import { createLogger } from '@afc/log';
 import { createPostgres } from '@afc/postgres';
-import { parseCommandLine, postgresOptions, runOperationsCommand, table } from '@afc/service-kit';
+import {
+  integerOption,
+  parseCommandLine,
+  postgresOptions,
+  runOperationsCommand,
+  table,
+} from '@afc/service-kit';
 import {
   isMessageId,
   listParkedCommands,
@@ -26,9 +32,7 @@ function parse() {
       help: { type: 'boolean', default: false },
     },
   });
-  const max = Number(values.max);
-  if (!Number.isSafeInteger(max) || max < 1 || max > 10_000)
-    throw new Error('--max must be an integer from 1 to 10000');
+  const max = integerOption('--max', values.max, 1, 10_000);
   if (values.requeue && values['requeue-all'])
     throw new Error('--requeue and --requeue-all exclude each other');
   if (values.requeue && positionals.length === 0) throw new Error('--requeue needs at least one message id');

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseCommandLine } from '@afc/service-kit';
+import { integerOption, parseCommandLine } from '@afc/service-kit';
 import { runCommand } from './context.ts';
 import {
   formatListing,
@@ -26,9 +26,7 @@ function parse() {
       help: { type: 'boolean', default: false },
     },
   });
-  const max = Number(values.max);
-  if (!Number.isSafeInteger(max) || max < 1 || max > 10_000)
-    throw new Error('--max must be an integer from 1 to 10000');
+  const max = integerOption('--max', values.max, 1, 10_000);
   if (values.queue !== undefined && !product_queue_names.includes(values.queue))
     throw new Error(`unknown queue ${values.queue}`);
   if (values.replay && positionals.length === 0) throw new Error('--replay needs at least one message id');
