@@ -338,15 +338,14 @@ local function event_of(m, s, d, stored)
 end
 
 -- Everything that can fail (arithmetic checks, encoding) runs before the first write. Each
--- document is encoded once: the record's JSON is also the reply's `stored` (without `applied`),
--- the stored hold's JSON the reply's `hold`.
+-- document is encoded once: the record's JSON is the reply's `stored` plus `applied` and the
+-- marks (with_marks appends them), the stored hold's JSON the reply's `hold`.
 local function finish(m, s, d, applied)
   local stored = to_stored(m, d)
   local stored_json = enc_record(stored, nil)
   local record_json = stored_json
-  if applied ~= nil or m.request_id ~= nil then
-    record_json = enc_stored_record(stored, applied, m.request_id, m.now_ms)
-  end
+  if applied ~= nil then record_json = enc_record(stored, applied) end
+  record_json = with_marks(record_json, m.request_id, m.now_ms)
   local event = event_of(m, s, d, stored)
   local counters, balance, hold_json = nil, nil, nil
   if d.outcome == 'approve' then hold_json = 'null' end

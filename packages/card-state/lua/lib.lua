@@ -491,11 +491,15 @@ end
 -- service's request_id, and `by_at_ms`, when that request was received): the decider, or a
 -- resend a replay answered approve in time. Not part of a reply; release_after_timeout.lua
 -- reads them to leave an approval a newer request was answered.
+-- record_json: enc_record's output for a stored decision (an object that has members).
+local function with_marks(record_json, by, by_at_ms)
+  if by == nil then return record_json end
+  return string.sub(record_json, 1, -2) .. ',"by":' .. json_str(by) .. ',"by_at_ms":' .. json_int(by_at_ms) .. '}'
+end
+
 local function enc_stored_record(stored, applied, by, by_at_ms)
   invariant(stored ~= nil, 'marks belong to a stored decision')
-  local json = enc_record(stored, applied)
-  if by == nil then return json end
-  return string.sub(json, 1, -2) .. ',"by":' .. json_str(by) .. ',"by_at_ms":' .. json_int(by_at_ms) .. '}'
+  return with_marks(enc_record(stored, applied), by, by_at_ms)
 end
 
 -- { stored = StoredDecision or nil, applied = kind or nil, by = request_id or nil, by_at_ms }
