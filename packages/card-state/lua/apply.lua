@@ -6,7 +6,8 @@
 -- KEYS[1] card state   KEYS[2] card counters   KEYS[3] user balance   KEYS[4] decision(jit)
 -- KEYS[5] hold(original_jit or jit)             KEYS[6] outbox
 -- ARGV[1] JSON request (see src/requests.ts): the message, amount_minor (absent: a reversal of
---         everything still held), final, refund_mode, window starts, decision_ttl_s.
+--         everything still held), final, refund_mode, window starts, decision_ttl_s,
+--         closed_hold_ttl_s.
 --
 -- Replies {status:'duplicate'} | {status:'missing', missing} | {status:'owner_mismatch', ...} |
 -- {status:'applied', note, ...}.
@@ -199,7 +200,7 @@ local function commit(m, record, owner, state, effect)
   if owner ~= nil and owner.program == 'personal' then
     balance = apply_balance_delta(state.balance.value, effect.balance_delta)
   end
-  if effect.hold ~= nil then write_hold(K.hold, effect.hold) end
+  if effect.hold ~= nil then write_hold(K.hold, effect.hold, m.closed_hold_ttl_s) end
   if counters ~= nil then write_counters(K.counters, counters) end
   if balance ~= nil then write_balance(K.balance, balance) end
   write_record(K.decision, record_json, m.decision_ttl_s)

@@ -353,7 +353,8 @@ local function finish(m, s, d, applied)
     counters = apply_counter_deltas(s.counters, d.counter_deltas)
     if s.card.program == 'personal' then balance = apply_balance_delta(s.balance.value, d.balance_delta) end
     hold_json = enc_hold(d.hold) -- approve asserted it
-    store_hold(m.kind == 'incremental' and K.original or K.hold, hold_json)
+    -- An approval holds money (amount_zero is a rule), so the hold is open: no TTL.
+    store_hold(m.kind == 'incremental' and K.original or K.hold, hold_json, d.hold.amount_minor, nil)
     write_counters(K.counters, counters)
   end
   if balance ~= nil then write_balance(K.balance, balance) end

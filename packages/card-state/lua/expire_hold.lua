@@ -7,7 +7,7 @@
 --
 -- KEYS[1] hold(jit)   KEYS[2] card counters   KEYS[3] user balance   KEYS[4] expiry marker(jit)
 -- ARGV[1] jit_token   ARGV[2] card_token (the ledger's: the hold must be this card's)
--- ARGV[3] marker TTL in seconds
+-- ARGV[3] marker TTL in seconds   ARGV[4] TTL of the closed hold in seconds (lib.lua store_hold)
 --
 -- Counters or a wallet not loaded are left alone: the loader fills them from the data of
 -- record, which counts the movement this reply gives back (settlement records it).
@@ -19,7 +19,9 @@ local K = { hold = KEYS[1], counters = KEYS[2], balance = KEYS[3], marker = KEYS
 local jit_token = ARGV[1]
 local card_token = ARGV[2]
 local ttl_s = tonumber(ARGV[3])
-if type(jit_token) ~= 'string' or #jit_token == 0 or not is_int(ttl_s) or ttl_s <= 0 then
+local closed_ttl_s = tonumber(ARGV[4])
+if type(jit_token) ~= 'string' or #jit_token == 0 or not is_int(ttl_s) or ttl_s <= 0
+  or not is_int(closed_ttl_s) or closed_ttl_s <= 0 then
   fail('AFC_CARD_STATE_INVALID', 'expire_hold arguments')
 end
 
@@ -65,7 +67,7 @@ local movement_json = '{"action":' .. json_str(movement.action)
   .. ',"captured_minor":' .. json_int(movement.captured_minor)
   .. ',"counter_deltas":' .. enc_counted_list(movement.counter_deltas)
   .. ',"balance_delta":' .. enc_balance_delta(movement.balance_delta) .. '}'
-if hold ~= nil then write_hold(K.hold, movement.hold) end
+if hold ~= nil then write_hold(K.hold, movement.hold, closed_ttl_s) end
 if counters ~= nil then write_counters(K.counters, counters) end
 if balance ~= nil then write_balance(K.balance, balance) end
 redis.call('SET', K.marker, movement_json, 'EX', string.format('%d', ttl_s))

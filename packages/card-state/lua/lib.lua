@@ -277,13 +277,22 @@ local function checked_hold_json(h)
   return enc_hold(h)
 end
 
-local function store_hold(key, hold_json)
-  -- No TTL: an expiring hold would free spend silently. Expiry is applyExpiry's job.
-  redis.call('SET', key, hold_json)
+-- A hold that still holds money has no TTL: an expiring hold would free spend silently (ending
+-- it is applyExpiry's job). One that holds nothing is kept closed_ttl_s, long enough for a late
+-- clearing or advice of the same purchase to find it, and then goes: Redis keeps the open holds
+-- and the recently closed ones, not every authorization ever approved. A plain SET drops any
+-- TTL, so a closed hold that a clearing or an advice opens again is kept again.
+local function store_hold(key, hold_json, amount_minor, closed_ttl_s)
+  if amount_minor > 0 then
+    redis.call('SET', key, hold_json)
+    return
+  end
+  invariant(is_int(closed_ttl_s) and closed_ttl_s > 0, 'a closed hold is stored with its TTL')
+  redis.call('SET', key, hold_json, 'EX', string.format('%d', closed_ttl_s))
 end
 
-local function write_hold(key, h)
-  store_hold(key, checked_hold_json(h))
+local function write_hold(key, h, closed_ttl_s)
+  store_hold(key, checked_hold_json(h), h.amount_minor, closed_ttl_s)
 end
 
 -- Movements (domain releaseFromHold, captureFromHold) --------------------------------------
@@ -570,8 +579,11 @@ local function read_message(req)
     month_start = need_int(req, 'month_start'), decision_ttl_s = need_int(req, 'decision_ttl_s'),
     single_message = need_bool(req, 'single_message'),
     request_id = need_string(req, 'request_id', true),
+    -- Scripts that may close a hold (apply, release) are given it; store_hold asserts it is there.
+    closed_hold_ttl_s = need_int(req, 'closed_hold_ttl_s', true),
   }
   need(m.decision_ttl_s > 0 and m.now_ms >= 0, 'decision_ttl_s')
+  need(m.closed_hold_ttl_s == nil or m.closed_hold_ttl_s > 0, 'closed_hold_ttl_s')
   m.starts = { day = m.day_start, week = m.week_start, month = m.month_start }
   return m
 end

@@ -18,7 +18,8 @@
 --
 -- KEYS[1] decision(jit)   KEYS[2] hold(original_jit or jit)   KEYS[3] card counters
 -- KEYS[4] user balance    KEYS[5] outbox
--- ARGV[1] JSON request (see src/requests.ts): the message, amount_minor, memo, decision_ttl_s.
+-- ARGV[1] JSON request (see src/requests.ts): the message, amount_minor, memo, decision_ttl_s,
+--         closed_hold_ttl_s.
 
 local K = { decision = KEYS[1], hold = KEYS[2], counters = KEYS[3], balance = KEYS[4], outbox = KEYS[5] }
 
@@ -86,7 +87,7 @@ local function undo_approval(m, record)
   })
   local stored = service_decline(m)
   local record_json = enc_stored_record(stored, record.applied, m.request_id, m.now_ms)
-  if movement.delete then redis.call('DEL', K.hold) elseif snapshot ~= nil then write_hold(K.hold, snapshot) end
+  if movement.delete then redis.call('DEL', K.hold) elseif snapshot ~= nil then write_hold(K.hold, snapshot, m.closed_hold_ttl_s) end
   if counters ~= nil then write_counters(K.counters, counters) end
   if balance ~= nil then write_balance(K.balance, balance) end
   write_record(K.decision, record_json, m.decision_ttl_s)

@@ -40,6 +40,13 @@ const hold_check = TypeCompiler.Compile(HoldSchema);
 // Longer than the sweep can take to commit what the script did (it retries every interval).
 export const expiry_marker_ttl_s = 30 * 24 * 60 * 60;
 
+// A hold that holds nothing any more (reversed, cleared, expired) is kept this long and then
+// goes (lib.lua store_hold). Networks present clearings within about 30 days of the
+// authorization: within that, a late clearing finds the purchase (counted once, not as a new
+// force post) and a late advice is netted against it. Past it Redis keeps nothing of it; without
+// a bound it would keep every hold ever approved.
+export const closed_hold_ttl_s = 30 * 24 * 60 * 60;
+
 export interface HoldScripts {
   // Ends the hold of `jit_token` (the authorization's first token) as its on_expiry says.
   expireHold(user_token: string, card_token: string, jit_token: string): Promise<ExpiryResult>;
@@ -61,6 +68,7 @@ const expire_hold_script = defineScript({
     input.jit_token,
     input.card_token,
     expiry_marker_ttl_s,
+    closed_hold_ttl_s,
   ],
   decode: replyParser('expire_hold', ExpiryReplySchema),
 });
@@ -105,7 +113,9 @@ export async function defineHoldScripts(client: RedisClient, partitions: number)
         throw new CardStateInvalidError(`hold: ${first?.path} ${first?.message}`);
       }
       const key = cardStateKeys(hold.user_token, hold.card_token, partitions).holdKey(hold.jit_token);
-      return (await client.set(key, JSON.stringify(hold), 'NX')) === 'OK';
+      const json = JSON.stringify(hold);
+      if (hold.amount_minor > 0) return (await client.set(key, json, 'NX')) === 'OK';
+      return (await client.set(key, json, 'EX', closed_hold_ttl_s, 'NX')) === 'OK';
     },
     async compareAndSetHash(key, expected, values) {
       assert.ok(

@@ -16,6 +16,7 @@ export {
   card_state_error_codes,
 } from './errors.ts';
 export {
+  closed_hold_ttl_s,
   defineHoldScripts,
   type ExpiryResult,
   expiry_marker_ttl_s,

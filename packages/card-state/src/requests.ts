@@ -153,7 +153,13 @@ export function decideArgument(
   });
 }
 
-export function applyArgument(request: ApplyRequest, decision_ttl_s: number, refund_mode: string): string {
+// How long the scripts that may close a hold keep what they write.
+export interface Retention {
+  readonly decision_ttl_s: number;
+  readonly closed_hold_ttl_s: number;
+}
+
+export function applyArgument(request: ApplyRequest, retention: Retention, refund_mode: string): string {
   checkMessage(request);
   oneOf('kind', request.kind, informative_kinds);
   if (request.amount_minor !== undefined || request.kind !== 'reversal') {
@@ -169,11 +175,12 @@ export function applyArgument(request: ApplyRequest, decision_ttl_s: number, ref
     ...(request.amount_minor === undefined ? {} : { amount_minor: request.amount_minor }),
     final: request.final === true,
     refund_mode,
-    decision_ttl_s,
+    decision_ttl_s: retention.decision_ttl_s,
+    closed_hold_ttl_s: retention.closed_hold_ttl_s,
   });
 }
 
-export function releaseArgument(request: ReleaseRequest, decision_ttl_s: number): string {
+export function releaseArgument(request: ReleaseRequest, retention: Retention): string {
   checkMessage(request);
   oneOf('kind', request.kind, decision_kinds);
   safeInteger('amount_minor', request.amount_minor);
@@ -185,6 +192,7 @@ export function releaseArgument(request: ReleaseRequest, decision_ttl_s: number)
     amount_minor: request.amount_minor,
     memo: request.memo,
     ...(request.request_id === undefined ? {} : { request_id: request.request_id }),
-    decision_ttl_s,
+    decision_ttl_s: retention.decision_ttl_s,
+    closed_hold_ttl_s: retention.closed_hold_ttl_s,
   });
 }

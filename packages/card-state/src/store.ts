@@ -6,6 +6,7 @@ import { coalesceTurnWrites, outboxKey, type RedisClient } from '@afc/redis';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { CardStateCorruptError, CardStateInvalidError } from './errors.ts';
+import { closed_hold_ttl_s } from './hold-expiry.ts';
 import { type CardStateKeys, cardStateKeys, userStateKeys } from './keys.ts';
 import {
   type ApplyRequest,
@@ -13,6 +14,7 @@ import {
   type DecideRequest,
   decideArgument,
   type ReleaseRequest,
+  type Retention,
   releaseArgument,
 } from './requests.ts';
 import {
@@ -126,6 +128,7 @@ const tombstone = JSON.stringify({ unknown: true });
 
 export async function createCardState(options: CardStateOptions): Promise<CardStateStore> {
   const decision_ttl_s = checkTtl(options.decision_ttl_s ?? default_decision_ttl_s);
+  const retention: Retention = { decision_ttl_s, closed_hold_ttl_s };
   const outbox_max_events = options.outbox_max_events ?? default_outbox_max_events;
   assert.ok(Number.isSafeInteger(outbox_max_events) && outbox_max_events >= 1, 'outbox_max_events >= 1');
   assert.ok(refund_modes.includes(options.refund_mode), 'refund_mode');
@@ -145,18 +148,13 @@ export async function createCardState(options: CardStateOptions): Promise<CardSt
     apply: async (request) => {
       coalesce();
       const k = keys(request.user_token, request.card_token);
-      const result = await apply(scripts, k, request, decision_ttl_s, options.refund_mode);
+      const result = await apply(scripts, k, request, retention, options.refund_mode);
       if (result.status === 'owner_mismatch') warnMismatch(options.logger, 'apply', request, result);
       return result;
     },
     releaseAfterTimeout: async (request) => {
       coalesce();
-      const result = await release(
-        scripts,
-        keys(request.user_token, request.card_token),
-        request,
-        decision_ttl_s,
-      );
+      const result = await release(scripts, keys(request.user_token, request.card_token), request, retention);
       if (result.status === 'owner_mismatch' || result.status === 'mismatch') {
         warnMismatch(options.logger, 'releaseAfterTimeout', request, result);
       }
@@ -218,10 +216,10 @@ async function apply(
   scripts: CardStateScripts,
   k: CardStateKeys,
   request: ApplyRequest,
-  decision_ttl_s: number,
+  retention: Retention,
   refund_mode: RefundMode,
 ): Promise<ApplyResult> {
-  const argument = applyArgument(request, decision_ttl_s, refund_mode);
+  const argument = applyArgument(request, retention, refund_mode);
   const hold = k.holdKey(request.original_jit_token ?? request.jit_token);
   return scripts.apply(
     [k.cardState, k.cardCounters, k.userBalance, k.decisionKey(request.jit_token), hold, k.outbox],
@@ -233,9 +231,9 @@ async function release(
   scripts: CardStateScripts,
   k: CardStateKeys,
   request: ReleaseRequest,
-  decision_ttl_s: number,
+  retention: Retention,
 ): Promise<ReleaseResult> {
-  const argument = releaseArgument(request, decision_ttl_s);
+  const argument = releaseArgument(request, retention);
   const hold = k.holdKey(request.original_jit_token ?? request.jit_token);
   return scripts.release(
     [k.decisionKey(request.jit_token), hold, k.cardCounters, k.userBalance, k.outbox],
