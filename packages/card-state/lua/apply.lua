@@ -42,25 +42,59 @@ local function with_note(movement, note)
   return movement
 end
 
--- domain applyReversal
-local function apply_reversal(hold, amount_minor)
-  if hold == nil then return nothing(nil, 'hold_not_found') end
+-- domain emptyHold: the purchase (the message's original or own token, the owner) holds nothing yet.
+local function empty_hold(owner, m)
+  local on_expiry = 'release'
+  if m.single_message then on_expiry = 'capture' end
+  return {
+    jit_token = m.original_jit_token or m.jit_token, card_token = owner.card_token, user_token = owner.user_token,
+    program = owner.program, amount_minor = 0, authorized_minor = 0, released_minor = 0, captured_minor = 0,
+    on_expiry = on_expiry, counted = {},
+  }
+end
+
+-- domain withReversedBeyond
+local function with_reversed_beyond(hold, amount_minor)
+  if amount_minor == 0 then return hold end
+  hold.reversed_beyond_minor = (hold.reversed_beyond_minor or 0) + amount_minor
+  assert_hold(hold)
+  return hold
+end
+
+-- domain applyReversal: what it asked beyond the hold is remembered on it (an empty one when
+-- there is none), for a stand-in's advice that may come after it.
+local function apply_reversal(hold, owner, m)
+  local amount_minor = m.amount_minor
+  if hold == nil then
+    if amount_minor == nil or not readable(amount_minor) or amount_minor == 0 then return nothing(nil, 'hold_not_found') end
+    return nothing(with_reversed_beyond(empty_hold(owner, m), amount_minor), 'hold_not_found')
+  end
   if amount_minor ~= nil and not readable(amount_minor) then return nothing(hold, 'invalid_amount') end
   local asked = amount_minor or hold.amount_minor
   local release = math.min(asked, hold.amount_minor)
   local note = 'released'
   if asked > release then note = 'release_capped' end
-  return with_note(release_from_hold(hold, release, false), note)
+  local movement = release_from_hold(hold, release, false)
+  movement.hold = with_reversed_beyond(movement.hold, asked - release)
+  return with_note(movement, note)
+end
+
+-- domain captureExcess: captured_minor is all that was cleared, so the purchase counts again once.
+local function capture_excess(hold, excess)
+  hold.authorized_minor = hold.authorized_minor + excess
+  hold.captured_minor = hold.captured_minor + excess
+  assert_hold(hold)
+  return hold
 end
 
 -- domain applyClearing: consumes the hold oldest first; the excess is spend counted today (a
 -- count only when a fully reversed purchase first clears after all); no hold is a force post.
-local function apply_clearing(hold, m, program, starts)
+local function apply_clearing(hold, owner, m, starts)
   local amount = m.amount_minor
   if not readable(amount) then return nothing(hold, 'invalid_amount') end
   if hold == nil then
-    return { hold = nil, counter_deltas = { counted_in(starts, amount, 1) },
-      balance_delta = spend_delta(program, amount), released_minor = 0, captured_minor = 0, note = 'force_post' }
+    return { hold = capture_excess(empty_hold(owner, m), amount), counter_deltas = { counted_in(starts, amount, 1) },
+      balance_delta = spend_delta(owner.program, amount), released_minor = 0, captured_minor = 0, note = 'force_post' }
   end
   local consumed = math.min(amount, hold.amount_minor)
   local excess = amount - consumed
@@ -70,13 +104,8 @@ local function apply_clearing(hold, m, program, starts)
   local deltas = {}
   if excess > 0 then deltas[1] = counted_in(starts, excess, recount) end
   local balance_delta = sum_balance_deltas(captured.balance_delta, spend_delta(hold.program, excess))
-  -- domain captureExcess: captured_minor is all that was cleared, so the purchase counts again once.
   local next_hold = captured.hold
-  if excess > 0 then
-    next_hold.authorized_minor = next_hold.authorized_minor + excess
-    next_hold.captured_minor = next_hold.captured_minor + excess
-    assert_hold(next_hold)
-  end
+  if excess > 0 then next_hold = capture_excess(next_hold, excess) end
   local released = 0
   if m.final and next_hold.amount_minor > 0 then
     local rest = release_from_hold(next_hold, next_hold.amount_minor, false)
@@ -113,30 +142,30 @@ local function standin_hold(owner, m, starts)
     counted = { entry }
     deltas = { entry }
   end
-  local on_expiry = 'release'
-  if m.single_message then on_expiry = 'capture' end
-  local created = {
-    jit_token = m.original_jit_token or m.jit_token, card_token = owner.card_token, user_token = owner.user_token,
-    program = owner.program, amount_minor = amount, authorized_minor = amount, released_minor = 0,
-    captured_minor = 0, on_expiry = on_expiry, counted = counted,
-  }
+  local created = empty_hold(owner, m)
+  created.amount_minor = amount
+  created.authorized_minor = amount
+  created.counted = counted
   assert_hold(created)
   return { hold = created, counter_deltas = deltas, balance_delta = hold_delta(owner.program, amount),
     released_minor = 0, captured_minor = 0, note = 'standin_held' }
 end
 
 -- domain applyAdvice: it already happened, so held past any limit; a hold we have is moved to
--- the advised amount (captured money is spend already), never counted twice.
+-- the advised amount less what was cleared and reversed beyond the hold, never counted twice;
+-- one that no longer counts its purchase (nothing held, nothing cleared) counts it again.
 local function apply_advice(hold, owner, m, starts)
   if not readable(m.amount_minor) then return nothing(hold, 'invalid_amount') end
   if hold == nil then return standin_hold(owner, m, starts) end
-  local target = math.max(0, m.amount_minor - hold.captured_minor)
+  local target = math.max(0, m.amount_minor - hold.captured_minor - (hold.reversed_beyond_minor or 0))
   if target < hold.amount_minor then
     return with_note(release_from_hold(hold, hold.amount_minor - target, false), 'advice_lowered')
   end
   if target == hold.amount_minor then return nothing(hold, 'advice_unchanged') end
   local raise = target - hold.amount_minor
-  local entry = counted_in(starts, raise, 0)
+  local recount = 0
+  if hold.amount_minor == 0 and hold.captured_minor == 0 then recount = 1 end
+  local entry = counted_in(starts, raise, recount)
   local raised = copy_hold(hold)
   raised.amount_minor = target
   raised.authorized_minor = hold.authorized_minor + raise
@@ -148,8 +177,8 @@ end
 
 local function effect_of(m, hold, owner, counters)
   local starts = current_starts(counters, m.starts)
-  if m.kind == 'reversal' then return apply_reversal(hold, m.amount_minor) end
-  if m.kind == 'clearing' then return apply_clearing(hold, m, owner.program, starts) end
+  if m.kind == 'reversal' then return apply_reversal(hold, owner, m) end
+  if m.kind == 'clearing' then return apply_clearing(hold, owner, m, starts) end
   if m.kind == 'refund' then return apply_refund(owner.program, m, starts) end
   return apply_advice(hold, owner, m, starts)
 end

@@ -222,7 +222,9 @@ local function rule_failure(c)
   if is_money and amount == 0 then return 'amount_zero' end
   if kind == 'account_verification' and amount ~= 0 then return 'verification_amount_not_zero' end
   if kind == 'incremental' then
-    if c.original == nil or c.original.card_token ~= c.card.card_token then return 'original_not_found' end
+    if c.original == nil or c.original.card_token ~= c.card.card_token or c.original.authorized_minor == 0 then
+      return 'original_not_found'
+    end
     if not can_count_in(c.original.counted, c.starts) then return 'too_many_increments' end
   end
   if is_money then

@@ -191,14 +191,15 @@ local function copy_hold(h)
     jit_token = h.jit_token, card_token = h.card_token, user_token = h.user_token, program = h.program,
     amount_minor = h.amount_minor, authorized_minor = h.authorized_minor,
     released_minor = h.released_minor, captured_minor = h.captured_minor,
-    on_expiry = h.on_expiry, counted = counted,
+    reversed_beyond_minor = h.reversed_beyond_minor, on_expiry = h.on_expiry, counted = counted,
   }
 end
 
 -- domain assertHold: held = authorized - released - captured = what is still counted.
 local function assert_hold(h)
   invariant(is_natural(h.amount_minor) and is_natural(h.authorized_minor)
-    and is_natural(h.released_minor) and is_natural(h.captured_minor), 'hold amounts are natural')
+    and is_natural(h.released_minor) and is_natural(h.captured_minor)
+    and (h.reversed_beyond_minor == nil or is_natural(h.reversed_beyond_minor)), 'hold amounts are natural')
   invariant(h.amount_minor == h.authorized_minor - h.released_minor - h.captured_minor,
     'released + captured + held = authorized')
   invariant(#h.counted <= max_counted_entries, 'counted entries bounded')
@@ -257,6 +258,7 @@ local function enc_hold(h)
     .. ',"user_token":' .. json_str(h.user_token) .. ',"program":' .. json_str(h.program)
     .. ',"amount_minor":' .. json_int(h.amount_minor) .. ',"authorized_minor":' .. json_int(h.authorized_minor)
     .. ',"released_minor":' .. json_int(h.released_minor) .. ',"captured_minor":' .. json_int(h.captured_minor)
+    .. opt_member(',"reversed_beyond_minor":', h.reversed_beyond_minor ~= nil and json_int(h.reversed_beyond_minor))
     .. ',"on_expiry":' .. json_str(h.on_expiry) .. ',"counted":' .. enc_counted_list(h.counted) .. '}'
 end
 

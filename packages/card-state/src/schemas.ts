@@ -80,6 +80,7 @@ export const HoldSchema = Type.Object(
     authorized_minor: natural,
     released_minor: natural,
     captured_minor: natural,
+    reversed_beyond_minor: Type.Optional(natural),
     on_expiry: literals(['release', 'capture'] as const),
     counted: Type.Array(CountedSchema, { maxItems: 16 }),
   },

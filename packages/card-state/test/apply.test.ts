@@ -221,6 +221,39 @@ describe('apply.lua: refunds and advices', () => {
   });
 });
 
+describe('apply.lua: a stand-in whose reversal or clearing came before its advice', () => {
+  it('holds and counts what advice first would: the reversal and the force post leave empty holds', async () => {
+    const wallet = { available_minor: 10_000, held_minor: 0 };
+    const advice = 'pgfs.authorization.advice';
+    const reversed = freshCard(personal_card);
+    const r = { original_jit_token: `standin-r-${reversed.card_token}` };
+    const cleared = freshCard(personal_card);
+    const c = { original_jit_token: `standin-c-${cleared.card_token}` };
+    const reversed_codes = await codes(
+      [message(reversal, reversed, 800, r), message(advice, reversed, 2_000, r)],
+      [{ card: reversed, balance: wallet }],
+    );
+    const cleared_codes = await codes(
+      [message(clearing, cleared, 1_500, c), message(advice, cleared, 2_000, c)],
+      [{ card: cleared, balance: wallet }],
+    );
+    expect([reversed_codes, cleared_codes]).toEqual([
+      ['hold_not_found', 'advice_raised'],
+      ['force_post', 'advice_raised'],
+    ]);
+    const after_reversal = await store.readState(reversed.user_token, reversed.card_token);
+    expect(after_reversal.counters).toEqual(today(1_200, 1));
+    expect(after_reversal.balance).toEqual({ available_minor: 8_800, held_minor: 1_200 });
+    const after_clearing = await store.readState(cleared.user_token, cleared.card_token);
+    expect(after_clearing.counters).toEqual(today(2_000, 1));
+    expect(after_clearing.balance).toEqual({ available_minor: 8_000, held_minor: 500 });
+    expect(await store.readHold(cleared.user_token, c.original_jit_token)).toMatchObject({
+      amount_minor: 500,
+      captured_minor: 1_500,
+    });
+  });
+});
+
 describe('apply.lua: duplicates, unknown cards, missing state, owners', () => {
   it('a repeated jit token is a duplicate with no effect and no event', async () => {
     const card = freshCard(business_card);

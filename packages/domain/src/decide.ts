@@ -147,7 +147,11 @@ export const rules: readonly Rule[] = [
   {
     memo: 'original_not_found',
     kinds: ['incremental'],
-    fails: (c) => c.original === undefined || c.original.card_token !== c.card.card_token,
+    // Nothing ever authorized into it: a hold only an early reversal left, no authorization.
+    fails: (c) =>
+      c.original === undefined ||
+      c.original.card_token !== c.card.card_token ||
+      c.original.authorized_minor === 0,
   },
   {
     memo: 'too_many_increments',

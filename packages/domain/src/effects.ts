@@ -75,18 +75,65 @@ function result(movement: Movement, note: EffectNote): EffectResult {
   return { ...movement, note };
 }
 
-// Releases the given part of the hold, or all of it; never more than is still held.
-export function applyReversal(hold: Hold | undefined, amount_minor?: number): EffectResult {
-  if (hold === undefined) return nothing(undefined, 'hold_not_found');
+// The purchase an informative message names, for when it finds no hold: the hold it leaves is
+// keyed by `jit_token` (the original's, else the message's own) and owned by the card.
+export interface Purchase {
+  readonly jit_token: string;
+  readonly card_token: string;
+  readonly user_token: string;
+  readonly program: Program;
+  readonly single_message: boolean;
+}
+
+// A hold of a purchase we know nothing held for yet.
+function emptyHold(purchase: Purchase): Hold {
+  return {
+    jit_token: purchase.jit_token,
+    card_token: purchase.card_token,
+    user_token: purchase.user_token,
+    program: purchase.program,
+    amount_minor: 0,
+    authorized_minor: 0,
+    released_minor: 0,
+    captured_minor: 0,
+    on_expiry: purchase.single_message ? 'capture' : 'release',
+    counted: [],
+  };
+}
+
+function withReversedBeyond(hold: Hold, amount_minor: number): Hold {
+  if (amount_minor === 0) return hold;
+  return { ...hold, reversed_beyond_minor: (hold.reversed_beyond_minor ?? 0) + amount_minor };
+}
+
+// Releases the given part of the hold, or all of it; never more than is still held. What it
+// asked beyond the hold is remembered on it: when Marqeta stood in, its reversal may arrive
+// before its advice (which then holds that much less) and finds no hold at all, so it leaves
+// an empty one. Without an amount there is nothing to remember.
+export function applyReversal(
+  hold: Hold | undefined,
+  amount_minor: number | undefined,
+  purchase: Purchase,
+): EffectResult {
+  if (hold === undefined) {
+    if (amount_minor === undefined || !readable(amount_minor) || amount_minor === 0)
+      return nothing(undefined, 'hold_not_found');
+    return {
+      ...nothing(undefined, 'hold_not_found'),
+      hold: withReversedBeyond(emptyHold(purchase), amount_minor),
+    };
+  }
   if (amount_minor !== undefined && !readable(amount_minor)) return nothing(hold, 'invalid_amount');
   const asked = amount_minor ?? hold.amount_minor;
   const release = Math.min(asked, hold.amount_minor);
-  return result(releaseFromHold(hold, release), asked > release ? 'release_capped' : 'released');
+  const movement = releaseFromHold(hold, release);
+  const next = withReversedBeyond(movement.hold, asked - release);
+  return result({ ...movement, hold: next }, asked > release ? 'release_capped' : 'released');
 }
 
 export interface ClearingContext extends Today {
-  // Program of the card, for a clearing without a hold (force post).
-  readonly program: Program;
+  // The purchase, for a clearing without a hold (force post).
+  readonly purchase: Purchase;
   // Marqeta said this is the last clearing: what is still held is released. Not said: the rest
   // stays held (several clearings may follow) until a reversal or expiry ends it.
   readonly final: boolean;
@@ -115,11 +162,13 @@ export function applyClearing(
 ): EffectResult {
   if (!readable(amount_minor)) return nothing(hold, 'invalid_amount');
   const starts = currentStarts(context.counters, context.now_ms);
+  // The force post leaves its purchase cleared on a hold that holds nothing: a later advice of
+  // it (Marqeta stood in) holds only what was not cleared, and later clearings count no more.
   if (hold === undefined) {
     return {
-      hold: null,
+      hold: captureExcess(emptyHold(context.purchase), amount_minor),
       counter_deltas: [countedIn(starts, amount_minor, 1)],
-      balance_delta: spendDelta(context.program, amount_minor),
+      balance_delta: spendDelta(context.purchase.program, amount_minor),
       released_minor: 0,
       captured_minor: 0,
       note: 'force_post',
@@ -185,19 +234,16 @@ export function applyRefund(
   };
 }
 
-export interface AdviceInput extends Today {
-  readonly jit_token: string;
-  readonly card_token: string;
-  readonly user_token: string;
-  readonly program: Program;
+export interface AdviceInput extends Today, Purchase {
   // The transaction's amount as Marqeta decided it.
   readonly amount_minor: number;
-  readonly single_message: boolean;
 }
 
 // Marqeta decided without us (stand-in) or adjusted an authorization (advice). It has happened:
 // held as approved even past limits or balance. A hold we already have for it is adjusted to
-// the advised amount, never counted a second time.
+// the advised amount less what was cleared and what reversals took beyond the hold, never
+// counted a second time; a hold that holds nothing and was never cleared (released in full, or
+// left by an early reversal) no longer counts its purchase, so raising it counts it again.
 export function applyAdvice(hold: Hold | undefined, input: AdviceInput): EffectResult {
   if (!readable(input.amount_minor)) return nothing(hold, 'invalid_amount');
   const starts = currentStarts(input.counters, input.now_ms);
@@ -228,12 +274,13 @@ export function applyAdvice(hold: Hold | undefined, input: AdviceInput): EffectR
     };
   }
   // Captured money is spend already: the advice can move only what is still held.
-  const target = Math.max(0, input.amount_minor - hold.captured_minor);
+  const target = Math.max(0, input.amount_minor - hold.captured_minor - (hold.reversed_beyond_minor ?? 0));
   if (target < hold.amount_minor)
     return result(releaseFromHold(hold, hold.amount_minor - target), 'advice_lowered');
   if (target === hold.amount_minor) return nothing(hold, 'advice_unchanged');
   const raise = target - hold.amount_minor;
-  const entry = countedIn(starts, raise, 0);
+  const recount = hold.amount_minor === 0 && hold.captured_minor === 0 ? 1 : 0;
+  const entry = countedIn(starts, raise, recount);
   const raised: Hold = {
     ...hold,
     amount_minor: target,

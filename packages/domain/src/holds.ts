@@ -12,7 +12,13 @@ function isNatural(value: number): boolean {
 }
 
 export function assertHold(hold: Hold): void {
-  const numbers = [hold.amount_minor, hold.authorized_minor, hold.released_minor, hold.captured_minor];
+  const numbers = [
+    hold.amount_minor,
+    hold.authorized_minor,
+    hold.released_minor,
+    hold.captured_minor,
+    hold.reversed_beyond_minor ?? 0,
+  ];
   assert.ok(numbers.every(isNatural), 'hold amounts are non-negative integers');
   assert.equal(
     hold.amount_minor,

@@ -24,6 +24,7 @@ export {
   type EffectNote,
   type EffectResult,
   effect_notes,
+  type Purchase,
   type RefundMode,
   refund_modes,
   type Today,

@@ -216,30 +216,21 @@ function applyStep(w: Working, event: SimEvent, info: MethodInfo): SimStep {
   const owner: Owner | undefined = hold ?? card;
   if (owner === undefined) return plainStep(event, info, 'applied', 'card_not_found');
   const today = { now_ms: event.now_ms, counters: w.counters.get(owner.card_token) };
+  const purchase = {
+    jit_token: event.original_jit_token ?? event.jit_token,
+    card_token: owner.card_token,
+    user_token: owner.user_token,
+    program: owner.program,
+    single_message: info.single_message,
+  };
   let effect: EffectResult;
-  if (info.kind === 'reversal') effect = applyReversal(hold, event.amount_minor);
+  if (info.kind === 'reversal') effect = applyReversal(hold, event.amount_minor, purchase);
   else if (info.kind === 'clearing') {
-    effect = applyClearing(hold, event.amount_minor, {
-      ...today,
-      program: owner.program,
-      final: event.final === true,
-    });
+    effect = applyClearing(hold, event.amount_minor, { ...today, purchase, final: event.final === true });
   } else if (info.kind === 'refund')
     effect = applyRefund(owner.program, event.amount_minor, w.initial.refund_mode, today);
   else if (info.kind === 'advice') {
-    const { card_token, user_token, program } = owner;
-    const advice = {
-      ...today,
-      card_token,
-      user_token,
-      program,
-      jit_token: event.original_jit_token ?? event.jit_token,
-    };
-    effect = applyAdvice(hold, {
-      ...advice,
-      amount_minor: event.amount_minor,
-      single_message: info.single_message,
-    });
+    effect = applyAdvice(hold, { ...today, ...purchase, amount_minor: event.amount_minor });
   } else return assert.fail(`not an informative kind: ${info.kind}`);
   commit(w, owner, effect, event);
   return {

@@ -111,6 +111,9 @@ export interface Hold {
   // Everything cleared of this purchase, beyond the hold included.
   readonly captured_minor: number;
   readonly on_expiry: ExpiryAction;
+  // What Marqeta's reversals took beyond what this hold held: absent is 0. Marqeta stood in and
+  // its reversal reached us before its advice: the advice then holds that much less.
+  readonly reversed_beyond_minor?: number;
   // What the hold counted and has not given back yet, oldest first. The amounts sum to
   // amount_minor; one entry per distinct set of windows (an incremental on another day adds one).
   readonly counted: readonly Counted[];

@@ -26,6 +26,17 @@ function holdOf(overrides = {}): Hold {
   return decision.hold;
 }
 
+// The purchase a message names when it finds no hold (a stand-in's, say).
+const purchase = {
+  jit_token: 'jit-s',
+  card_token: 'card-p',
+  user_token: 'user-p',
+  program: 'personal' as const,
+  single_message: false,
+};
+const reverse = (hold: Hold | undefined, amount_minor?: number) =>
+  applyReversal(hold, amount_minor, purchase);
+
 const personal = () =>
   holdOf({
     card: personal_card,
@@ -35,7 +46,7 @@ const personal = () =>
 
 describe('applyReversal', () => {
   it('a full reversal gives back the amount and the count in the windows that counted them', () => {
-    const effect = applyReversal(personal(), 1_000);
+    const effect = reverse(personal(), 1_000);
     expect(effect.note).toBe('released');
     expect(effect.released_minor).toBe(1_000);
     expect(effect.counter_deltas).toEqual([
@@ -47,21 +58,24 @@ describe('applyReversal', () => {
   });
 
   it('a partial reversal keeps the count until nothing is held', () => {
-    const first = applyReversal(holdOf(), 300);
+    const first = reverse(holdOf(), 300);
     expect(first.counter_deltas).toEqual([{ ...today, amount_minor: -300, count: 0 }]);
     expect(first.hold?.amount_minor).toBe(700);
-    const rest = applyReversal(first.hold ?? undefined);
+    const rest = reverse(first.hold ?? undefined);
     expect(rest.released_minor).toBe(700);
     expect(rest.counter_deltas).toContainEqual({ ...today, amount_minor: 0, count: -1 });
   });
 
   it('never releases more than is held', () => {
-    const effect = applyReversal(holdOf(), 5_000);
+    const effect = reverse(holdOf(), 5_000);
     expect(effect.note).toBe('release_capped');
     expect(effect.released_minor).toBe(1_000);
-    const again = applyReversal(effect.hold ?? undefined, 100);
+    // Marqeta reversed more than we held: remembered, for an advice that may still come.
+    expect(effect.hold?.reversed_beyond_minor).toBe(4_000);
+    const again = reverse(effect.hold ?? undefined, 100);
     expect(again.released_minor).toBe(0);
     expect(again.counter_deltas).toEqual([]);
+    expect(again.hold?.reversed_beyond_minor).toBe(4_100);
   });
 
   it('gives back the oldest windows first', () => {
@@ -77,7 +91,7 @@ describe('applyReversal', () => {
       }),
     );
     if (grown.outcome !== 'approve' || grown.hold === null) throw new Error('expected approve');
-    const effect = applyReversal(grown.hold, 1_200);
+    const effect = reverse(grown.hold, 1_200);
     expect(effect.counter_deltas).toEqual([
       { ...today, amount_minor: -1_000, count: 0 },
       { ...later, amount_minor: -200, count: 0 },
@@ -88,22 +102,37 @@ describe('applyReversal', () => {
     ]);
   });
 
-  it('an unknown hold or an unreadable amount changes nothing', () => {
-    expect(applyReversal(undefined, 100)).toMatchObject({
-      note: 'hold_not_found',
-      hold: null,
-      counter_deltas: [],
+  it('no hold: nothing moves, and an empty hold remembers the reversal for a later advice', () => {
+    const effect = reverse(undefined, 100);
+    expect(effect).toMatchObject({ note: 'hold_not_found', counter_deltas: [], released_minor: 0 });
+    expect(effect.balance_delta).toEqual({ available_minor: 0, held_minor: 0 });
+    expect(effect.hold).toEqual({
+      jit_token: 'jit-s',
+      card_token: 'card-p',
+      user_token: 'user-p',
+      program: 'personal',
+      amount_minor: 0,
+      authorized_minor: 0,
+      released_minor: 0,
+      captured_minor: 0,
+      reversed_beyond_minor: 100,
+      on_expiry: 'release',
+      counted: [],
     });
+    for (const amount of [undefined, 0, -1]) expect(reverse(undefined, amount).hold).toBeNull();
+  });
+
+  it('an unreadable amount changes nothing', () => {
     const hold = holdOf();
     for (const amount of [-1, 2.5, Number.NaN]) {
-      expect(applyReversal(hold, amount)).toMatchObject({ note: 'invalid_amount', hold, released_minor: 0 });
+      expect(reverse(hold, amount)).toMatchObject({ note: 'invalid_amount', hold, released_minor: 0 });
     }
   });
 });
 
 describe('applyClearing', () => {
   const context = {
-    program: 'personal' as const,
+    purchase,
     final: false,
     now_ms: later_ms,
     counters: zeroCounters(later_ms),
@@ -120,7 +149,7 @@ describe('applyClearing', () => {
     expect(effect.balance_delta).toEqual({ available_minor: 0, held_minor: -1_000 });
     expect(effect.hold).toMatchObject({ amount_minor: 0, captured_minor: 1_000, counted: [] });
     // Captured: a later reversal cannot give the count back.
-    expect(applyReversal(effect.hold ?? undefined).counter_deltas).toEqual([]);
+    expect(reverse(effect.hold ?? undefined).counter_deltas).toEqual([]);
   });
 
   it('several clearings consume one hold; what is left stays held unless the clearing is final', () => {
@@ -143,17 +172,30 @@ describe('applyClearing', () => {
     expect(effect.balance_delta).toEqual({ available_minor: -250, held_minor: -1_000 });
   });
 
-  it('no hold: a force post, counted today with its count', () => {
+  it('no hold: a force post, counted today with its count, left cleared on a hold that holds nothing', () => {
     const effect = applyClearing(undefined, 800, context);
-    expect(effect).toMatchObject({ note: 'force_post', hold: null });
+    expect(effect).toMatchObject({ note: 'force_post', captured_minor: 0, released_minor: 0 });
+    expect(effect.hold).toMatchObject({
+      jit_token: 'jit-s',
+      amount_minor: 0,
+      authorized_minor: 800,
+      captured_minor: 800,
+      counted: [],
+    });
     expect(effect.counter_deltas).toEqual([{ ...later, amount_minor: 800, count: 1 }]);
     expect(effect.balance_delta).toEqual({ available_minor: -800, held_minor: 0 });
-    const business = applyClearing(undefined, 800, { ...context, program: 'business' });
+    const business = applyClearing(undefined, 800, {
+      ...context,
+      purchase: { ...purchase, program: 'business' },
+    });
     expect(business.balance_delta).toEqual({ available_minor: 0, held_minor: 0 });
+    // A second clearing of the same purchase is the same purchase: no second count.
+    const again = applyClearing(effect.hold ?? undefined, 200, context);
+    expect(again.counter_deltas).toEqual([{ ...later, amount_minor: 200, count: 0 }]);
   });
 
   it('cleared after a full reversal: the purchase counts again, once however many clearings follow', () => {
-    const reversed = applyReversal(holdOf(), 1_000).hold ?? undefined;
+    const reversed = reverse(holdOf(), 1_000).hold ?? undefined;
     const first = applyClearing(reversed, 600, context);
     expect(first.counter_deltas).toEqual([{ ...later, amount_minor: 600, count: 1 }]);
     expect(first.hold).toMatchObject({ amount_minor: 0, authorized_minor: 1_600, captured_minor: 600 });
@@ -234,7 +276,7 @@ describe('applyAdvice', () => {
 
   it('captured money is not moved by an advice', () => {
     const cleared = applyClearing(personal(), 600, {
-      program: 'personal',
+      purchase,
       final: false,
       now_ms,
       counters: undefined,
@@ -242,6 +284,59 @@ describe('applyAdvice', () => {
     const effect = applyAdvice(cleared.hold ?? undefined, { ...advice, amount_minor: 700 });
     expect(effect).toMatchObject({ note: 'advice_lowered', released_minor: 300 });
     expect(effect.hold).toMatchObject({ amount_minor: 100, captured_minor: 600 });
+  });
+});
+
+// Marqeta stood in: its advice, reversal and clearing may reach us in any order. Each order must
+// end with the same money held and counted as advice first.
+describe('a stand-in whose reversal or clearing came before its advice', () => {
+  const advice = { ...purchase, amount_minor: 2_000, now_ms, counters: zeroCounters() };
+
+  it('reversed in full first: the advice holds nothing and counts nothing', () => {
+    const reversed = reverse(undefined, 2_000);
+    const effect = applyAdvice(reversed.hold ?? undefined, advice);
+    expect(effect).toMatchObject({ note: 'advice_unchanged', counter_deltas: [] });
+    expect(effect.balance_delta).toEqual({ available_minor: 0, held_minor: 0 });
+    expect(effect.hold?.amount_minor).toBe(0);
+  });
+
+  it('reversed in part first: the advice holds the rest and counts the purchase once', () => {
+    const reversed = reverse(undefined, 500);
+    const effect = applyAdvice(reversed.hold ?? undefined, advice);
+    expect(effect.note).toBe('advice_raised');
+    expect(effect.counter_deltas).toEqual([{ ...today, amount_minor: 1_500, count: 1 }]);
+    expect(effect.balance_delta).toEqual({ available_minor: -1_500, held_minor: 1_500 });
+    // The same as advice first, then the reversal.
+    const in_order = reverse(applyAdvice(undefined, advice).hold ?? undefined, 500);
+    expect(in_order.hold?.amount_minor).toBe(1_500);
+  });
+
+  it('cleared first (a force post): the advice holds only what was not cleared, never counted twice', () => {
+    const cleared = applyClearing(undefined, 1_200, {
+      purchase,
+      final: false,
+      now_ms,
+      counters: zeroCounters(),
+    });
+    const effect = applyAdvice(cleared.hold ?? undefined, advice);
+    expect(effect.counter_deltas).toEqual([{ ...today, amount_minor: 800, count: 0 }]);
+    expect(effect.hold).toMatchObject({ amount_minor: 800, captured_minor: 1_200 });
+    const all_cleared = applyClearing(undefined, 2_000, {
+      purchase,
+      final: false,
+      now_ms,
+      counters: zeroCounters(),
+    });
+    expect(applyAdvice(all_cleared.hold ?? undefined, advice)).toMatchObject({
+      note: 'advice_unchanged',
+      counter_deltas: [],
+    });
+  });
+
+  it('an advice that holds again what was released in full counts the purchase again', () => {
+    const released = reverse(personal(), undefined);
+    const effect = applyAdvice(released.hold ?? undefined, { ...advice, amount_minor: 1_000 });
+    expect(effect.counter_deltas).toEqual([{ ...today, amount_minor: 1_000, count: 1 }]);
   });
 });
 

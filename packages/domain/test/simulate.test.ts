@@ -388,14 +388,26 @@ class Model {
   inform(event: SimEvent, kind: string) {
     if (this.seen.has(event.jit_token)) return;
     this.seen.add(event.jit_token);
-    const hold = this.holds.get(event.original_jit_token ?? event.jit_token);
+    const token = event.original_jit_token ?? event.jit_token;
+    const hold = this.holds.get(token);
     const amount = event.amount_minor;
+    // A reversal or a clearing that finds no hold leaves one that holds nothing (for an advice
+    // that may follow); a clearing's has its purchase cleared, a force post counted once.
+    const empty = (captured: number) => ({
+      card: event.card_token,
+      starts: windowsOf(event.now_ms),
+      outstanding: 0,
+      captured,
+      count_returnable: false,
+    });
     if (kind === 'reversal' && hold) this.release(hold, Math.min(amount, hold.outstanding));
+    if (kind === 'reversal' && hold === undefined && amount > 0) this.holds.set(token, empty(0));
     if (kind === 'refund') this.wallets(event.card_token, amount, 0);
     if (kind !== 'clearing') return;
     if (hold === undefined) {
       this.add(event.card_token, windowsOf(event.now_ms), amount, 1, true);
       this.wallets(event.card_token, -amount, 0);
+      this.holds.set(token, empty(amount));
       return;
     }
     const consumed = Math.min(amount, hold.outstanding);
@@ -647,6 +659,47 @@ describe('simulate: late decisions and stand-ins', () => {
     expect(state.counters.get('card-p1')?.day).toMatchObject({ amount_minor: 2_000, count: 1 });
     expect(state.balances.get('user-p1')).toEqual({ available_minor: 8_000, held_minor: 2_000 });
     expect(state.decisions.has('s1')).toBe(false);
+  });
+
+  // When Marqeta stood in, its advice, reversal and clearing may reach us in any order (our
+  // gateway was unreachable; each is delivered when it comes back): every order must end with
+  // what advice first ends with.
+  it('a stand-in’s advice, reversal and clearing hold, count and spend the same in any order', () => {
+    const purchase = fc.integer({ min: 1, max: 5_000 }).chain((advised) =>
+      fc.record({
+        advised: fc.constant(advised),
+        reversed: fc.integer({ min: 0, max: advised }),
+        cleared_share: fc.integer({ min: 0, max: 100 }),
+      }),
+    );
+    fc.assert(
+      fc.property(purchase, fc.nat(), ({ advised, reversed, cleared_share }, seed) => {
+        const cleared = Math.floor(((advised - reversed) * cleared_share) / 100);
+        const link = { original_jit_token: 's1' };
+        const advice = e('pgfs.authorization.advice', 'adv', { ...link, amount_minor: advised });
+        const rest = [
+          ...(reversed > 0
+            ? [e('pgfs.authorization.reversal', 'rev', { ...link, amount_minor: reversed })]
+            : []),
+          ...(cleared > 0
+            ? [e('pgfs.authorization.clearing', 'clr', { ...link, amount_minor: cleared })]
+            : []),
+        ];
+        const initial = baseState([], 10_000, 'counters_unchanged');
+        const in_order = simulate(initial, [advice, ...rest]).state;
+        const others = [...rest];
+        others.splice(seed % (rest.length + 1), 0, advice);
+        const shuffled = simulate(initial, seed % 2 === 0 ? others : [...others].reverse()).state;
+        const ending = (state: typeof in_order) => ({
+          held: state.holds.get('s1')?.amount_minor,
+          counted: state.counters.get('card-p1')?.day,
+          wallet: state.balances.get('user-p1'),
+        });
+        expect(ending(shuffled)).toEqual(ending(in_order));
+        expect(ending(in_order).held).toBe(advised - reversed - cleared);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('a late decide stores the timeout decline and holds nothing; its replay answers it', () => {
