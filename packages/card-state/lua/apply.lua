@@ -157,6 +157,11 @@ end
 local function apply_advice(hold, owner, m, starts)
   if not readable(m.amount_minor) then return nothing(hold, 'invalid_amount') end
   if hold == nil then return standin_hold(owner, m, starts) end
+  -- domain capturedAtExpiry: a single-message advice's money left when it was approved.
+  if m.single_message and hold.on_expiry ~= 'capture' then
+    hold = copy_hold(hold)
+    hold.on_expiry = 'capture'
+  end
   local target = math.max(0, m.amount_minor - hold.captured_minor - (hold.reversed_beyond_minor or 0))
   if target < hold.amount_minor then
     return with_note(release_from_hold(hold, hold.amount_minor - target, false), 'advice_lowered')

@@ -283,7 +283,7 @@ end
 -- it is applyExpiry's job). One that holds nothing is kept closed_ttl_s, long enough for a late
 -- clearing or advice of the same purchase to find it, and then goes: Redis keeps the open holds
 -- and the recently closed ones, not every authorization ever approved. A plain SET drops any
--- TTL, so a closed hold that a clearing or an advice opens again is kept again.
+-- TTL, so a closed hold that an advice or an incremental opens again is kept again.
 local function store_hold(key, hold_json, amount_minor, closed_ttl_s)
   if amount_minor > 0 then
     redis.call('SET', key, hold_json)

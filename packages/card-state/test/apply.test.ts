@@ -252,6 +252,28 @@ describe('apply.lua: a stand-in whose reversal or clearing came before its advic
       captured_minor: 1_500,
     });
   });
+
+  it('a single-message stand-in ends captured; an incremental of a purchase only reversed is declined', async () => {
+    const card = freshCard(business_card);
+    const s = { original_jit_token: `standin-s-${card.card_token}` };
+    const gone = { original_jit_token: `standin-g-${card.card_token}` };
+    const events = [
+      message(reversal, card, 300, s),
+      message('pgfs.auth_plus_capture.standin', card, 1_000, s),
+      message(reversal, card, 200, gone),
+      message('pgfs.authorization.incremental', card, 100, gone),
+    ];
+    expect(await codes(events, [{ card }])).toEqual([
+      'hold_not_found',
+      'advice_raised',
+      'hold_not_found',
+      'original_not_found',
+    ]);
+    expect(await store.readHold(card.user_token, s.original_jit_token)).toMatchObject({
+      amount_minor: 700,
+      on_expiry: 'capture',
+    });
+  });
 });
 
 describe('apply.lua: duplicates, unknown cards, missing state, owners', () => {

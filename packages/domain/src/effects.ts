@@ -12,7 +12,15 @@ import {
   spendDelta,
   sumBalanceDeltas,
 } from './holds.ts';
-import type { Balance, BalanceDelta, CounterDelta, Hold, Program, WindowCounters } from './types.ts';
+import type {
+  Balance,
+  BalanceDelta,
+  CounterDelta,
+  Hold,
+  Program,
+  WindowCounters,
+  WindowStarts,
+} from './types.ts';
 import { currentStarts } from './windows.ts';
 
 // Informative messages: Marqeta tells us what already happened. Each function returns what to
@@ -273,6 +281,16 @@ export function applyAdvice(hold: Hold | undefined, input: AdviceInput): EffectR
       note: 'standin_held',
     };
   }
+  return adjustByAdvice(capturedAtExpiry(hold, input.single_message), input, starts);
+}
+
+// A single-message advice says the money left when it was approved: whatever the hold it finds
+// (an empty one an early reversal or force post left is 'release'), it ends captured.
+function capturedAtExpiry(hold: Hold, single_message: boolean): Hold {
+  return single_message && hold.on_expiry !== 'capture' ? { ...hold, on_expiry: 'capture' } : hold;
+}
+
+function adjustByAdvice(hold: Hold, input: AdviceInput, starts: WindowStarts): EffectResult {
   // Captured money is spend already: the advice can move only what is still held.
   const target = Math.max(0, input.amount_minor - hold.captured_minor - (hold.reversed_beyond_minor ?? 0));
   if (target < hold.amount_minor)

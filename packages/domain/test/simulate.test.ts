@@ -670,13 +670,15 @@ describe('simulate: late decisions and stand-ins', () => {
         advised: fc.constant(advised),
         reversed: fc.integer({ min: 0, max: advised }),
         cleared_share: fc.integer({ min: 0, max: 100 }),
+        // A single-message stand-in's money left when it was approved: captured at expiry.
+        method: fc.constantFrom('pgfs.authorization.advice', 'pgfs.auth_plus_capture.standin'),
       }),
     );
     fc.assert(
-      fc.property(purchase, fc.nat(), ({ advised, reversed, cleared_share }, seed) => {
+      fc.property(purchase, fc.nat(), ({ advised, reversed, cleared_share, method }, seed) => {
         const cleared = Math.floor(((advised - reversed) * cleared_share) / 100);
         const link = { original_jit_token: 's1' };
-        const advice = e('pgfs.authorization.advice', 'adv', { ...link, amount_minor: advised });
+        const advice = e(method, 'adv', { ...link, amount_minor: advised });
         const rest = [
           ...(reversed > 0
             ? [e('pgfs.authorization.reversal', 'rev', { ...link, amount_minor: reversed })]
@@ -692,6 +694,7 @@ describe('simulate: late decisions and stand-ins', () => {
         const shuffled = simulate(initial, seed % 2 === 0 ? others : [...others].reverse()).state;
         const ending = (state: typeof in_order) => ({
           held: state.holds.get('s1')?.amount_minor,
+          on_expiry: state.holds.get('s1')?.on_expiry,
           counted: state.counters.get('card-p1')?.day,
           wallet: state.balances.get('user-p1'),
         });
@@ -700,6 +703,17 @@ describe('simulate: late decisions and stand-ins', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('an incremental of a purchase only a reversal told us of is declined: nothing was authorized', () => {
+    const link = { original_jit_token: 'gone' };
+    const { state, steps } = simulate(baseState([], 10_000, 'counters_unchanged'), [
+      e('pgfs.authorization.reversal', 'r1', { ...link, amount_minor: 500 }),
+      e('pgfs.authorization.incremental', 'i1', { ...link, amount_minor: 300 }),
+    ]);
+    expect(steps.map((s) => s.code ?? s.outcome)).toEqual(['hold_not_found', 'original_not_found']);
+    expect(state.holds.get('gone')).toMatchObject({ amount_minor: 0, reversed_beyond_minor: 500 });
+    expect(state.counters.size).toBe(0);
   });
 
   it('a late decide stores the timeout decline and holds nothing; its replay answers it', () => {
