@@ -93,7 +93,9 @@ local function apply_clearing(hold, owner, m, starts)
   local amount = m.amount_minor
   if not readable(amount) then return nothing(hold, 'invalid_amount') end
   if hold == nil then
-    return { hold = capture_excess(empty_hold(owner, m), amount), counter_deltas = { counted_in(starts, amount, 1) },
+    local deltas = {}
+    if amount > 0 then deltas = { counted_in(starts, amount, 1) } end
+    return { hold = capture_excess(empty_hold(owner, m), amount), counter_deltas = deltas,
       balance_delta = spend_delta(owner.program, amount), released_minor = 0, captured_minor = 0, note = 'force_post' }
   end
   local consumed = math.min(amount, hold.amount_minor)

@@ -175,7 +175,8 @@ export function applyClearing(
   if (hold === undefined) {
     return {
       hold: captureExcess(emptyHold(context.purchase), amount_minor),
-      counter_deltas: [countedIn(starts, amount_minor, 1)],
+      // Clearing nothing is no purchase: counting it would count the advice's purchase twice.
+      counter_deltas: amount_minor > 0 ? [countedIn(starts, amount_minor, 1)] : [],
       balance_delta: spendDelta(context.purchase.program, amount_minor),
       released_minor: 0,
       captured_minor: 0,

@@ -333,6 +333,13 @@ describe('a stand-in whose reversal or clearing came before its advice', () => {
     });
   });
 
+  it('a clearing of zero first counts nothing, so the advice counts its purchase once', () => {
+    const zero = applyClearing(undefined, 0, { purchase, final: false, now_ms, counters: zeroCounters() });
+    expect(zero).toMatchObject({ note: 'force_post', counter_deltas: [] });
+    const effect = applyAdvice(zero.hold ?? undefined, advice);
+    expect(effect.counter_deltas).toEqual([{ ...today, amount_minor: 2_000, count: 1 }]);
+  });
+
   it('an advice that holds again what was released in full counts the purchase again', () => {
     const released = reverse(personal(), undefined);
     const effect = applyAdvice(released.hold ?? undefined, { ...advice, amount_minor: 1_000 });

@@ -405,7 +405,7 @@ class Model {
     if (kind === 'refund') this.wallets(event.card_token, amount, 0);
     if (kind !== 'clearing') return;
     if (hold === undefined) {
-      this.add(event.card_token, windowsOf(event.now_ms), amount, 1, true);
+      if (amount > 0) this.add(event.card_token, windowsOf(event.now_ms), amount, 1, true);
       this.wallets(event.card_token, -amount, 0);
       this.holds.set(token, empty(amount));
       return;
