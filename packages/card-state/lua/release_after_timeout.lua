@@ -41,6 +41,13 @@ local function service_decline(m)
     decline_reason = 'TRANSACTION_NOT_PERMITTED', memo = m.memo }
 end
 
+-- The service's decline stored under the token, answered to this request (the record's marks).
+local function store_service_decline(m, record)
+  local decline = service_decline(m)
+  write_record(K.decision, enc_stored_record(decline, record.applied, m.request_id, m.now_ms), m.decision_ttl_s)
+  return decline
+end
+
 local function reply(status, action, members)
   local all = { 'status', json_str(status), 'action', opt_str(action) }
   for _, v in ipairs(members or {}) do all[#all + 1] = v end
@@ -104,8 +111,7 @@ local m = read_release_request()
 local record = read_record(K.decision, m.jit_token)
 local stored = record.stored
 if stored == nil then
-  local decline = service_decline(m)
-  write_record(K.decision, enc_stored_record(decline, record.applied, m.request_id, m.now_ms), m.decision_ttl_s)
+  local decline = store_service_decline(m, record)
   return reply('released', 'declined_before_decision', { 'stored', enc_record(decline, nil) })
 end
 -- Another kind or amount under this token is not the decision the service timed out on.
@@ -129,15 +135,13 @@ if stored.outcome == 'decline' then
   -- stored memo timeout; the service answered system_error, which a replay must repeat. Only
   -- the memo changes: no money moved for a decline.
   if stored.memo == 'timeout' and m.memo ~= 'timeout' then
-    local decline = service_decline(m)
-    write_record(K.decision, enc_stored_record(decline, record.applied, m.request_id, m.now_ms), m.decision_ttl_s)
+    local decline = store_service_decline(m, record)
     return reply('released', 'already_declined', { 'stored', enc_record(decline, nil) })
   end
   return reply('released', 'already_declined', { 'stored', enc_record(stored, nil) })
 end
 if stored.outcome == 'balance' then
-  local decline = service_decline(m)
-  write_record(K.decision, enc_stored_record(decline, record.applied, m.request_id, m.now_ms), m.decision_ttl_s)
+  local decline = store_service_decline(m, record)
   return reply('released', 'balance_withdrawn', { 'stored', enc_record(decline, nil) })
 end
 return undo_approval(m, record)

@@ -259,15 +259,9 @@ export function applyAdvice(hold: Hold | undefined, input: AdviceInput): EffectR
   if (hold === undefined) {
     const entry = countedIn(starts, input.amount_minor, 1);
     const created: Hold = {
-      jit_token: input.jit_token,
-      card_token: input.card_token,
-      user_token: input.user_token,
-      program: input.program,
+      ...emptyHold(input),
       amount_minor: input.amount_minor,
       authorized_minor: input.amount_minor,
-      released_minor: 0,
-      captured_minor: 0,
-      on_expiry: input.single_message ? 'capture' : 'release',
       counted: input.amount_minor > 0 ? [entry] : [],
     };
     assertHold(created);

@@ -18,7 +18,6 @@ export function parseCommandLine<T extends { readonly help: boolean }>(usage: st
   return args;
 }
 
-// Fixed-width columns for the reports (text only; no colours, no locale).
 // An integer option's text, checked: the value, or an error naming the flag and its range.
 export function integerOption(flag: string, text: string, min: number, max: number): number {
   const value = Number(text);
@@ -27,6 +26,7 @@ export function integerOption(flag: string, text: string, min: number, max: numb
   return value;
 }
 
+// Fixed-width columns for the reports (text only; no colours, no locale).
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>

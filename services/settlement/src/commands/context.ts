@@ -6,6 +6,7 @@ import {
   amqpPlugin,
   type CommandReport,
   createService,
+  integerOption,
   personalStorePlugin,
   postgresOptions,
   postgresPlugin,
@@ -96,8 +97,5 @@ export function runCommand(
 
 // --batch of the commands that page through the data of record.
 export function parseBatch(value: string): number {
-  const batch = Number(value);
-  if (!Number.isSafeInteger(batch) || batch < 1 || batch > 10_000)
-    throw new Error('--batch must be 1 to 10000');
-  return batch;
+  return integerOption('--batch', value, 1, 10_000);
 }
