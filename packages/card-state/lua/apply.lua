@@ -6,11 +6,18 @@
 -- KEYS[1] card state   KEYS[2] card counters   KEYS[3] user balance   KEYS[4] decision(jit)
 -- KEYS[5] hold(original_jit or jit)             KEYS[6] outbox
 -- ARGV[1] JSON request (see src/requests.ts): the message, amount_minor (absent: a reversal of
---         everything still held), final, refund_mode, window starts, decision_ttl_s,
+--         everything still held), final, refund_mode, restore, window starts, decision_ttl_s,
 --         closed_hold_ttl_s.
 --
--- Replies {status:'duplicate'} | {status:'missing', missing} | {status:'owner_mismatch', ...} |
--- {status:'applied', note, ...}.
+-- restore (an advice only; settlement's restoreApproval): an authorization Marqeta approved
+-- that Redis knows nothing of (lost with Redis, or approved while the gateway was unreachable),
+-- held and counted as the advice that finds no hold, and reported as the approval itself
+-- (event `<jit>:authorization.approved`, the id the authorizer's own would have had). Redis
+-- knowing anything of the token (a decision, an applied marker, a hold) means the purchase is
+-- already accounted for in its own way: {status:'known'}, nothing written.
+--
+-- Replies {status:'duplicate'} | {status:'known'} | {status:'missing', missing} |
+-- {status:'owner_mismatch', ...} | {status:'applied', note, ...}.
 
 local K = { card = KEYS[1], counters = KEYS[2], balance = KEYS[3], decision = KEYS[4], hold = KEYS[5], outbox = KEYS[6] }
 
@@ -29,6 +36,8 @@ local function read_apply_request()
   m.final = need_bool(req, 'final')
   m.refund_mode = need_string(req, 'refund_mode')
   need(m.refund_mode == 'counters_unchanged' or m.refund_mode == 'restore_counters', 'refund_mode')
+  m.restore = need_bool(req, 'restore')
+  need(not m.restore or (m.kind == 'advice' and m.original_jit_token == nil), 'restore')
   return m
 end
 
@@ -215,12 +224,22 @@ end
 
 -- Writes -------------------------------------------------------------------------------------------
 
+-- A restore reports the authorization's approval: kind authorization, its event id.
+local function as_approval(m)
+  local approval = {}
+  for field, value in pairs(m) do approval[field] = value end
+  approval.kind = 'authorization'
+  return approval, 'authorization.approved'
+end
+
 local function event_of(m, owner, effect)
   local amount = m.amount_minor
   -- A reversal without an amount: the event says what it released.
   if amount == nil then amount = effect.released_minor end
-  return prepare_event(m, {
-    type = event_types[m.kind], program = owner and owner.program or nil, amount_minor = amount, note = effect.note,
+  local message, type = m, event_types[m.kind]
+  if m.restore then message, type = as_approval(m) end
+  return prepare_event(message, {
+    type = type, program = owner and owner.program or nil, amount_minor = amount, note = effect.note,
     counter_deltas = effect.counter_deltas, balance_delta = effect.balance_delta, hold = effect.hold,
   })
 end
@@ -258,12 +277,15 @@ end
 
 local m = read_apply_request()
 local record = read_record(K.decision, m.jit_token)
-if record.applied ~= nil then return reply('duplicate') end
 local hold = read_hold(K.hold, m.original_jit_token or m.jit_token)
+if m.restore and (record.stored ~= nil or record.applied ~= nil or hold ~= nil) then return reply('known') end
+if record.applied ~= nil then return reply('duplicate') end
 local card = nil
 if hold == nil then
   card = get_json(K.card)
-  if card == nil then return reply_missing({ 'card' }) end
+  -- A restore never reports an approval for an unknown card (its event id is the approval's own,
+  -- which settlement would then file as processed with no row): the caller loads the card.
+  if card == nil or (m.restore and card.unknown == true) then return reply_missing({ 'card' }) end
   if card.unknown == true then return commit(m, record, nil, nil, nothing(nil, 'card_not_found')) end
   corrupt(card.card_token == m.card_token and valid_program(card.program), 'bad card state ', K.card)
 end

@@ -29,6 +29,7 @@ export {
   type MessageFields,
   type ReleaseMemo,
   type ReleaseRequest,
+  type RestoreRequest,
   release_memos,
 } from './requests.ts';
 export {
@@ -52,6 +53,7 @@ export type {
   DecideResult,
   MissingPiece,
   ReleaseResult,
+  RestoreResult,
 } from './scripts.ts';
 export {
   type BalanceCredit,

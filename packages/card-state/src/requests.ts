@@ -48,6 +48,14 @@ export interface ApplyRequest extends MessageFields {
   readonly final?: boolean;
 }
 
+// An authorization Marqeta approved that Redis may not know (settlement, from Marqeta's
+// transaction webhook): held and counted as a stand-in's advice that finds no hold, unless Redis
+// knows anything of the token (apply.lua, restore). An authorization names no original.
+export interface RestoreRequest extends Omit<MessageFields, 'original_jit_token'> {
+  readonly single_message: boolean;
+  readonly amount_minor: number;
+}
+
 // The memo of the decline the service answered instead of the script's decision: the deadline
 // passed (timeout), or the decision failed midway (system_error). Stored as given, so a replay
 // answers what Marqeta was answered.
@@ -159,7 +167,12 @@ export interface Retention {
   readonly closed_hold_ttl_s: number;
 }
 
-export function applyArgument(request: ApplyRequest, retention: Retention, refund_mode: string): string {
+export function applyArgument(
+  request: ApplyRequest,
+  retention: Retention,
+  refund_mode: string,
+  restore = false,
+): string {
   checkMessage(request);
   oneOf('kind', request.kind, informative_kinds);
   if (request.amount_minor !== undefined || request.kind !== 'reversal') {
@@ -175,9 +188,16 @@ export function applyArgument(request: ApplyRequest, retention: Retention, refun
     ...(request.amount_minor === undefined ? {} : { amount_minor: request.amount_minor }),
     final: request.final === true,
     refund_mode,
+    restore,
     decision_ttl_s: retention.decision_ttl_s,
     closed_hold_ttl_s: retention.closed_hold_ttl_s,
   });
+}
+
+export function restoreArgument(request: RestoreRequest, retention: Retention, refund_mode: string): string {
+  if ('original_jit_token' in request)
+    throw new CardStateInvalidError('a restored approval names no original');
+  return applyArgument({ ...request, kind: 'advice' }, retention, refund_mode, true);
 }
 
 export function releaseArgument(request: ReleaseRequest, retention: Retention): string {

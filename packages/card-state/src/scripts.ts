@@ -131,6 +131,26 @@ export const ApplyReplySchema = Type.Union([
 ]);
 export type ApplyResult = Static<typeof ApplyReplySchema>;
 
+// apply.lua with restore: Redis knows the token (a decision, an applied marker, a hold; a restore
+// repeated is one of these) and nothing was written, or the approval held as a stand-in's.
+export const RestoreReplySchema = Type.Union([
+  Type.Object({ status: Type.Literal('known') }),
+  MissingSchema,
+  Type.Object({
+    status: Type.Literal('owner_mismatch'),
+    owner_card_token: Type.String(),
+    owner_user_token: Type.String(),
+  }),
+  Type.Object({
+    status: Type.Literal('applied'),
+    note: Type.Literal('standin_held'),
+    ...movement,
+    released_minor: Type.Literal(0),
+    captured_minor: Type.Literal(0),
+  }),
+]);
+export type RestoreResult = Static<typeof RestoreReplySchema>;
+
 export const ReleaseReplySchema = Type.Union([
   MissingSchema,
   Type.Object({ status: Type.Literal('owner_mismatch') }),
@@ -172,6 +192,14 @@ export const apply_script = defineScript({
   keys: 6,
   encode: one_string,
   decode: replyParser('apply', ApplyReplySchema),
+});
+
+// The same script as apply (a restore is an advice), read through its own reply schema.
+export const restore_script = defineScript({
+  file: 'apply.lua',
+  keys: 6,
+  encode: one_string,
+  decode: replyParser('apply (restore)', RestoreReplySchema),
 });
 
 export const release_script = defineScript({
@@ -240,6 +268,7 @@ export const credit_balance_script = defineScript({
 const specs = {
   decide: { ...decide_script, with_lib: true },
   apply: { ...apply_script, with_lib: true },
+  restore: { ...restore_script, with_lib: true },
   release: { ...release_script, with_lib: true },
   writeVersioned: { ...write_versioned_script, with_lib: false },
   writeIfUnloaded: { ...write_if_unloaded_script, with_lib: false },

@@ -14,8 +14,10 @@ import {
   type DecideRequest,
   decideArgument,
   type ReleaseRequest,
+  type RestoreRequest,
   type Retention,
   releaseArgument,
+  restoreArgument,
 } from './requests.ts';
 import {
   BalanceDocumentSchema,
@@ -33,6 +35,7 @@ import {
   type DecideResult,
   defineCardStateScripts,
   type ReleaseResult,
+  type RestoreResult,
 } from './scripts.ts';
 import {
   type DecisionRecord,
@@ -90,6 +93,8 @@ export interface CardStateStore {
   decide(request: DecideRequest): Promise<DecideResult>;
   apply(request: ApplyRequest): Promise<ApplyResult>;
   releaseAfterTimeout(request: ReleaseRequest): Promise<ReleaseResult>;
+  // Settlement: an authorization Marqeta approved that Redis knows nothing of (apply.lua restore).
+  restoreApproval(request: RestoreRequest): Promise<RestoreResult>;
   writeCard(card: CardState): Promise<WriteResult>;
   writeControls(user_token: string, card_token: string, controls: VersionedControls): Promise<WriteResult>;
   writeCardholder(cardholder: VersionedCardholder): Promise<WriteResult>;
@@ -160,6 +165,24 @@ export async function createCardState(options: CardStateOptions): Promise<CardSt
       }
       return result;
     },
+    restoreApproval: async (request) => {
+      coalesce();
+      const k = keys(request.user_token, request.card_token);
+      const result = await scripts.restore(
+        [
+          k.cardState,
+          k.cardCounters,
+          k.userBalance,
+          k.decisionKey(request.jit_token),
+          k.holdKey(request.jit_token),
+          k.outbox,
+        ],
+        restoreArgument(request, retention, options.refund_mode),
+      );
+      if (result.status === 'owner_mismatch')
+        warnMismatch(options.logger, 'restoreApproval', request, result);
+      return result;
+    },
     ...writers(redis, scripts, keys, user_keys),
     ...readers(redis, keys, user_keys),
     outboxKey: (partition) => outboxKey(partition),
@@ -171,14 +194,14 @@ export async function createCardState(options: CardStateOptions): Promise<CardSt
 function warnMismatch(
   logger: Logger,
   script: string,
-  request: ApplyRequest | ReleaseRequest,
+  request: ApplyRequest | ReleaseRequest | RestoreRequest,
   result: object,
 ) {
   logger.warn(
     {
       script,
       jit_token: request.jit_token,
-      original_jit_token: request.original_jit_token,
+      original_jit_token: 'original_jit_token' in request ? request.original_jit_token : undefined,
       card_token: request.card_token,
       user_token: request.user_token,
       result,

@@ -38,6 +38,14 @@ export async function loadForRelease(
 ): Promise<LoadOutcome> {
   const { row, event_ids } = approvalsOf(facts);
   if (!(await onLedger(deps, program, row, event_ids))) return 'approval_not_recorded';
+  return loadCard(deps, facts);
+}
+
+// The card as the authorizer's loader loads it, where Redis has none of it.
+export async function loadCard(
+  deps: LoadDependencies,
+  facts: WebhookFacts,
+): Promise<Exclude<LoadOutcome, 'approval_not_recorded'>> {
   const sources = { sql: deps.postgres.sql, personal_store: deps.personal_store };
   const record = await readCardRecord(sources, facts.card_token, Date.now());
   if (record === undefined || record.card.user_token !== facts.user_token) return 'card_not_found';

@@ -7,6 +7,8 @@ export const settlement_error_codes = [
   'AFC_SETTLEMENT_UNMATCHED_WEBHOOK',
   // Redis could not release a hold Marqeta declined after we approved (state not loaded).
   'AFC_SETTLEMENT_RELEASE_FAILED',
+  // Redis could not hold an approval only Marqeta reported (state not loaded).
+  'AFC_SETTLEMENT_RESTORE_FAILED',
 ] as const;
 export type SettlementErrorCode = (typeof settlement_error_codes)[number];
 

@@ -6,7 +6,7 @@ import type { PersonalStore } from '@afc/personal-store';
 import type { PostgresClient } from '@afc/postgres';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { type RecordOutcome, recordBusinessEvent } from './business-ledger.ts';
-import { loadForRelease } from './decline-release.ts';
+import { loadCard, loadForRelease } from './decline-release.ts';
 import { SettlementError } from './errors.ts';
 import { inputOfEvent, inputOfWebhook, type LedgerInput, type Program } from './ledger-input.ts';
 import { onLedger } from './on-ledger.ts';
@@ -191,6 +191,56 @@ async function applyUnreported(
   );
 }
 
+// An authorization Marqeta approved whose approval the books never had from the authorizer:
+// lost with Redis before its event left the outbox, or approved by Marqeta's stand-in while
+// the gateway was unreachable. Left alone, no hold and no count would stand for it: the card
+// could spend its limit (or a wallet its balance) a second time. restoreApproval holds and
+// counts it in Redis unless Redis knows the token, and reports it as the approval itself
+// (`<jit>:authorization.approved`, the authorizer's own id for it): the durable totals and the
+// wallet follow once whichever of the two reaches the ledger, and it supersedes this webhook's
+// description on the row. A decline Redis stored for the token (Marqeta stood in after our late
+// answer) is known, so left as it is: see README, "Restored approvals".
+async function restoreUnreported(
+  deps: HandlerDependencies,
+  facts: WebhookFacts,
+  program: Program,
+  logger: Logger,
+): Promise<void> {
+  const approval = `${facts.jit_token}:authorization.approved`;
+  if (await onLedger(deps, program, facts.ledger_token, [approval])) return;
+  const { original_jit_token: _, ...fields } = messageFields(facts);
+  const request = {
+    ...fields,
+    now_ms: facts.occurred_at_ms,
+    single_message: classifyMethod(facts.method).single_message,
+    amount_minor: facts.amount_minor,
+  };
+  let result = await deps.card_state.restoreApproval(request);
+  if (result.status === 'missing') {
+    // The card's counters are loaded from durable totals that do not count this approval yet
+    // (checked above): the restore adds it once.
+    if ((await loadCard(deps, facts)) === 'card_not_found') {
+      logger.warn(
+        { event: 'settlement.restore_card_not_found', jit_token: facts.jit_token },
+        "approval only Marqeta reported: its card is not the webhook user's; nothing held",
+      );
+      return;
+    }
+    result = await deps.card_state.restoreApproval(request);
+    if (result.status === 'missing')
+      throw new SettlementError(
+        'AFC_SETTLEMENT_RESTORE_FAILED',
+        `${facts.event_id}: ${JSON.stringify(result)}`,
+      );
+  }
+  logger.info(
+    { event: 'settlement.approval_restored', jit_token: facts.jit_token, status: result.status },
+    result.status === 'applied'
+      ? 'approval only Marqeta reported: held and counted'
+      : 'Redis knows it: nothing to restore',
+  );
+}
+
 async function handleWebhook(deps: HandlerDependencies, message: MessageContext): Promise<EventOutcome> {
   const facts = parseTransactionWebhook(message.message_id, message.payload);
   if (facts === null) {
@@ -200,6 +250,7 @@ async function handleWebhook(deps: HandlerDependencies, message: MessageContext)
   const program = await programOf(deps, facts);
   // Redis first: if recording fails, the retry releases again (a no-op) and then records.
   if (facts.declined) await releaseDeclined(deps, facts, program, message.logger);
+  else if (facts.kind === 'authorization') await restoreUnreported(deps, facts, program, message.logger);
   else await applyUnreported(deps, facts, program, message.logger);
   return recordLedgerInput(deps, inputOfWebhook(facts, program));
 }

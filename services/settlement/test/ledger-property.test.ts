@@ -1,10 +1,10 @@
-import { OutboxEvent, readCardRecord, writeCardRecord } from '@afc/card-state';
+import { type OutboxEvent, readCardRecord, writeCardRecord } from '@afc/card-state';
 import { currentCounters } from '@afc/domain';
-import { Value } from '@sinclair/typebox/value';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Card, HoldModel, webhookOf } from './events.ts';
 import { type Harness, startSettlement } from './harness.ts';
+import { drainOutbox as drainPartition } from './ops-harness.ts';
 import {
   emptyLedger,
   emptyPersonalLedger,
@@ -202,16 +202,8 @@ describe('who reports what', () => {
 });
 
 // Runs `act`, then takes what it appended to the cardholder's outbox off it, as the relay does.
-async function drainOutbox(user_token: string, act: () => Promise<unknown>): Promise<OutboxEvent[]> {
-  const key = h.cards.keys(user_token, 'any-card').outbox;
-  await act();
-  const entries = await h.app.redis.xrange(key, '-', '+');
-  if (entries.length > 0) await h.app.redis.xdel(key, ...entries.map(([id]) => id));
-  return entries.map(([, fields]) => {
-    const event: unknown = JSON.parse(fields[1] ?? 'null');
-    if (!Value.Check(OutboxEvent, event)) throw new Error('outbox entry is not an OutboxEvent');
-    return event;
-  });
+function drainOutbox(user_token: string, act: () => Promise<unknown>): Promise<OutboxEvent[]> {
+  return drainPartition(h.app, h.cards, user_token, act);
 }
 
 async function loadIntoRedis(card: Card, now_ms: number): Promise<void> {

@@ -1,0 +1,148 @@
+import { windowStarts } from '@afc/domain';
+import type { RedisClient } from '@afc/redis';
+import { createTestRedisPrefix } from '@afc/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CardStateStore, RestoreRequest } from '../src/index.ts';
+import {
+  authorization,
+  business_card,
+  closeClients,
+  freshCard,
+  informative,
+  jit,
+  now_ms,
+  open_controls,
+  outboxEvents,
+  personal_card,
+  seed,
+  sharedRedis,
+  storeOn,
+} from './helpers.ts';
+
+// restoreApproval (apply.lua, restore): an authorization Marqeta approved that Redis knows
+// nothing of is held and counted once, and reported as the approval itself; anything Redis
+// knows of the token leaves it alone.
+const prefix = createTestRedisPrefix();
+let redis: RedisClient;
+let store: CardStateStore;
+
+beforeAll(async () => {
+  redis = await sharedRedis(prefix.prefix);
+  store = await storeOn(redis, 'counters_unchanged');
+});
+
+afterAll(async () => {
+  await closeClients([redis]);
+  await prefix.cleanup();
+});
+
+const s = windowStarts(now_ms);
+const today = (amount_minor: number, count: number) => ({
+  day: { start: s.day, amount_minor, count },
+  week: { start: s.week, amount_minor, count },
+  month: { start: s.month, amount_minor, count },
+});
+
+function restoreOf(card: typeof business_card, overrides: Partial<RestoreRequest> = {}): RestoreRequest {
+  return {
+    single_message: false,
+    method: 'pgfs.authorization',
+    jit_token: jit(),
+    card_token: card.card_token,
+    user_token: card.user_token,
+    amount_minor: 2_500,
+    currency: 'USD',
+    mcc: '5411',
+    mid: 'merchant-1',
+    merchant_country: 'USA',
+    now_ms,
+    ...overrides,
+  };
+}
+
+async function stateOf(card: typeof business_card) {
+  return store.readState(card.user_token, card.card_token);
+}
+
+describe('restoreApproval', () => {
+  it('holds and counts an approval Redis never saw, once, and reports it as the approval', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const request = restoreOf(card);
+    const result = await store.restoreApproval(request);
+    expect(result).toMatchObject({ status: 'applied', note: 'standin_held' });
+    expect(await store.readHold(card.user_token, request.jit_token)).toMatchObject({
+      amount_minor: 2_500,
+      authorized_minor: 2_500,
+      on_expiry: 'release',
+    });
+    expect((await stateOf(card)).counters).toEqual(today(2_500, 1));
+    const events = await outboxEvents(redis, store, card.user_token);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      event_id: `${request.jit_token}:authorization.approved`,
+      type: 'authorization.approved',
+      kind: 'authorization',
+      method: 'pgfs.authorization',
+      amount_minor: 2_500,
+      program: 'business',
+      note: 'standin_held',
+      counter_deltas: [{ amount_minor: 2_500, count: 1 }],
+    });
+
+    expect(await store.restoreApproval(request)).toEqual({ status: 'known' });
+    expect((await stateOf(card)).counters).toEqual(today(2_500, 1));
+    expect(await outboxEvents(redis, store, card.user_token)).toHaveLength(1);
+  });
+
+  it('leaves alone a token Redis decided, approved or declined, or holds anything for', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card, controls: { ...open_controls, per_transaction_limit_minor: 5_000 } });
+    const approved = authorization(card, { amount_minor: 1_000 });
+    expect(await store.decide(approved)).toMatchObject({ outcome: 'approve' });
+    const declined = authorization(card, { amount_minor: 9_000 });
+    expect(await store.decide(declined)).toMatchObject({ outcome: 'decline' });
+    // A reversal that came after Redis lost the authorization left an empty hold behind.
+    const reversed_first = jit();
+    await store.apply(
+      informative(card, 'reversal', { original_jit_token: reversed_first, amount_minor: 700 }),
+    );
+    const before = await stateOf(card);
+    const events = (await outboxEvents(redis, store, card.user_token)).length;
+    for (const jit_token of [approved.jit_token, declined.jit_token, reversed_first]) {
+      expect(await store.restoreApproval(restoreOf(card, { jit_token }))).toEqual({ status: 'known' });
+    }
+    expect(await stateOf(card)).toEqual(before);
+    expect(await outboxEvents(redis, store, card.user_token)).toHaveLength(events);
+    expect(await store.readHold(card.user_token, approved.jit_token)).toMatchObject({ amount_minor: 1_000 });
+  });
+
+  it('asks for the card when Redis has none of it, or only its tombstone, and writes nothing', async () => {
+    const absent = freshCard(business_card);
+    expect(await store.restoreApproval(restoreOf(absent))).toEqual({ status: 'missing', missing: ['card'] });
+    const tombstoned = freshCard(business_card);
+    await store.writeUnknownCard(tombstoned.user_token, tombstoned.card_token, 60);
+    const request = restoreOf(tombstoned);
+    expect(await store.restoreApproval(request)).toEqual({ status: 'missing', missing: ['card'] });
+    expect(await store.readDecision(tombstoned.user_token, request.jit_token)).toBeNull();
+    expect(await outboxEvents(redis, store, tombstoned.user_token)).toHaveLength(0);
+  });
+
+  it("moves a personal wallet's available to held, and a single-message one is captured at expiry", async () => {
+    const card = freshCard(personal_card);
+    await seed(store, { card, balance: { available_minor: 10_000, held_minor: 0 } });
+    const request = restoreOf(card, { method: 'pgfs.auth_plus_capture', single_message: true });
+    expect(await store.restoreApproval(request)).toMatchObject({
+      status: 'applied',
+      balance_delta: { available_minor: -2_500, held_minor: 2_500 },
+    });
+    expect((await stateOf(card)).balance).toEqual({ available_minor: 7_500, held_minor: 2_500 });
+    expect(await store.readHold(card.user_token, request.jit_token)).toMatchObject({ on_expiry: 'capture' });
+  });
+
+  it('refuses a request that names an original', async () => {
+    const card = freshCard(business_card);
+    const request = { ...restoreOf(card), original_jit_token: jit() };
+    await expect(store.restoreApproval(request)).rejects.toMatchObject({ code: 'AFC_CARD_STATE_INVALID' });
+  });
+});

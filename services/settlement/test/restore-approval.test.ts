@@ -1,0 +1,137 @@
+import { OutboxEvent } from '@afc/card-state';
+import { windowStarts } from '@afc/domain';
+import { Value } from '@sinclair/typebox/value';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Card, HoldModel, webhookOf } from './events.ts';
+import { type Harness, startSettlement } from './harness.ts';
+import { nextToken, seedBusinessCard, seedPersonalCard } from './seed.ts';
+
+// An authorization only Marqeta reported (its approval lost with Redis before it left the
+// outbox, or Marqeta's stand-in approved while the gateway was unreachable): settlement holds
+// and counts it in Redis, and the books follow through the approval's own event id, once.
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startSettlement();
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+}, 60_000);
+
+function fromAuthorizer(event: OutboxEvent) {
+  return h.handle(event.type, event.event_id, event);
+}
+
+function fromMarqeta(webhook: Record<string, unknown>) {
+  const payload = { type: 'transactions', event: webhook, received_at: new Date().toISOString() };
+  return h.handle('webhook.transactions', String(webhook.token), payload);
+}
+
+// What the relay would publish for this cardholder (the partition's stream is shared).
+async function outbox(card: Card): Promise<OutboxEvent[]> {
+  const key = h.cards.keys(card.user_token, card.card_token).outbox;
+  const entries = await h.app.redis.xrange(key, '-', '+');
+  const events = entries.map(([, fields]) => {
+    const event: unknown = JSON.parse(fields[1] ?? 'null');
+    if (!Value.Check(OutboxEvent, event)) throw new Error(`not an OutboxEvent: ${fields[1]}`);
+    return event;
+  });
+  return events.filter((event) => event.user_token === card.user_token);
+}
+
+async function totals(card_id: string) {
+  const rows = await h.app.postgres.sql`
+    select amount_minor, count from spending_totals where card_id = ${card_id} order by window_kind`;
+  return rows.map((t) => [t.amount_minor, t.count]);
+}
+
+async function row(jit_token: string) {
+  const [found] = await h.app.postgres.sql`
+    select state, authorized_minor, memo from transactions where jit_token = ${jit_token}`;
+  return found;
+}
+
+const now_ms = Date.now();
+const s = windowStarts(now_ms);
+const today = (amount_minor: number, count: number) => ({
+  day: { start: s.day, amount_minor, count },
+  week: { start: s.week, amount_minor, count },
+  month: { start: s.month, amount_minor, count },
+});
+
+describe('an approval only Marqeta reported', () => {
+  it('is held and counted in Redis once, and the books count it once, whichever report comes first', async () => {
+    const card = await seedBusinessCard(h.app.postgres.sql);
+    const hold = new HoldModel(card, nextToken('jit'), now_ms);
+    const approval = hold.authorize(2_500);
+    // Redis has nothing of this card: settlement loads it from the books, then holds the approval.
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    expect(await h.cards.readHold(card.user_token, hold.jit_token)).toMatchObject({
+      amount_minor: 2_500,
+      authorized_minor: 2_500,
+    });
+    expect((await h.cards.readState(card.user_token, card.card_token)).counters).toEqual(today(2_500, 1));
+
+    const [restored, ...others] = await outbox(card);
+    expect(others).toEqual([]);
+    expect(restored).toMatchObject({
+      event_id: approval.event_id,
+      type: 'authorization.approved',
+      note: 'standin_held',
+    });
+    if (restored === undefined) throw new Error('no restored approval');
+    expect(await fromAuthorizer(restored)).toBe('applied');
+    // The original approval, had it left the outbox after all, is the same event: a duplicate.
+    expect(await fromAuthorizer(approval)).toBe('duplicate');
+    expect(await totals(card.card_id)).toEqual([
+      [2_500, 1],
+      [2_500, 1],
+      [2_500, 1],
+    ]);
+    expect(await row(hold.jit_token)).toMatchObject({ state: 'pending', authorized_minor: 2_500 });
+
+    // Marqeta repeats it under another event token: the books have the approval, nothing moves.
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    expect((await h.cards.readState(card.user_token, card.card_token)).counters).toEqual(today(2_500, 1));
+    expect(await outbox(card)).toHaveLength(1);
+  });
+
+  it("is left alone when the books already have the authorizer's approval (Redis lost it later)", async () => {
+    const card = await seedBusinessCard(h.app.postgres.sql);
+    const hold = new HoldModel(card, nextToken('jit'), now_ms);
+    const approval = hold.authorize(1_200);
+    expect(await fromAuthorizer(approval)).toBe('applied');
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    // Nothing loaded, nothing held: rebuild-redis restores this hold from its ledger row.
+    expect(await h.cards.readState(card.user_token, card.card_token)).toMatchObject({
+      card: null,
+      counters: null,
+    });
+    expect(await h.cards.readHold(card.user_token, hold.jit_token)).toBeNull();
+    expect(await totals(card.card_id)).toEqual([
+      [1_200, 1],
+      [1_200, 1],
+      [1_200, 1],
+    ]);
+  });
+
+  it('holds a personal approval in the wallet, in Redis and in the personal store', async () => {
+    const funded_minor = 50_000;
+    const card = await seedPersonalCard(h.app.personalStore, funded_minor);
+    const hold = new HoldModel(card, nextToken('jit'), now_ms, 'personal');
+    const approval = hold.authorize(4_000);
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    expect((await h.cards.readState(card.user_token, card.card_token)).balance).toEqual({
+      available_minor: funded_minor - 4_000,
+      held_minor: 4_000,
+    });
+    const [restored] = await outbox(card);
+    if (restored === undefined) throw new Error('no restored approval');
+    expect(await fromAuthorizer(restored)).toBe('applied');
+    expect(await h.app.personalStore.getWallet(card.user_token)).toMatchObject({
+      available_minor: funded_minor - 4_000,
+      held_minor: 4_000,
+    });
+  });
+});
