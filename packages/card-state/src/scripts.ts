@@ -112,15 +112,17 @@ const movement = {
   stream_id: Type.String(),
 };
 
+// The hold (or card) belongs to another card or cardholder than the message: nothing applied.
+const OwnerMismatchSchema = Type.Object({
+  status: Type.Literal('owner_mismatch'),
+  owner_card_token: Type.String(),
+  owner_user_token: Type.String(),
+});
+
 export const ApplyReplySchema = Type.Union([
   Type.Object({ status: Type.Literal('duplicate') }),
   MissingSchema,
-  // The hold (or card) belongs to another card or cardholder than the message: nothing applied.
-  Type.Object({
-    status: Type.Literal('owner_mismatch'),
-    owner_card_token: Type.String(),
-    owner_user_token: Type.String(),
-  }),
+  OwnerMismatchSchema,
   Type.Object({
     status: Type.Literal('applied'),
     note: ApplyNoteSchema,
@@ -136,11 +138,7 @@ export type ApplyResult = Static<typeof ApplyReplySchema>;
 export const RestoreReplySchema = Type.Union([
   Type.Object({ status: Type.Literal('known') }),
   MissingSchema,
-  Type.Object({
-    status: Type.Literal('owner_mismatch'),
-    owner_card_token: Type.String(),
-    owner_user_token: Type.String(),
-  }),
+  OwnerMismatchSchema,
   Type.Object({
     status: Type.Literal('applied'),
     note: Type.Literal('standin_held'),

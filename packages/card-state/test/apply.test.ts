@@ -1,4 +1,3 @@
-import { windowStarts } from '@afc/domain';
 import type { RedisClient } from '@afc/redis';
 import { createTestRedisPrefix } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import {
   business_card,
   captureLogger,
   closeClients,
+  countedToday,
   day_ms,
   freshCard,
   informative,
@@ -42,12 +42,7 @@ afterAll(async () => {
 const auth = 'pgfs.authorization';
 const reversal = 'pgfs.authorization.reversal';
 const clearing = 'pgfs.authorization.clearing';
-const s = windowStarts(now_ms);
-const today = (amount_minor: number, count: number) => ({
-  day: { start: s.day, amount_minor, count },
-  week: { start: s.week, amount_minor, count },
-  month: { start: s.month, amount_minor, count },
-});
+const today = countedToday;
 
 async function codes(
   events: Parameters<typeof scenario>[1],

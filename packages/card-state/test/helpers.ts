@@ -101,6 +101,16 @@ export function zeroCounters(at_ms = now_ms): WindowCounters {
   return currentCounters(undefined, at_ms);
 }
 
+// Counters holding amount_minor and count in each window of now_ms.
+export function countedToday(amount_minor: number, count: number): WindowCounters {
+  const zero = zeroCounters();
+  return {
+    day: { ...zero.day, amount_minor, count },
+    week: { ...zero.week, amount_minor, count },
+    month: { ...zero.month, amount_minor, count },
+  };
+}
+
 export interface Seed {
   readonly card: CardState;
   readonly holder?: Cardholder;

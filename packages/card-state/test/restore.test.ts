@@ -1,4 +1,3 @@
-import { windowStarts } from '@afc/domain';
 import type { RedisClient } from '@afc/redis';
 import { createTestRedisPrefix } from '@afc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,10 +6,10 @@ import {
   authorization,
   business_card,
   closeClients,
+  countedToday,
   freshCard,
   informative,
   jit,
-  now_ms,
   open_controls,
   outboxEvents,
   personal_card,
@@ -36,28 +35,15 @@ afterAll(async () => {
   await prefix.cleanup();
 });
 
-const s = windowStarts(now_ms);
-const today = (amount_minor: number, count: number) => ({
-  day: { start: s.day, amount_minor, count },
-  week: { start: s.week, amount_minor, count },
-  month: { start: s.month, amount_minor, count },
-});
+const today = countedToday;
 
+// The message of an authorization, as settlement rebuilds it from Marqeta's webhook.
 function restoreOf(card: typeof business_card, overrides: Partial<RestoreRequest> = {}): RestoreRequest {
-  return {
-    single_message: false,
+  const { kind: _, ...message } = informative(card, 'advice', {
     method: 'pgfs.authorization',
-    jit_token: jit(),
-    card_token: card.card_token,
-    user_token: card.user_token,
     amount_minor: 2_500,
-    currency: 'USD',
-    mcc: '5411',
-    mid: 'merchant-1',
-    merchant_country: 'USA',
-    now_ms,
-    ...overrides,
-  };
+  });
+  return { ...message, amount_minor: 2_500, ...overrides };
 }
 
 async function stateOf(card: typeof business_card) {
