@@ -7,8 +7,9 @@ export const settlement_error_codes = [
   'AFC_SETTLEMENT_UNMATCHED_WEBHOOK',
   // Redis could not release a hold Marqeta declined after we approved (state not loaded).
   'AFC_SETTLEMENT_RELEASE_FAILED',
-  // Redis could not hold an approval only Marqeta reported (state not loaded).
-  'AFC_SETTLEMENT_RESTORE_FAILED',
+  // Redis could not apply or hold what only Marqeta reported: its card was loaded and the
+  // script still found state missing.
+  'AFC_SETTLEMENT_STATE_NOT_LOADED',
 ] as const;
 export type SettlementErrorCode = (typeof settlement_error_codes)[number];
 

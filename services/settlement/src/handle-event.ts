@@ -1,5 +1,5 @@
 import type { MessageContext, MessageHandler } from '@afc/amqp';
-import { type CardStateStore, OutboxEvent } from '@afc/card-state';
+import { type CardStateStore, type MissingPiece, OutboxEvent } from '@afc/card-state';
 import { classifyMethod } from '@afc/domain';
 import type { Logger } from '@afc/log';
 import type { PersonalStore } from '@afc/personal-store';
@@ -9,7 +9,7 @@ import { type RecordOutcome, recordBusinessEvent } from './business-ledger.ts';
 import { loadCard, loadForRelease } from './decline-release.ts';
 import { SettlementError } from './errors.ts';
 import { inputOfEvent, inputOfWebhook, type LedgerInput, type Program } from './ledger-input.ts';
-import { onLedger } from './on-ledger.ts';
+import { eventsOnRow, onLedger } from './on-ledger.ts';
 import { recordPersonalEvent } from './personal-ledger.ts';
 import { parseTransactionWebhook, type WebhookFacts } from './webhook-transaction.ts';
 
@@ -160,6 +160,30 @@ function releaseFailed(facts: WebhookFacts, detail: string): SettlementError {
 
 const informative_kinds = new Set(['reversal', 'clearing', 'refund', 'advice']);
 
+type ScriptResult = { status: 'missing'; missing: readonly MissingPiece[] } | { status: string };
+
+// Runs a card-state script for what only Marqeta reported. Redis without the state it needs
+// (load_when says which) is loaded as the authorizer's loader does (only where Redis has none)
+// and the script runs once more; still missing fails the delivery (retried, then parked).
+// card_not_found: the card is not in the data of record, or not the webhook user's.
+async function runLoading<R extends ScriptResult>(
+  deps: HandlerDependencies,
+  facts: WebhookFacts,
+  load_when: (missing: readonly MissingPiece[]) => boolean,
+  run: () => Promise<R>,
+): Promise<R | 'card_not_found'> {
+  const first = await run();
+  if (!('missing' in first) || !load_when(first.missing)) return first;
+  if ((await loadCard(deps, facts)) === 'card_not_found') return 'card_not_found';
+  const second = await run();
+  if ('missing' in second)
+    throw new SettlementError(
+      'AFC_SETTLEMENT_STATE_NOT_LOADED',
+      `${facts.event_id}: ${JSON.stringify(second)}`,
+    );
+  return second;
+}
+
 // A clearing, reversal, refund or advice the gateway never saw (Marqeta does not retry
 // informative messages): applied to Redis by the authorizer's own apply script under the
 // message's JIT token, so Redis and, through the event it emits (the id the authorizer would
@@ -176,17 +200,31 @@ async function applyUnreported(
   // The authorizer's report of the same effect already on the ledger: nothing to apply.
   const effect = facts.contribution.effect;
   if (effect && (await onLedger(deps, program, facts.ledger_token, [effect]))) return;
-  const result = await deps.card_state.apply({
+  const request = {
     ...messageFields(facts),
     now_ms: facts.occurred_at_ms,
     kind: facts.kind as 'reversal' | 'clearing' | 'refund' | 'advice',
     single_message: classifyMethod(facts.method).single_message,
     amount_minor: facts.amount_minor,
-  });
-  // missing: the card is not in Redis (the loader fills it from the data of record, which
-  // this webhook does not move); owner_mismatch is logged by card-state. Both change nothing.
+  };
+  // No card in Redis means no hold either (the script reads the card only without one): the
+  // card is loaded, so the effect leaves its mark (a reversal's or a force post's hold, the
+  // counts it moves) for the approval that may follow, and the books follow its event. Counters
+  // or a wallet missing beside a hold are left to the loader: loaded from durable totals that may
+  // not count the approval yet, a release would give back what they never had.
+  const result = await runLoading(
+    deps,
+    facts,
+    (missing) => missing.includes('card'),
+    () => deps.card_state.apply(request),
+  );
+  // owner_mismatch is logged by card-state; like missing counters, it changes nothing.
   logger.info(
-    { event: 'settlement.webhook_applied', jit_token: facts.jit_token, status: result.status },
+    {
+      event: 'settlement.webhook_applied',
+      jit_token: facts.jit_token,
+      status: result === 'card_not_found' ? result : result.status,
+    },
     'effect only Marqeta reported: applied to Redis',
   );
 }
@@ -198,8 +236,8 @@ async function applyUnreported(
 // counts it in Redis unless Redis knows the token, and reports it as the approval itself
 // (`<jit>:authorization.approved`, the authorizer's own id for it): the durable totals and the
 // wallet follow once whichever of the two reaches the ledger, and it supersedes this webhook's
-// description on the row. A decline Redis stored for the token (Marqeta stood in after our late
-// answer) is known, so left as it is: see README, "Restored approvals".
+// description on the row. Not restored: a row on which anything but the approval is filed (a
+// clearing, reversal or expiry already says what became of the purchase; see ADR 0009).
 async function restoreUnreported(
   deps: HandlerDependencies,
   facts: WebhookFacts,
@@ -207,7 +245,9 @@ async function restoreUnreported(
   logger: Logger,
 ): Promise<void> {
   const approval = `${facts.jit_token}:authorization.approved`;
-  if (await onLedger(deps, program, facts.ledger_token, [approval])) return;
+  const filed = await eventsOnRow(deps, program, facts.ledger_token);
+  if (filed.some((e) => e.event_id === approval)) return;
+  const moved = filed.some((e) => e.effect !== approval);
   const { original_jit_token: _, ...fields } = messageFields(facts);
   const request = {
     ...fields,
@@ -215,29 +255,21 @@ async function restoreUnreported(
     single_message: classifyMethod(facts.method).single_message,
     amount_minor: facts.amount_minor,
   };
-  let result = await deps.card_state.restoreApproval(request);
-  if (result.status === 'missing') {
-    // The card's counters are loaded from durable totals that do not count this approval yet
-    // (checked above): the restore adds it once.
-    if ((await loadCard(deps, facts)) === 'card_not_found') {
-      logger.warn(
-        { event: 'settlement.restore_card_not_found', jit_token: facts.jit_token },
-        "approval only Marqeta reported: its card is not the webhook user's; nothing held",
+  // The card's counters are loaded from durable totals that do not count this approval yet
+  // (checked above): the restore adds it once.
+  const result = moved
+    ? 'row_moved'
+    : await runLoading(
+        deps,
+        facts,
+        () => true,
+        () => deps.card_state.restoreApproval(request),
       );
-      return;
-    }
-    result = await deps.card_state.restoreApproval(request);
-    if (result.status === 'missing')
-      throw new SettlementError(
-        'AFC_SETTLEMENT_RESTORE_FAILED',
-        `${facts.event_id}: ${JSON.stringify(result)}`,
-      );
-  }
-  logger.info(
-    { event: 'settlement.approval_restored', jit_token: facts.jit_token, status: result.status },
-    result.status === 'applied'
-      ? 'approval only Marqeta reported: held and counted'
-      : 'Redis knows it: nothing to restore',
+  const status = typeof result === 'string' ? result : result.status;
+  // card_not_found here: the data of record has the card, but not as the webhook user's.
+  logger[status === 'card_not_found' || status === 'owner_mismatch' ? 'warn' : 'info'](
+    { event: 'settlement.approval_restored', jit_token: facts.jit_token, status },
+    status === 'applied' ? 'approval only Marqeta reported: held and counted' : 'approval not restored',
   );
 }
 

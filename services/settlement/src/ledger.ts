@@ -88,7 +88,9 @@ function amounts(event: OutboxEvent) {
     case 'authorization.declined':
       return { ...zero, requested: amount };
     case 'authorization.reversed':
-      return { ...zero, released: givenBack(event) };
+      // Redis had no hold to give back from (lost with Redis, or a stand-in's reversal before its
+      // advice): the row still says what the network reversed, capped by what it authorized.
+      return { ...zero, released: event.note === 'hold_not_found' ? amount : givenBack(event) };
     case 'transaction.cleared':
       return { ...zero, cleared: amount, released: givenBack(event) };
     case 'transaction.refunded':

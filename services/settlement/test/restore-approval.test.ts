@@ -134,4 +134,57 @@ describe('an approval only Marqeta reported', () => {
       held_minor: 4_000,
     });
   });
+
+  it('holds nothing when its reversal came first (Redis empty): the reversal left its mark', async () => {
+    const funded_minor = 30_000;
+    const card = await seedPersonalCard(h.app.personalStore, funded_minor);
+    const hold = new HoldModel(card, nextToken('jit'), now_ms, 'personal');
+    const approval = hold.authorize(4_000);
+    const reversal = hold.reverse(4_000);
+    // Redis knows nothing of the card: the reversal loads it and leaves an empty hold.
+    expect(await fromMarqeta(webhookOf(reversal, nextToken('tx')))).toBe('applied');
+    expect(await h.cards.readHold(card.user_token, hold.jit_token)).toMatchObject({
+      amount_minor: 0,
+      reversed_beyond_minor: 4_000,
+    });
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    for (const event of await outbox(card)) expect(await fromAuthorizer(event)).toBe('applied');
+    const wallet = { available_minor: funded_minor, held_minor: 0 };
+    expect((await h.cards.readState(card.user_token, card.card_token)).balance).toEqual(wallet);
+    expect(await h.app.personalStore.getWallet(card.user_token)).toMatchObject(wallet);
+    expect(await h.app.personalStore.getTransaction(hold.jit_token)).toMatchObject({ state: 'reversed' });
+  });
+
+  it('counts a purchase once when its clearing came first (a force post), whatever the amounts', async () => {
+    const card = await seedBusinessCard(h.app.postgres.sql);
+    const hold = new HoldModel(card, nextToken('jit'), now_ms);
+    const approval = hold.authorize(3_000);
+    const clearing = hold.clear(3_300);
+    expect(await fromMarqeta(webhookOf(clearing, nextToken('tx')))).toBe('applied');
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    const events = await outbox(card);
+    expect(events.map((e) => e.type)).toEqual(['transaction.cleared']);
+    for (const event of events) expect(await fromAuthorizer(event)).toBe('applied');
+    expect((await h.cards.readState(card.user_token, card.card_token)).counters).toEqual(today(3_300, 1));
+    expect(await totals(card.card_id)).toEqual([
+      [3_300, 1],
+      [3_300, 1],
+      [3_300, 1],
+    ]);
+    expect(await row(hold.jit_token)).toMatchObject({ state: 'cleared' });
+  });
+
+  it('is not restored on a row that already says what became of the purchase', async () => {
+    const card = await seedBusinessCard(h.app.postgres.sql);
+    const hold = new HoldModel(card, nextToken('jit'), now_ms);
+    const approval = hold.authorize(2_000);
+    // The authorizer applied the reversal and its event was filed; then Redis lost everything.
+    expect(await fromAuthorizer(hold.reverse(2_000))).toBe('applied');
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    expect(await h.cards.readHold(card.user_token, hold.jit_token)).toBeNull();
+    expect(await h.cards.readState(card.user_token, card.card_token)).toMatchObject({
+      card: null,
+      counters: null,
+    });
+  });
 });
