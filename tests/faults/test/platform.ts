@@ -13,7 +13,14 @@ import { buildMarqetaSim, type MarqetaSim } from '@afc/marqeta-sim';
 import { createPostgres, type PostgresClient, type Sql } from '@afc/postgres';
 import type { Service, UnderPressureOptions } from '@afc/service-kit';
 import { buildSettlement } from '@afc/settlement';
-import { Cleanups, captureLogs, isolatedInfrastructure, localServiceUrls, TcpProxy } from '@afc/testkit';
+import {
+  Cleanups,
+  captureLogs,
+  isolatedInfrastructure,
+  localServiceUrls,
+  TcpProxy,
+  type TestRedisPrefix,
+} from '@afc/testkit';
 import { Traffic, type TrafficOptions } from './traffic.ts';
 
 export const application_token = 'drill-app';
@@ -65,6 +72,7 @@ export class Ground {
   };
   database_url = '';
   redis_prefix = '';
+  #redis_keys: TestRedisPrefix | undefined;
   namespace = '';
   sim!: MarqetaSim;
   sim_origin = '';
@@ -80,6 +88,7 @@ export class Ground {
     const { database, redis_prefix, namespace } = await isolatedInfrastructure(this.cleanups, 'drill');
     this.database_url = database.url;
     this.redis_prefix = redis_prefix.prefix;
+    this.#redis_keys = redis_prefix;
     this.namespace = namespace;
     const topology = topologyIn(namespace);
     // Quorum queues are Raft groups: leaving them behind slows the shared broker for everyone.
@@ -97,6 +106,13 @@ export class Ground {
     );
     this.cleanups.add(() => this.postgres.close(5_000));
     return topology;
+  }
+
+  // Redis restarted without its data (no persistence, or a failover to an empty replica): every
+  // key of the drill is gone, the services' connections stay.
+  async loseRedisData(): Promise<void> {
+    if (this.#redis_keys === undefined) throw new Error('not started');
+    await this.#redis_keys.cleanup();
   }
 
   async close(): Promise<void> {
@@ -251,6 +267,8 @@ export class InProcessPlatform extends Ground {
     const config = loadConfigOrThrow(settlementConfigSchema, 'drill settlement', {
       DATABASE_URL: viaProxy(this.database_url, this.proxies.postgres),
       REDIS_URL: localServiceUrls.redis,
+      // The authorizer's keys: settlement releases and restores holds in them.
+      REDIS_KEY_PREFIX: this.redis_prefix,
       AMQP_URL: amqp_url,
       AMQP_NAMESPACE: this.namespace,
       // Many attempts wait on a cut connection at once, so that retries keep pace with the stream.

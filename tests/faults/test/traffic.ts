@@ -12,6 +12,8 @@ export interface Outcome {
   readonly memo: string | undefined;
   // Marqeta's memo: 'Approved', 'JIT declined: ...', 'JIT gateway unreachable (...)', ...
   readonly sim_memo: string;
+  // Marqeta's transaction object, as its transaction webhook carries it.
+  readonly transaction: Readonly<Record<string, unknown>>;
 }
 
 export interface TrafficOptions {
@@ -111,6 +113,7 @@ export class Traffic {
       decline_reason: jit?.decline_reason,
       memo: jit?.memo,
       sim_memo: transaction.response.memo,
+      transaction: transaction as unknown as Record<string, unknown>,
     });
   }
 }
