@@ -13,8 +13,10 @@
 -- that Redis knows nothing of (lost with Redis, or approved while the gateway was unreachable),
 -- held and counted as the advice that finds no hold, and reported as the approval itself
 -- (event `<jit>:authorization.approved`, the id the authorizer's own would have had). Redis
--- knowing anything of the token (a decision, an applied marker, a hold) means the purchase is
--- already accounted for in its own way: {status:'known'}, nothing written.
+-- knowing the token (a decision, an applied marker, a hold something was authorized into: an
+-- advice's, a force post's) means the purchase is already accounted for in its own way:
+-- {status:'known'}, nothing written. An empty hold a reversal left (lost hold, reversal first)
+-- gets the advice's adjustment: the purchase less what was reversed beyond the hold.
 --
 -- Replies {status:'duplicate'} | {status:'known'} | {status:'missing', missing} |
 -- {status:'owner_mismatch', ...} | {status:'applied', note, ...}.
@@ -278,7 +280,11 @@ end
 local m = read_apply_request()
 local record = read_record(K.decision, m.jit_token)
 local hold = read_hold(K.hold, m.original_jit_token or m.jit_token)
-if m.restore and (record.stored ~= nil or record.applied ~= nil or hold ~= nil) then return reply('known') end
+-- A hold into which nothing was authorized is a reversal's mark (what it reversed beyond the
+-- hold): the restore's advice holds the rest of the purchase (domain applyAdvice).
+if m.restore and (record.stored ~= nil or record.applied ~= nil or (hold ~= nil and hold.authorized_minor > 0)) then
+  return reply('known')
+end
 if record.applied ~= nil then return reply('duplicate') end
 local card = nil
 if hold == nil then

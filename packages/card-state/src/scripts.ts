@@ -133,15 +133,21 @@ export const ApplyReplySchema = Type.Union([
 ]);
 export type ApplyResult = Static<typeof ApplyReplySchema>;
 
-// apply.lua with restore: Redis knows the token (a decision, an applied marker, a hold; a restore
-// repeated is one of these) and nothing was written, or the approval held as a stand-in's.
+// apply.lua with restore: Redis knows the token (a decision, an applied marker, a hold something
+// was authorized into; a restore repeated is one of these) and nothing was written, or the
+// approval held as a stand-in's advice.
 export const RestoreReplySchema = Type.Union([
   Type.Object({ status: Type.Literal('known') }),
   MissingSchema,
   OwnerMismatchSchema,
   Type.Object({
     status: Type.Literal('applied'),
-    note: Type.Literal('standin_held'),
+    // advice_raised / advice_unchanged: onto the empty hold a reversal left.
+    note: Type.Union([
+      Type.Literal('standin_held'),
+      Type.Literal('advice_raised'),
+      Type.Literal('advice_unchanged'),
+    ]),
     ...movement,
     released_minor: Type.Literal(0),
     captured_minor: Type.Literal(0),

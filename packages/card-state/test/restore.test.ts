@@ -81,26 +81,46 @@ describe('restoreApproval', () => {
     expect(await outboxEvents(redis, store, card.user_token)).toHaveLength(1);
   });
 
-  it('leaves alone a token Redis decided, approved or declined, or holds anything for', async () => {
+  it('leaves alone a token Redis decided, approved or declined, or holds a purchase for', async () => {
     const card = freshCard(business_card);
     await seed(store, { card, controls: { ...open_controls, per_transaction_limit_minor: 5_000 } });
     const approved = authorization(card, { amount_minor: 1_000 });
     expect(await store.decide(approved)).toMatchObject({ outcome: 'approve' });
     const declined = authorization(card, { amount_minor: 9_000 });
     expect(await store.decide(declined)).toMatchObject({ outcome: 'decline' });
-    // A reversal that came after Redis lost the authorization left an empty hold behind.
-    const reversed_first = jit();
+    // A clearing that came after Redis lost the authorization: a force post, counted.
+    const cleared_first = jit();
     await store.apply(
-      informative(card, 'reversal', { original_jit_token: reversed_first, amount_minor: 700 }),
+      informative(card, 'clearing', { original_jit_token: cleared_first, amount_minor: 700 }),
     );
     const before = await stateOf(card);
     const events = (await outboxEvents(redis, store, card.user_token)).length;
-    for (const jit_token of [approved.jit_token, declined.jit_token, reversed_first]) {
+    for (const jit_token of [approved.jit_token, declined.jit_token, cleared_first]) {
       expect(await store.restoreApproval(restoreOf(card, { jit_token }))).toEqual({ status: 'known' });
     }
     expect(await stateOf(card)).toEqual(before);
     expect(await outboxEvents(redis, store, card.user_token)).toHaveLength(events);
     expect(await store.readHold(card.user_token, approved.jit_token)).toMatchObject({ amount_minor: 1_000 });
+  });
+
+  it('holds what a reversal that came first left of the purchase, counted once', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    const [partly, wholly] = [jit(), jit()];
+    await store.apply(informative(card, 'reversal', { original_jit_token: partly, amount_minor: 1_000 }));
+    await store.apply(informative(card, 'reversal', { original_jit_token: wholly, amount_minor: 2_500 }));
+    expect(await store.restoreApproval(restoreOf(card, { jit_token: partly }))).toMatchObject({
+      status: 'applied',
+      note: 'advice_raised',
+    });
+    expect(await store.readHold(card.user_token, partly)).toMatchObject({ amount_minor: 1_500 });
+    expect(await store.restoreApproval(restoreOf(card, { jit_token: wholly }))).toMatchObject({
+      status: 'applied',
+      note: 'advice_unchanged',
+    });
+    expect(await store.readHold(card.user_token, wholly)).toMatchObject({ amount_minor: 0 });
+    expect((await stateOf(card)).counters).toEqual(today(1_500, 1));
+    expect(await store.restoreApproval(restoreOf(card, { jit_token: partly }))).toEqual({ status: 'known' });
   });
 
   it('asks for the card when Redis has none of it, or only its tombstone, and writes nothing', async () => {

@@ -9,7 +9,7 @@ import { type RecordOutcome, recordBusinessEvent } from './business-ledger.ts';
 import { loadCard, loadForRelease } from './decline-release.ts';
 import { SettlementError } from './errors.ts';
 import { inputOfEvent, inputOfWebhook, type LedgerInput, type Program } from './ledger-input.ts';
-import { eventsOnRow, onLedger } from './on-ledger.ts';
+import { onLedger, rowState } from './on-ledger.ts';
 import { recordPersonalEvent } from './personal-ledger.ts';
 import { parseTransactionWebhook, type WebhookFacts } from './webhook-transaction.ts';
 
@@ -236,8 +236,10 @@ async function applyUnreported(
 // counts it in Redis unless Redis knows the token, and reports it as the approval itself
 // (`<jit>:authorization.approved`, the authorizer's own id for it): the durable totals and the
 // wallet follow once whichever of the two reaches the ledger, and it supersedes this webhook's
-// description on the row. Not restored: a row on which anything but the approval is filed (a
-// clearing, reversal or expiry already says what became of the purchase; see ADR 0009).
+// description on the row. Not restored: a row that is no longer open (a clearing, reversal or
+// expiry already ended the purchase, and Redis may have lost its trace; see ADR 0009).
+const open_states = new Set(['pending', 'partially_cleared']);
+
 async function restoreUnreported(
   deps: HandlerDependencies,
   facts: WebhookFacts,
@@ -245,9 +247,9 @@ async function restoreUnreported(
   logger: Logger,
 ): Promise<void> {
   const approval = `${facts.jit_token}:authorization.approved`;
-  const filed = await eventsOnRow(deps, program, facts.ledger_token);
-  if (filed.some((e) => e.event_id === approval)) return;
-  const moved = filed.some((e) => e.effect !== approval);
+  if (await onLedger(deps, program, facts.ledger_token, [approval])) return;
+  const state = await rowState(deps, program, facts.ledger_token);
+  const moved = state !== null && !open_states.has(state);
   const { original_jit_token: _, ...fields } = messageFields(facts);
   const request = {
     ...fields,
@@ -282,9 +284,15 @@ async function handleWebhook(deps: HandlerDependencies, message: MessageContext)
   const program = await programOf(deps, facts);
   // Redis first: if recording fails, the retry releases again (a no-op) and then records.
   if (facts.declined) await releaseDeclined(deps, facts, program, message.logger);
-  else if (facts.kind === 'authorization') await restoreUnreported(deps, facts, program, message.logger);
-  else await applyUnreported(deps, facts, program, message.logger);
-  return recordLedgerInput(deps, inputOfWebhook(facts, program));
+  else if (facts.kind !== 'authorization') await applyUnreported(deps, facts, program, message.logger);
+  const outcome = await recordLedgerInput(deps, inputOfWebhook(facts, program));
+  // The restore after the record: the row, with Marqeta's approval on it, then says whether the
+  // purchase is still open. A repeat (or a retry after a failed restore) records nothing and
+  // restores again, which is a no-op once done.
+  if (!facts.declined && facts.kind === 'authorization') {
+    await restoreUnreported(deps, facts, program, message.logger);
+  }
+  return outcome;
 }
 
 function isWebhook(message: MessageContext): boolean {

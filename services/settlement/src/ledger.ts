@@ -256,6 +256,23 @@ function undoneOf(events: readonly StoredContribution[]): number {
   return total;
 }
 
+// What the reversals gave back. One that found no hold in Redis (note hold_not_found) says
+// what the network reversed, counted only against what approvals and incrementals authorized:
+// a stand-in's advice that came after it held only the rest (ADR 0008), so its reversal is
+// already out of the advice's amount and must not come off twice.
+function releasedOf(events: readonly StoredContribution[]): number {
+  let released = 0;
+  let unheld = 0;
+  let approved = 0;
+  for (const { contribution: c } of events) {
+    if (c.type === 'authorization.approved' || c.type === 'authorization.incremental')
+      approved += c.authorized_minor;
+    if (c.type === 'authorization.reversed' && c.note === 'hold_not_found') unheld += c.released_minor;
+    else released += c.released_minor;
+  }
+  return released + Math.min(unheld, approved);
+}
+
 type StateAmounts = { authorized: number; cleared: number; reversed: number; refunded: number };
 type StateFlags = { reversal: boolean; expired: boolean };
 
@@ -322,7 +339,7 @@ export function deriveRow(all: readonly StoredContribution[]): DerivedRow {
   }
   const authorized = Math.max(0, sumOf(events, 'authorized_minor') - undoneOf(events));
   // A reversal releases at most what was held (the check transactions_reversed_check).
-  const reversed = Math.min(authorized, sumOf(events, 'released_minor'));
+  const reversed = Math.min(authorized, releasedOf(events));
   const flags = {
     reversal: events.some(({ contribution }) => contribution.type === 'authorization.reversed'),
     expired: events.some(({ contribution }) => contribution.expired === true),

@@ -20,28 +20,16 @@ export async function onLedger(
   return event_ids.every((id) => seen.has(id));
 }
 
-export interface RowEvent {
-  readonly event_id: string;
-  // The effect the event describes (its contribution's), else its event id (rows from before
-  // contributions named one).
-  readonly effect: string;
-}
-
-// The events already filed on the row of the authorization `row` (its JIT token).
-export async function eventsOnRow(
+// The state of the authorization `row`'s ledger row (its JIT token); null: no row yet.
+export async function rowState(
   deps: LedgerDependencies,
   program: Program,
   row: string,
-): Promise<RowEvent[]> {
+): Promise<string | null> {
   if (program === 'business') {
-    return deps.postgres.sql<RowEvent[]>`
-      select e.event_id, coalesce(e.details->>'effect', e.event_id) as effect
-      from transaction_events e join transactions t on t.id = e.transaction_id
-      where t.jit_token = ${row}`;
+    const [found] = await deps.postgres.sql<{ state: string }[]>`
+      select state from transactions where jit_token = ${row}`;
+    return found?.state ?? null;
   }
-  const transaction = await deps.personal_store.getTransaction(row);
-  return (transaction?.history ?? []).map((entry) => {
-    const effect = entry.details?.effect;
-    return { event_id: entry.event_id, effect: typeof effect === 'string' ? effect : entry.event_id };
-  });
+  return (await deps.personal_store.getTransaction(row))?.state ?? null;
 }

@@ -187,4 +187,25 @@ describe('an approval only Marqeta reported', () => {
       counters: null,
     });
   });
+
+  it('holds the rest of a purchase reversed in part before its approval came, counted once', async () => {
+    const card = await seedBusinessCard(h.app.postgres.sql);
+    const hold = new HoldModel(card, nextToken('jit'), now_ms);
+    const approval = hold.authorize(3_000);
+    const reversal = hold.reverse(1_000);
+    expect(await fromMarqeta(webhookOf(reversal, nextToken('tx')))).toBe('applied');
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    expect(await h.cards.readHold(card.user_token, hold.jit_token)).toMatchObject({ amount_minor: 2_000 });
+    for (const event of await outbox(card)) expect(await fromAuthorizer(event)).toBe('applied');
+    expect((await h.cards.readState(card.user_token, card.card_token)).counters).toEqual(today(2_000, 1));
+    expect(await totals(card.card_id)).toEqual([
+      [2_000, 1],
+      [2_000, 1],
+      [2_000, 1],
+    ]);
+    expect(await row(hold.jit_token)).toMatchObject({ state: 'pending', authorized_minor: 3_000 });
+    const [reversed] = await h.app.postgres
+      .sql`select reversed_minor from transactions where jit_token = ${hold.jit_token}`;
+    expect(reversed).toMatchObject({ reversed_minor: 1_000 });
+  });
 });
