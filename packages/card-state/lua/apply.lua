@@ -279,13 +279,13 @@ end
 
 local m = read_apply_request()
 local record = read_record(K.decision, m.jit_token)
+if record.applied ~= nil then return reply(m.restore and 'known' or 'duplicate') end
 local hold = read_hold(K.hold, m.original_jit_token or m.jit_token)
 -- A hold into which nothing was authorized is a reversal's mark (what it reversed beyond the
 -- hold): the restore's advice holds the rest of the purchase (domain applyAdvice).
-if m.restore and (record.stored ~= nil or record.applied ~= nil or (hold ~= nil and hold.authorized_minor > 0)) then
+if m.restore and (record.stored ~= nil or (hold ~= nil and hold.authorized_minor > 0)) then
   return reply('known')
 end
-if record.applied ~= nil then return reply('duplicate') end
 local card = nil
 if hold == nil then
   card = get_json(K.card)

@@ -196,7 +196,6 @@ async function applyUnreported(
   program: Program,
   logger: Logger,
 ) {
-  if (facts.declined || !informative_kinds.has(facts.kind)) return;
   // The authorizer's report of the same effect already on the ledger: nothing to apply.
   const effect = facts.contribution.effect;
   if (effect && (await onLedger(deps, program, facts.ledger_token, [effect]))) return;
@@ -249,7 +248,13 @@ async function restoreUnreported(
   const approval = `${facts.jit_token}:authorization.approved`;
   if (await onLedger(deps, program, facts.ledger_token, [approval])) return;
   const state = await rowState(deps, program, facts.ledger_token);
-  const moved = state !== null && !open_states.has(state);
+  if (state !== null && !open_states.has(state)) {
+    logger.info(
+      { event: 'settlement.approval_restored', jit_token: facts.jit_token, status: 'row_ended', state },
+      'approval not restored: the purchase has ended',
+    );
+    return;
+  }
   const { original_jit_token: _, ...fields } = messageFields(facts);
   const request = {
     ...fields,
@@ -259,15 +264,13 @@ async function restoreUnreported(
   };
   // The card's counters are loaded from durable totals that do not count this approval yet
   // (checked above): the restore adds it once.
-  const result = moved
-    ? 'row_moved'
-    : await runLoading(
-        deps,
-        facts,
-        () => true,
-        () => deps.card_state.restoreApproval(request),
-      );
-  const status = typeof result === 'string' ? result : result.status;
+  const result = await runLoading(
+    deps,
+    facts,
+    () => true,
+    () => deps.card_state.restoreApproval(request),
+  );
+  const status = result === 'card_not_found' ? result : result.status;
   // card_not_found here: the data of record has the card, but not as the webhook user's.
   logger[status === 'card_not_found' || status === 'owner_mismatch' ? 'warn' : 'info'](
     { event: 'settlement.approval_restored', jit_token: facts.jit_token, status },
@@ -284,7 +287,7 @@ async function handleWebhook(deps: HandlerDependencies, message: MessageContext)
   const program = await programOf(deps, facts);
   // Redis first: if recording fails, the retry releases again (a no-op) and then records.
   if (facts.declined) await releaseDeclined(deps, facts, program, message.logger);
-  else if (facts.kind !== 'authorization') await applyUnreported(deps, facts, program, message.logger);
+  else if (informative_kinds.has(facts.kind)) await applyUnreported(deps, facts, program, message.logger);
   const outcome = await recordLedgerInput(deps, inputOfWebhook(facts, program));
   // The restore after the record: the row, with Marqeta's approval on it, then says whether the
   // purchase is still open. A repeat (or a retry after a failed restore) records nothing and

@@ -89,7 +89,7 @@ function amounts(event: OutboxEvent) {
       return { ...zero, requested: amount };
     case 'authorization.reversed':
       // Redis had no hold to give back from (lost with Redis, or a stand-in's reversal before its
-      // advice): the row still says what the network reversed, capped by what it authorized.
+      // advice): the row still says what the network reversed (how much of it counts: releasedOf).
       return { ...zero, released: event.note === 'hold_not_found' ? amount : givenBack(event) };
     case 'transaction.cleared':
       return { ...zero, cleared: amount, released: givenBack(event) };
@@ -270,7 +270,9 @@ function releasedOf(events: readonly StoredContribution[]): number {
     if (c.type === 'authorization.reversed' && c.note === 'hold_not_found') unheld += c.released_minor;
     else released += c.released_minor;
   }
-  return released + Math.min(unheld, approved);
+  const total = released + Math.min(unheld, approved);
+  assert.ok(Number.isSafeInteger(total) && total >= 0, 'released_minor sum');
+  return total;
 }
 
 type StateAmounts = { authorized: number; cleared: number; reversed: number; refunded: number };
