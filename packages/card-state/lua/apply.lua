@@ -13,9 +13,10 @@
 -- that Redis knows nothing of (lost with Redis, or approved while the gateway was unreachable),
 -- held and counted as the advice that finds no hold, and reported as the approval itself
 -- (event `<jit>:authorization.approved`, the id the authorizer's own would have had). Redis
--- knowing the token (a decision, an applied marker, a hold something was authorized into: an
--- advice's, a force post's) means the purchase is already accounted for in its own way:
--- {status:'known'}, nothing written. An empty hold a reversal left (lost hold, reversal first)
+-- knowing the token (an approval, an applied marker, a hold something was authorized into: an
+-- approval's, an advice's, a force post's) means the purchase is already accounted for in its
+-- own way: {status:'known'}, nothing written. A decline by our rules is not: Marqeta's stand-in
+-- approved what our lost answer declined. An empty hold a reversal left (lost hold, reversal first)
 -- gets the advice's adjustment: the purchase less what was reversed beyond the hold.
 --
 -- Replies {status:'duplicate'} | {status:'known'} | {status:'missing', missing} |
@@ -282,8 +283,14 @@ local record = read_record(K.decision, m.jit_token)
 if record.applied ~= nil then return reply(m.restore and 'known' or 'duplicate') end
 local hold = read_hold(K.hold, m.original_jit_token or m.jit_token)
 -- A hold into which nothing was authorized is a reversal's mark (what it reversed beyond the
--- hold): the restore's advice holds the rest of the purchase (domain applyAdvice).
-if m.restore and (record.stored ~= nil or (hold ~= nil and hold.authorized_minor > 0)) then
+-- hold): the restore's advice holds the rest of the purchase (domain applyAdvice). A decline
+-- by our rules is no account of a purchase Marqeta approved: our answer never reached it, and
+-- its stand-in approved (ADR 0010); it stays stored for replays. The service's own decline
+-- (timeout, system_error) is: it may stand where an approval was undone, whose event, already
+-- on its way, has the restore's id.
+local ruled_decline = record.stored ~= nil and record.stored.outcome == 'decline'
+  and record.stored.memo ~= 'timeout' and record.stored.memo ~= 'system_error'
+if m.restore and ((record.stored ~= nil and not ruled_decline) or (hold ~= nil and hold.authorized_minor > 0)) then
   return reply('known')
 end
 local card = nil

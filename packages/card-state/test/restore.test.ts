@@ -7,6 +7,7 @@ import {
   business_card,
   closeClients,
   countedToday,
+  declinedBy,
   freshCard,
   informative,
   jit,
@@ -81,26 +82,64 @@ describe('restoreApproval', () => {
     expect(await outboxEvents(redis, store, card.user_token)).toHaveLength(1);
   });
 
-  it('leaves alone a token Redis decided, approved or declined, or holds a purchase for', async () => {
+  it('leaves alone a token Redis approved, or holds a purchase for', async () => {
     const card = freshCard(business_card);
-    await seed(store, { card, controls: { ...open_controls, per_transaction_limit_minor: 5_000 } });
+    await seed(store, { card });
     const approved = authorization(card, { amount_minor: 1_000 });
     expect(await store.decide(approved)).toMatchObject({ outcome: 'approve' });
-    const declined = authorization(card, { amount_minor: 9_000 });
-    expect(await store.decide(declined)).toMatchObject({ outcome: 'decline' });
     // A clearing that came after Redis lost the authorization: a force post, counted.
     const cleared_first = jit();
     await store.apply(
       informative(card, 'clearing', { original_jit_token: cleared_first, amount_minor: 700 }),
     );
+    // Approved by a script that finished past the deadline, then released: we answered a
+    // timeout decline, but the approval is on the hold (what became of it is settlement's).
+    const late = authorization(card, { amount_minor: 400 });
+    expect(await store.decide(late)).toMatchObject({ outcome: 'approve' });
+    expect(await store.releaseAfterTimeout(declinedBy('timeout', late))).toMatchObject({
+      status: 'released',
+    });
+    // The service's decline with no decision before it looks the same in Redis: left alone too.
+    const never_decided = authorization(card, { amount_minor: 300 });
+    expect(await store.releaseAfterTimeout(declinedBy('system_error', never_decided))).toMatchObject({
+      action: 'declined_before_decision',
+    });
     const before = await stateOf(card);
     const events = (await outboxEvents(redis, store, card.user_token)).length;
-    for (const jit_token of [approved.jit_token, declined.jit_token, cleared_first]) {
+    for (const jit_token of [approved.jit_token, cleared_first, late.jit_token, never_decided.jit_token]) {
       expect(await store.restoreApproval(restoreOf(card, { jit_token }))).toEqual({ status: 'known' });
     }
     expect(await stateOf(card)).toEqual(before);
     expect(await outboxEvents(redis, store, card.user_token)).toHaveLength(events);
     expect(await store.readHold(card.user_token, approved.jit_token)).toMatchObject({ amount_minor: 1_000 });
+  });
+
+  it('holds and counts what Marqeta stood in for after our decline, and replays still answer the decline', async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card, controls: { ...open_controls, per_transaction_limit_minor: 2_000 } });
+    const declined = authorization(card, { amount_minor: 2_500 });
+    expect(await store.decide(declined)).toMatchObject({
+      outcome: 'decline',
+      decline_reason: 'AMOUNT_LIMIT_EXCEEDED',
+    });
+    const restore = restoreOf(card, { jit_token: declined.jit_token });
+    expect(await store.restoreApproval(restore)).toMatchObject({ status: 'applied', note: 'standin_held' });
+    expect(await store.readHold(card.user_token, declined.jit_token)).toMatchObject({
+      amount_minor: 2_500,
+      authorized_minor: 2_500,
+    });
+    expect((await stateOf(card)).counters).toEqual(today(2_500, 1));
+    const approvals = (await outboxEvents(redis, store, card.user_token)).filter(
+      (event) => event.type === 'authorization.approved',
+    );
+    expect(approvals).toMatchObject([{ event_id: `${declined.jit_token}:authorization.approved` }]);
+    // Marqeta's retry of the JIT request gets the answer we gave; nothing is counted again.
+    expect(await store.decide(declined)).toMatchObject({
+      outcome: 'replay',
+      stored: { outcome: 'decline', decline_reason: 'AMOUNT_LIMIT_EXCEEDED' },
+    });
+    expect(await store.restoreApproval(restore)).toEqual({ status: 'known' });
+    expect((await stateOf(card)).counters).toEqual(today(2_500, 1));
   });
 
   it('holds what a reversal that came first left of the purchase, counted once', async () => {

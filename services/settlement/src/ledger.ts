@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { OutboxEvent } from '@afc/card-state';
+import { type OutboxEvent, release_memos } from '@afc/card-state';
 
 export type LedgerState = 'pending' | 'cleared' | 'partially_cleared' | 'reversed' | 'declined' | 'expired';
 
@@ -314,12 +314,40 @@ function declineOf(events: readonly StoredContribution[]): Contribution | undefi
   return declines[0]?.contribution;
 }
 
+// The service's own declines (its deadline passed, its decision failed): card-state does not
+// restore over them (one may stand where an approval was undone), so neither does the row.
+const service_memos: ReadonlySet<string | null> = new Set(release_memos);
+
+// Our rules' declines of requests Marqeta reports approved: our answer never reached Marqeta,
+// and its stand-in approved (ADR 0010). The network's approval is the row's outcome, as
+// card-state's restore holds it; the decline stays in the history and counts nothing. Only the
+// authorizer's decline of the same request: Marqeta's own word of a decline is never overruled.
+function overruledDeclines(all: readonly StoredContribution[]): Set<string> {
+  const approved = new Set<string>();
+  for (const { event_id, contribution: c } of all) {
+    if (sourceOf(c) === 'webhook' && c.type === 'authorization.approved')
+      approved.add(c.request_key ?? event_id);
+  }
+  const overruled = new Set<string>();
+  if (approved.size === 0) return overruled;
+  for (const { event_id, contribution: c } of all) {
+    const ours =
+      sourceOf(c) === 'authorizer' && c.type === 'authorization.declined' && !service_memos.has(c.memo);
+    if (ours && approved.has(c.request_key ?? event_id)) overruled.add(event_id);
+  }
+  return overruled;
+}
+
 // The row as a function of the set of its events: order-free by construction.
 export function deriveRow(all: readonly StoredContribution[]): DerivedRow {
   assert.ok(all.length > 0, 'a ledger row has at least one event');
-  const events = effectiveOf(all).sort(byRank);
+  const overruled = overruledDeclines(all);
+  const events = effectiveOf(all)
+    .filter(({ event_id }) => !overruled.has(event_id))
+    .sort(byRank);
+  assert.ok(events.length > 0, 'a ledger row counts at least one event');
   const primary = (events[0] as StoredContribution).contribution;
-  const decline = declineOf(all);
+  const decline = declineOf(all.filter(({ event_id }) => !overruled.has(event_id)));
   const requested = requestedOf(events);
   const cleared = sumOf(events, 'cleared_minor');
   const refunded = sumOf(events, 'refunded_minor');

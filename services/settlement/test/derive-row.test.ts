@@ -67,3 +67,75 @@ describe('deriveRow: a reversal that found no hold in Redis', () => {
     });
   });
 });
+
+describe('deriveRow: Marqeta approved what our gateway declined (its stand-in; ADR 0010)', () => {
+  const ruled_decline = contribution('jit-1:authorization.declined', {
+    type: 'authorization.declined',
+    requested_minor: 100,
+    declined: true,
+    decline_reason: 'AMOUNT_LIMIT_EXCEEDED',
+    memo: 'per_transaction_limit',
+  });
+  const marqeta_approval = contribution('tx-1', {
+    type: 'authorization.approved',
+    source: 'webhook',
+    effect: 'jit-1:authorization.approved',
+    requested_minor: 100,
+    authorized_minor: 100,
+    transaction_token: 'tx-1',
+  });
+  const restored = contribution('jit-1:authorization.approved', {
+    requested_minor: 100,
+    authorized_minor: 100,
+    note: 'standin_held',
+  });
+
+  it("overrules a decline by our rules, in any order, whether or not card-state's restore is in", () => {
+    for (const events of [
+      [ruled_decline, marqeta_approval],
+      [marqeta_approval, ruled_decline],
+      [ruled_decline, marqeta_approval, restored],
+      [restored, marqeta_approval, ruled_decline],
+    ]) {
+      expect(deriveRow(events)).toMatchObject({
+        state: 'pending',
+        requested_minor: 100,
+        authorized_minor: 100,
+        decline_reason: null,
+        memo: null,
+      });
+    }
+    expect(deriveRow([ruled_decline, marqeta_approval]).primary.source).toBe('webhook');
+    expect(deriveRow([ruled_decline, marqeta_approval, restored]).primary.note).toBe('standin_held');
+  });
+
+  it("leaves the service's own decline (timeout, system_error) and Marqeta's own decline as they are", () => {
+    const service_decline = contribution('jit-1:authorization.declined', {
+      type: 'authorization.declined',
+      requested_minor: 100,
+      declined: true,
+      decline_reason: 'TRANSACTION_NOT_PERMITTED',
+      memo: 'timeout',
+    });
+    expect(deriveRow([service_decline, marqeta_approval])).toMatchObject({
+      state: 'declined',
+      memo: 'timeout',
+    });
+    const marqeta_decline = contribution('tx-2', {
+      type: 'authorization.declined',
+      source: 'webhook',
+      effect: 'jit-1:authorization.declined',
+      requested_minor: 100,
+      declined: true,
+      decline_reason: 'INSUFFICIENT_FUNDS',
+    });
+    const our_approval = contribution('jit-1:authorization.approved', {
+      requested_minor: 100,
+      authorized_minor: 100,
+    });
+    expect(deriveRow([our_approval, marqeta_decline])).toMatchObject({
+      state: 'declined',
+      decline_reason: 'INSUFFICIENT_FUNDS',
+    });
+  });
+});

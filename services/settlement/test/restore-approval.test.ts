@@ -4,6 +4,12 @@ import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Card, HoldModel, webhookOf } from './events.ts';
 import { type Harness, startSettlement } from './harness.ts';
+import {
+  authorizationOf,
+  drainOutbox,
+  seedActiveBusinessCard,
+  seedActivePersonalCard,
+} from './ops-harness.ts';
 import { nextToken, seedBusinessCard, seedPersonalCard } from './seed.ts';
 
 // An authorization only Marqeta reported (its approval lost with Redis before it left the
@@ -207,5 +213,82 @@ describe('an approval only Marqeta reported', () => {
     const [reversed] = await h.app.postgres
       .sql`select reversed_minor from transactions where jit_token = ${hold.jit_token}`;
     expect(reversed).toMatchObject({ reversed_minor: 1_000 });
+  });
+  it("is held and counted when Marqeta's stand-in approved what our rules declined, whichever report comes first", async () => {
+    for (const webhook_first of [false, true]) {
+      const card = await seedActiveBusinessCard(h, now_ms);
+      const controls = { mcc_allow: [], mcc_block: [], blocked_merchant_ids: [], blocked_countries: [] };
+      await h.cards.writeControls(card.user_token, card.card_token, {
+        ...controls,
+        per_transaction_limit_minor: 2_000,
+        version: 1,
+      });
+      const request = authorizationOf(card, 2_500, now_ms);
+      const [declined, ...more] = await drainOutbox(h.app, h.cards, card.user_token, () =>
+        h.cards.decide(request),
+      );
+      expect(more).toEqual([]);
+      expect(declined).toMatchObject({
+        type: 'authorization.declined',
+        decline_reason: 'AMOUNT_LIMIT_EXCEEDED',
+      });
+      if (declined === undefined) throw new Error('no decline');
+      // Our 402 never reached Marqeta; its stand-in approved, and its webhook says so.
+      const approval = new HoldModel(card, request.jit_token, now_ms).authorize(2_500);
+      const standin = webhookOf(approval, nextToken('tx'));
+      const gpa_order = standin.gpa_order as { funding: { gateway_log: { timed_out: boolean } } };
+      gpa_order.funding.gateway_log.timed_out = true;
+      if (!webhook_first) expect(await fromAuthorizer(declined)).toBe('applied');
+      expect(await fromMarqeta(standin)).toBe('applied');
+      if (webhook_first) expect(await fromAuthorizer(declined)).toBe('applied');
+
+      expect(await h.cards.readHold(card.user_token, request.jit_token)).toMatchObject({
+        amount_minor: 2_500,
+      });
+      expect((await h.cards.readState(card.user_token, card.card_token)).counters).toEqual(today(2_500, 1));
+      const events = await outbox(card);
+      expect(events).toMatchObject([{ event_id: approval.event_id, note: 'standin_held' }]);
+      for (const event of events) expect(await fromAuthorizer(event)).toBe('applied');
+      expect(await totals(card.card_id)).toEqual([
+        [2_500, 1],
+        [2_500, 1],
+        [2_500, 1],
+      ]);
+      expect(await row(request.jit_token)).toMatchObject({
+        state: 'pending',
+        authorized_minor: 2_500,
+        memo: null,
+      });
+      // Marqeta's retry of the JIT request still gets the decline we answered; nothing moves.
+      expect(await h.cards.decide(request)).toMatchObject({
+        outcome: 'replay',
+        stored: { outcome: 'decline' },
+      });
+      expect((await h.cards.readState(card.user_token, card.card_token)).counters).toEqual(today(2_500, 1));
+    }
+  });
+  it("holds a personal purchase Marqeta's stand-in approved past the wallet we declined it for", async () => {
+    const card = await seedActivePersonalCard(h, 1_000, now_ms);
+    const request = authorizationOf(card, 2_500, now_ms);
+    const [declined] = await drainOutbox(h.app, h.cards, card.user_token, () => h.cards.decide(request));
+    expect(declined).toMatchObject({ type: 'authorization.declined', decline_reason: 'INSUFFICIENT_FUNDS' });
+    if (declined === undefined) throw new Error('no decline');
+    expect(await fromAuthorizer(declined)).toBe('applied');
+    const approval = new HoldModel(card, request.jit_token, now_ms, 'personal').authorize(2_500);
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    // The money has gone: the wallet holds the purchase past what it had.
+    const wallet = { available_minor: 1_000 - 2_500, held_minor: 2_500 };
+    expect((await h.cards.readState(card.user_token, card.card_token)).balance).toEqual(wallet);
+    for (const event of await outbox(card)) expect(await fromAuthorizer(event)).toBe('applied');
+    // The store shows what is left (nothing) and keeps the rest as a shortfall a deposit pays first.
+    expect(await h.app.personalStore.getWallet(card.user_token)).toMatchObject({
+      available_minor: 0,
+      held_minor: 2_500,
+    });
+    expect(await h.app.personalStore.getTransaction(request.jit_token)).toMatchObject({
+      state: 'pending',
+      authorized_minor: 2_500,
+      decline_reason: null,
+    });
   });
 });
