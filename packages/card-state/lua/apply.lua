@@ -15,8 +15,8 @@
 -- (event `<jit>:authorization.approved`, the id the authorizer's own would have had). Redis
 -- knowing the token (an approval, an applied marker, a hold something was authorized into: an
 -- approval's, an advice's, a force post's) means the purchase is already accounted for in its
--- own way: {status:'known'}, nothing written. A decline by our rules is not: Marqeta's stand-in
--- approved what our lost answer declined. An empty hold a reversal left (lost hold, reversal first)
+-- own way: {status:'known'}, nothing written. Our decline is not (unless it was stored over an
+-- approval it undid): Marqeta's stand-in approved what our lost answer declined. An empty hold a reversal left (lost hold, reversal first)
 -- gets the advice's adjustment: the purchase less what was reversed beyond the hold.
 --
 -- Replies {status:'duplicate'} | {status:'known'} | {status:'missing', missing} |
@@ -252,7 +252,7 @@ local function commit(m, record, owner, state, effect)
   local event = event_of(m, owner, effect)
   -- The decision under the same token, if any, keeps its marks (release_after_timeout.lua).
   local record_json = enc_record(nil, m.kind)
-  if record.stored ~= nil then record_json = enc_stored_record(record.stored, m.kind, record.by, record.by_at_ms) end
+  if record.stored ~= nil then record_json = enc_stored_record(record.stored, m.kind, record) end
   local counters, balance = nil, nil
   if owner ~= nil and #effect.counter_deltas > 0 then counters = apply_counter_deltas(state.counters, effect.counter_deltas) end
   if owner ~= nil and owner.program == 'personal' then
@@ -283,14 +283,12 @@ local record = read_record(K.decision, m.jit_token)
 if record.applied ~= nil then return reply(m.restore and 'known' or 'duplicate') end
 local hold = read_hold(K.hold, m.original_jit_token or m.jit_token)
 -- A hold into which nothing was authorized is a reversal's mark (what it reversed beyond the
--- hold): the restore's advice holds the rest of the purchase (domain applyAdvice). A decline
--- by our rules is no account of a purchase Marqeta approved: our answer never reached it, and
--- its stand-in approved (ADR 0010); it stays stored for replays. The service's own decline
--- (timeout, system_error) is: it may stand where an approval was undone, whose event, already
--- on its way, has the restore's id.
-local ruled_decline = record.stored ~= nil and record.stored.outcome == 'decline'
-  and record.stored.memo ~= 'timeout' and record.stored.memo ~= 'system_error'
-if m.restore and ((record.stored ~= nil and not ruled_decline) or (hold ~= nil and hold.authorized_minor > 0)) then
+-- hold): the restore's advice holds the rest of the purchase (domain applyAdvice). Our decline
+-- is no account of a purchase Marqeta approved: our answer never reached it, and its stand-in
+-- approved (ADR 0010); the decline stays stored for replays. Unless it was stored over an
+-- approval it undid (`undone`): that approval's event, on its way, has the restore's id.
+local decline = record.stored ~= nil and record.stored.outcome == 'decline' and record.undone ~= true
+if m.restore and ((record.stored ~= nil and not decline) or (hold ~= nil and hold.authorized_minor > 0)) then
   return reply('known')
 end
 local card = nil

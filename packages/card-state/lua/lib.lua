@@ -498,28 +498,38 @@ local function enc_record(stored, applied)
     .. opt_member(',"applied":', opt_str(applied)) .. '}'
 end
 
--- The record as stored: the decision, plus the newest request it was answered to (`by`, the
--- service's request_id, and `by_at_ms`, when that request was received): the decider, or a
--- resend a replay answered approve in time. Not part of a reply; release_after_timeout.lua
--- reads them to leave an approval a newer request was answered.
+-- The record as stored: the decision, plus marks that are not part of a reply.
+-- - `by`, `by_at_ms`: the newest request it was answered to (the service's request_id, and when
+--   that request was received): the decider, or a resend a replay answered approve in time.
+--   release_after_timeout.lua reads them to leave an approval a newer request was answered.
+-- - `undone`: the service's decline stored over an approval it undid (release_after_timeout.lua).
+--   That approval's event is on its way under the id a restore would use, so settlement's
+--   restore leaves such a record alone (apply.lua), where it holds a purchase Marqeta's
+--   stand-in approved over any other decline of ours (ADR 0010).
+-- marks: { by, by_at_ms, undone } (a record read by read_record has them); kept by every rewrite.
 -- record_json: enc_record's output for a stored decision (an object that has members).
-local function with_marks(record_json, by, by_at_ms)
-  if by == nil then return record_json end
-  return string.sub(record_json, 1, -2) .. ',"by":' .. json_str(by) .. ',"by_at_ms":' .. json_int(by_at_ms) .. '}'
+local function with_marks(record_json, marks)
+  local members = ''
+  if marks.by ~= nil then members = ',"by":' .. json_str(marks.by) .. ',"by_at_ms":' .. json_int(marks.by_at_ms) end
+  if marks.undone == true then members = members .. ',"undone":true' end
+  if members == '' then return record_json end
+  return string.sub(record_json, 1, -2) .. members .. '}'
 end
 
-local function enc_stored_record(stored, applied, by, by_at_ms)
+local function enc_stored_record(stored, applied, marks)
   invariant(stored ~= nil, 'marks belong to a stored decision')
-  return with_marks(enc_record(stored, applied), by, by_at_ms)
+  return with_marks(enc_record(stored, applied), marks)
 end
 
--- { stored = StoredDecision or nil, applied = kind or nil, by = request_id or nil, by_at_ms }
+-- { stored = StoredDecision or nil, applied = kind or nil, by = request_id or nil, by_at_ms,
+--   undone = true or nil }
 local function read_record(key, jit_token)
   local r = get_json(key)
   if r == nil then return { } end
   corrupt((r.by == nil and r.by_at_ms == nil) or (type(r.by) == 'string' and is_int(r.by_at_ms)),
     'bad record marks ', key)
-  local out = { applied = r.applied, by = r.by, by_at_ms = r.by_at_ms }
+  corrupt(r.undone == nil or (r.undone == true and r.outcome == 'decline'), 'bad record mark undone ', key)
+  local out = { applied = r.applied, by = r.by, by_at_ms = r.by_at_ms, undone = r.undone }
   if r.outcome ~= nil then
     corrupt(r.jit_token == jit_token and type(r.kind) == 'string' and is_int(r.amount_minor),
       'bad stored decision ', key)

@@ -124,6 +124,8 @@ export const DecisionRecordSchema = Type.Object(
   {
     by: Type.Optional(Type.String()),
     by_at_ms: Type.Optional(Type.Integer()),
+    // The service's decline stored over an approval it undid (release_after_timeout.lua).
+    undone: Type.Optional(Type.Literal(true)),
     jit_token: Type.Optional(Type.String()),
     kind: Type.Optional(DecisionKindSchema),
     amount_minor: Type.Optional(money),

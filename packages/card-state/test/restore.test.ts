@@ -13,6 +13,7 @@ import {
   jit,
   open_controls,
   outboxEvents,
+  passed_deadline_ms,
   personal_card,
   seed,
   sharedRedis,
@@ -82,7 +83,7 @@ describe('restoreApproval', () => {
     expect(await outboxEvents(redis, store, card.user_token)).toHaveLength(1);
   });
 
-  it('leaves alone a token Redis approved, or holds a purchase for', async () => {
+  it('leaves alone a token Redis approved, undid an approval of, or holds a purchase for', async () => {
     const card = freshCard(business_card);
     await seed(store, { card });
     const approved = authorization(card, { amount_minor: 1_000 });
@@ -92,21 +93,19 @@ describe('restoreApproval', () => {
     await store.apply(
       informative(card, 'clearing', { original_jit_token: cleared_first, amount_minor: 700 }),
     );
-    // Approved by a script that finished past the deadline, then released: we answered a
-    // timeout decline, but the approval is on the hold (what became of it is settlement's).
+    // Approved by a script that finished past the deadline, then undone: we answered a timeout
+    // decline, and the approval's event is on its way under the id a restore would use.
     const late = authorization(card, { amount_minor: 400 });
     expect(await store.decide(late)).toMatchObject({ outcome: 'approve' });
     expect(await store.releaseAfterTimeout(declinedBy('timeout', late))).toMatchObject({
-      status: 'released',
+      action: 'approval_undone',
     });
-    // The service's decline with no decision before it looks the same in Redis: left alone too.
-    const never_decided = authorization(card, { amount_minor: 300 });
-    expect(await store.releaseAfterTimeout(declinedBy('system_error', never_decided))).toMatchObject({
-      action: 'declined_before_decision',
-    });
+    expect(await store.readDecision(card.user_token, late.jit_token)).toMatchObject({ undone: true });
+    // A retry answered from the record keeps the mark.
+    expect(await store.decide(late)).toMatchObject({ outcome: 'replay', stored: { memo: 'timeout' } });
     const before = await stateOf(card);
     const events = (await outboxEvents(redis, store, card.user_token)).length;
-    for (const jit_token of [approved.jit_token, cleared_first, late.jit_token, never_decided.jit_token]) {
+    for (const jit_token of [approved.jit_token, cleared_first, late.jit_token]) {
       expect(await store.restoreApproval(restoreOf(card, { jit_token }))).toEqual({ status: 'known' });
     }
     expect(await stateOf(card)).toEqual(before);
@@ -140,6 +139,27 @@ describe('restoreApproval', () => {
     });
     expect(await store.restoreApproval(restore)).toEqual({ status: 'known' });
     expect((await stateOf(card)).counters).toEqual(today(2_500, 1));
+  });
+
+  it("holds what Marqeta stood in for after the service's own decline (timeout, system_error)", async () => {
+    const card = freshCard(business_card);
+    await seed(store, { card });
+    // decide.lua past its deadline declines by itself; a release before any decision stores one.
+    const late = authorization(card, { amount_minor: 600, deadline_at_ms: passed_deadline_ms });
+    expect(await store.decide(late)).toMatchObject({ outcome: 'decline', memo: 'timeout' });
+    const never_decided = authorization(card, { amount_minor: 300 });
+    expect(await store.releaseAfterTimeout(declinedBy('system_error', never_decided))).toMatchObject({
+      action: 'declined_before_decision',
+    });
+    for (const request of [late, never_decided]) {
+      const restore = restoreOf(card, { jit_token: request.jit_token, amount_minor: request.amount_minor });
+      expect(await store.restoreApproval(restore)).toMatchObject({ status: 'applied', note: 'standin_held' });
+    }
+    expect((await stateOf(card)).counters).toEqual(today(900, 2));
+    expect(await store.decide(never_decided)).toMatchObject({
+      outcome: 'replay',
+      stored: { memo: 'system_error' },
+    });
   });
 
   it('holds what a reversal that came first left of the purchase, counted once', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type OutboxEvent, release_memos } from '@afc/card-state';
+import type { OutboxEvent } from '@afc/card-state';
 
 export type LedgerState = 'pending' | 'cleared' | 'partially_cleared' | 'reversed' | 'declined' | 'expired';
 
@@ -201,8 +201,15 @@ function byRank(a: StoredContribution, b: StoredContribution): number {
 // smallest event token among them). A function of the set: the same whatever arrived first.
 export function effectiveOf(events: readonly StoredContribution[]): StoredContribution[] {
   const reported = new Set<string>();
+  // An advice the authorizer applied is the account of a stand-in's approval (held and counted
+  // as advised): Marqeta's webhook of that approval describes the same money.
+  const advised = events.some(
+    ({ contribution: c }) => sourceOf(c) !== 'webhook' && c.type === 'authorization.advice',
+  );
   for (const e of events) {
-    if (sourceOf(e.contribution) !== 'webhook') reported.add(e.contribution.effect ?? e.event_id);
+    const c = e.contribution;
+    if (sourceOf(c) !== 'webhook' || (advised && c.type === 'authorization.approved'))
+      reported.add(c.effect ?? e.event_id);
   }
   const by_effect = new Map<string, StoredContribution>();
   const kept: StoredContribution[] = [];
@@ -314,26 +321,23 @@ function declineOf(events: readonly StoredContribution[]): Contribution | undefi
   return declines[0]?.contribution;
 }
 
-// The service's own declines (its deadline passed, its decision failed): card-state does not
-// restore over them (one may stand where an approval was undone), so neither does the row.
-const service_memos: ReadonlySet<string | null> = new Set(release_memos);
-
-// Our rules' declines of requests Marqeta reports approved: our answer never reached Marqeta,
-// and its stand-in approved (ADR 0010). The network's approval is the row's outcome, as
-// card-state's restore holds it; the decline stays in the history and counts nothing. Only the
-// authorizer's decline of the same request: Marqeta's own word of a decline is never overruled.
+// Our declines of an authorization Marqeta's stand-in approved (our answer never reached
+// Marqeta; ADR 0010): Marqeta's webhook reports the same request approved, or the row has an
+// advice (Marqeta tells us of a stand-in approval so). The network's approval is the row's
+// outcome, as card-state's restore or the advice holds it; the decline stays in the history
+// and counts nothing. Only the authorizer's declines: Marqeta's own word of a decline stands.
 function overruledDeclines(all: readonly StoredContribution[]): Set<string> {
   const approved = new Set<string>();
+  let advised = false;
   for (const { event_id, contribution: c } of all) {
     if (sourceOf(c) === 'webhook' && c.type === 'authorization.approved')
       approved.add(c.request_key ?? event_id);
+    if (c.type === 'authorization.advice') advised = true;
   }
   const overruled = new Set<string>();
-  if (approved.size === 0) return overruled;
   for (const { event_id, contribution: c } of all) {
-    const ours =
-      sourceOf(c) === 'authorizer' && c.type === 'authorization.declined' && !service_memos.has(c.memo);
-    if (ours && approved.has(c.request_key ?? event_id)) overruled.add(event_id);
+    if (sourceOf(c) !== 'authorizer' || c.type !== 'authorization.declined') continue;
+    if (advised || approved.has(c.request_key ?? event_id)) overruled.add(event_id);
   }
   return overruled;
 }
@@ -341,13 +345,13 @@ function overruledDeclines(all: readonly StoredContribution[]): Set<string> {
 // The row as a function of the set of its events: order-free by construction.
 export function deriveRow(all: readonly StoredContribution[]): DerivedRow {
   assert.ok(all.length > 0, 'a ledger row has at least one event');
+  // Overruled before supersession: Marqeta's own report of the decline counts again.
   const overruled = overruledDeclines(all);
-  const events = effectiveOf(all)
-    .filter(({ event_id }) => !overruled.has(event_id))
-    .sort(byRank);
+  const counted = all.filter(({ event_id }) => !overruled.has(event_id));
+  const events = effectiveOf(counted).sort(byRank);
   assert.ok(events.length > 0, 'a ledger row counts at least one event');
   const primary = (events[0] as StoredContribution).contribution;
-  const decline = declineOf(all.filter(({ event_id }) => !overruled.has(event_id)));
+  const decline = declineOf(counted);
   const requested = requestedOf(events);
   const cleared = sumOf(events, 'cleared_minor');
   const refunded = sumOf(events, 'refunded_minor');

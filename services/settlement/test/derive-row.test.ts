@@ -90,8 +90,16 @@ describe('deriveRow: Marqeta approved what our gateway declined (its stand-in; A
     note: 'standin_held',
   });
 
-  it("overrules a decline by our rules, in any order, whether or not card-state's restore is in", () => {
+  it("overrules our decline, in any order, whether or not card-state's restore is in", () => {
+    const service_decline = contribution('jit-1:authorization.declined', {
+      type: 'authorization.declined',
+      requested_minor: 100,
+      declined: true,
+      decline_reason: 'TRANSACTION_NOT_PERMITTED',
+      memo: 'timeout',
+    });
     for (const events of [
+      [service_decline, marqeta_approval],
       [ruled_decline, marqeta_approval],
       [marqeta_approval, ruled_decline],
       [ruled_decline, marqeta_approval, restored],
@@ -109,18 +117,31 @@ describe('deriveRow: Marqeta approved what our gateway declined (its stand-in; A
     expect(deriveRow([ruled_decline, marqeta_approval, restored]).primary.note).toBe('standin_held');
   });
 
-  it("leaves the service's own decline (timeout, system_error) and Marqeta's own decline as they are", () => {
-    const service_decline = contribution('jit-1:authorization.declined', {
-      type: 'authorization.declined',
+  it('overrules an advice-approved decline, and counts the advice and the approval webhook once', () => {
+    const advice = contribution('jit-1:authorization.advice', {
+      type: 'authorization.advice',
+      kind: 'advice',
+      method: 'pgfs.authorization.advice',
       requested_minor: 100,
-      declined: true,
-      decline_reason: 'TRANSACTION_NOT_PERMITTED',
-      memo: 'timeout',
+      authorized_minor: 100,
+      note: 'standin_held',
     });
-    expect(deriveRow([service_decline, marqeta_approval])).toMatchObject({
-      state: 'declined',
-      memo: 'timeout',
-    });
+    for (const events of [
+      [ruled_decline, advice],
+      [ruled_decline, advice, marqeta_approval],
+      [marqeta_approval, advice],
+    ]) {
+      expect(deriveRow(events)).toMatchObject({
+        state: 'pending',
+        authorized_minor: 100,
+        decline_reason: null,
+      });
+    }
+    // The advice is the authorizer's account: rebuild-redis and the sweep treat the row as held.
+    expect(deriveRow([marqeta_approval, advice]).primary.type).toBe('authorization.advice');
+  });
+
+  it("never overrules Marqeta's own word of a decline", () => {
     const marqeta_decline = contribution('tx-2', {
       type: 'authorization.declined',
       source: 'webhook',
@@ -134,6 +155,11 @@ describe('deriveRow: Marqeta approved what our gateway declined (its stand-in; A
       authorized_minor: 100,
     });
     expect(deriveRow([our_approval, marqeta_decline])).toMatchObject({
+      state: 'declined',
+      decline_reason: 'INSUFFICIENT_FUNDS',
+    });
+    // Our overruled decline no longer stands in for Marqeta's report of a decline.
+    expect(deriveRow([ruled_decline, marqeta_approval, marqeta_decline])).toMatchObject({
       state: 'declined',
       decline_reason: 'INSUFFICIENT_FUNDS',
     });

@@ -291,4 +291,43 @@ describe('an approval only Marqeta reported', () => {
       decline_reason: null,
     });
   });
+  it("is held and counted when Marqeta stood in after the service's own decline, made before any decision", async () => {
+    const card = await seedActiveBusinessCard(h, now_ms);
+    const request = authorizationOf(card, 1_500, now_ms);
+    expect(await h.cards.releaseAfterTimeout({ ...request, memo: 'system_error' })).toMatchObject({
+      action: 'declined_before_decision',
+    });
+    const approval = new HoldModel(card, request.jit_token, now_ms).authorize(1_500);
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    expect((await h.cards.readState(card.user_token, card.card_token)).counters).toEqual(today(1_500, 1));
+    for (const event of await outbox(card)) expect(await fromAuthorizer(event)).toBe('applied');
+    expect(await totals(card.card_id)).toEqual([
+      [1_500, 1],
+      [1_500, 1],
+      [1_500, 1],
+    ]);
+    expect(await row(request.jit_token)).toMatchObject({ state: 'pending', authorized_minor: 1_500 });
+  });
+
+  it('leaves an approval the service undid to its own events: Redis and the books count nothing', async () => {
+    const card = await seedActiveBusinessCard(h, now_ms);
+    const request = authorizationOf(card, 1_000, now_ms);
+    const events = await drainOutbox(h.app, h.cards, card.user_token, async () => {
+      await h.cards.decide(request);
+      await h.cards.releaseAfterTimeout({ ...request, memo: 'timeout' });
+    });
+    expect(events.map((e) => e.type)).toEqual(['authorization.approved', 'authorization.timeout_released']);
+    // Marqeta's stand-in approved anyway, and its webhook comes before our events.
+    const approval = new HoldModel(card, request.jit_token, now_ms).authorize(1_000);
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    expect(await outbox(card)).toEqual([]);
+    for (const event of events) expect(await fromAuthorizer(event)).toBe('applied');
+    expect((await h.cards.readState(card.user_token, card.card_token)).counters).toEqual(today(0, 0));
+    expect(await totals(card.card_id)).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
+    expect(await row(request.jit_token)).toMatchObject({ state: 'declined' });
+  });
 });
