@@ -252,7 +252,7 @@ local function commit(m, record, owner, state, effect)
   local event = event_of(m, owner, effect)
   -- The decision under the same token, if any, keeps its marks (release_after_timeout.lua).
   local record_json = enc_record(nil, m.kind)
-  if record.stored ~= nil then record_json = enc_stored_record(record.stored, m.kind, record) end
+  if record.stored ~= nil then record_json = enc_stored_record(record.stored, m.kind, record.by, record.by_at_ms, record.undone) end
   local counters, balance = nil, nil
   if owner ~= nil and #effect.counter_deltas > 0 then counters = apply_counter_deltas(state.counters, effect.counter_deltas) end
   if owner ~= nil and owner.program == 'personal' then

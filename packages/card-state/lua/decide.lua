@@ -142,8 +142,7 @@ end
 local function take_approval(m, record)
   local newer = record.by == nil or (record.by ~= m.request_id and m.now_ms >= record.by_at_ms)
   if m.request_id == nil or not newer or deadline_passed(m) then return end
-  redis.call('SET', K.decision, enc_stored_record(record.stored, record.applied,
-    { by = m.request_id, by_at_ms = m.now_ms, undone = record.undone }), 'KEEPTTL')
+  redis.call('SET', K.decision, enc_stored_record(record.stored, record.applied, m.request_id, m.now_ms, record.undone), 'KEEPTTL')
 end
 
 local function replay_reply(m, record)
@@ -348,7 +347,7 @@ local function finish(m, s, d, applied)
   local stored_json = enc_record(stored, nil)
   local record_json = stored_json
   if applied ~= nil then record_json = enc_record(stored, applied) end
-  record_json = with_marks(record_json, { by = m.request_id, by_at_ms = m.now_ms })
+  record_json = with_marks(record_json, m.request_id, m.now_ms)
   local event = event_of(m, s, d, stored)
   local counters, balance, hold_json = nil, nil, nil
   if d.outcome == 'approve' then hold_json = 'null' end

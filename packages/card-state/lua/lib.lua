@@ -506,19 +506,20 @@ end
 --   That approval's event is on its way under the id a restore would use, so settlement's
 --   restore leaves such a record alone (apply.lua), where it holds a purchase Marqeta's
 --   stand-in approved over any other decline of ours (ADR 0010).
--- marks: { by, by_at_ms, undone } (a record read by read_record has them); kept by every rewrite.
+-- Every rewrite of a record keeps `undone` (read_record gives it).
 -- record_json: enc_record's output for a stored decision (an object that has members).
-local function with_marks(record_json, marks)
+-- Positional marks: decide.lua calls this for every decision, and a table per call costs.
+local function with_marks(record_json, by, by_at_ms, undone)
   local members = ''
-  if marks.by ~= nil then members = ',"by":' .. json_str(marks.by) .. ',"by_at_ms":' .. json_int(marks.by_at_ms) end
-  if marks.undone == true then members = members .. ',"undone":true' end
+  if by ~= nil then members = ',"by":' .. json_str(by) .. ',"by_at_ms":' .. json_int(by_at_ms) end
+  if undone == true then members = members .. ',"undone":true' end
   if members == '' then return record_json end
   return string.sub(record_json, 1, -2) .. members .. '}'
 end
 
-local function enc_stored_record(stored, applied, marks)
+local function enc_stored_record(stored, applied, by, by_at_ms, undone)
   invariant(stored ~= nil, 'marks belong to a stored decision')
-  return with_marks(enc_record(stored, applied), marks)
+  return with_marks(enc_record(stored, applied), by, by_at_ms, undone)
 end
 
 -- { stored = StoredDecision or nil, applied = kind or nil, by = request_id or nil, by_at_ms,

@@ -44,8 +44,8 @@ end
 -- The service's decline stored under the token, answered to this request (the record's marks).
 local function store_service_decline(m, record)
   local decline = service_decline(m)
-  local marks = { by = m.request_id, by_at_ms = m.now_ms, undone = record.undone }
-  write_record(K.decision, enc_stored_record(decline, record.applied, marks), m.decision_ttl_s)
+  local record_json = enc_stored_record(decline, record.applied, m.request_id, m.now_ms, record.undone)
+  write_record(K.decision, record_json, m.decision_ttl_s)
   return decline
 end
 
@@ -95,8 +95,7 @@ local function undo_approval(m, record)
   })
   local stored = service_decline(m)
   -- Marked undone: the approval's event is out, under the id a restore would use (lib.lua).
-  local marks = { by = m.request_id, by_at_ms = m.now_ms, undone = true }
-  local record_json = enc_stored_record(stored, record.applied, marks)
+  local record_json = enc_stored_record(stored, record.applied, m.request_id, m.now_ms, true)
   if movement.delete then redis.call('DEL', K.hold) elseif snapshot ~= nil then write_hold(K.hold, snapshot, m.closed_hold_ttl_s) end
   if counters ~= nil then write_counters(K.counters, counters) end
   if balance ~= nil then write_balance(K.balance, balance) end

@@ -201,15 +201,8 @@ function byRank(a: StoredContribution, b: StoredContribution): number {
 // smallest event token among them). A function of the set: the same whatever arrived first.
 export function effectiveOf(events: readonly StoredContribution[]): StoredContribution[] {
   const reported = new Set<string>();
-  // An advice the authorizer applied is the account of a stand-in's approval (held and counted
-  // as advised): Marqeta's webhook of that approval describes the same money.
-  const advised = events.some(
-    ({ contribution: c }) => sourceOf(c) !== 'webhook' && c.type === 'authorization.advice',
-  );
   for (const e of events) {
-    const c = e.contribution;
-    if (sourceOf(c) !== 'webhook' || (advised && c.type === 'authorization.approved'))
-      reported.add(c.effect ?? e.event_id);
+    if (sourceOf(e.contribution) !== 'webhook') reported.add(e.contribution.effect ?? e.event_id);
   }
   const by_effect = new Map<string, StoredContribution>();
   const kept: StoredContribution[] = [];
@@ -322,11 +315,14 @@ function declineOf(events: readonly StoredContribution[]): Contribution | undefi
 }
 
 // Our declines of an authorization Marqeta's stand-in approved (our answer never reached
-// Marqeta; ADR 0010): Marqeta's webhook reports the same request approved, or the row has an
-// advice (Marqeta tells us of a stand-in approval so). The network's approval is the row's
-// outcome, as card-state's restore or the advice holds it; the decline stays in the history
-// and counts nothing. Only the authorizer's declines: Marqeta's own word of a decline stands.
-function overruledDeclines(all: readonly StoredContribution[]): Set<string> {
+// Marqeta; ADR 0010). The network's approval is the row's outcome, as card-state's restore or
+// the advice holds it. Only the authorizer's declines: Marqeta's own word of a decline stands.
+// - Our decision's decline, when a webhook reports the same request approved or the row has an
+//   advice: left out (it stays in the history and counted nothing).
+// - The timeout release of our approval, when the row has an advice: it still counts what it
+//   gave back, but no longer declines the row. The advice found no hold and held the purchase
+//   anew, so the row is open with it, and the expiry sweep can end that hold.
+function overruled(all: readonly StoredContribution[]): StoredContribution[] {
   const approved = new Set<string>();
   let advised = false;
   for (const { event_id, contribution: c } of all) {
@@ -334,20 +330,24 @@ function overruledDeclines(all: readonly StoredContribution[]): Set<string> {
       approved.add(c.request_key ?? event_id);
     if (c.type === 'authorization.advice') advised = true;
   }
-  const overruled = new Set<string>();
-  for (const { event_id, contribution: c } of all) {
-    if (sourceOf(c) !== 'authorizer' || c.type !== 'authorization.declined') continue;
-    if (advised || approved.has(c.request_key ?? event_id)) overruled.add(event_id);
-  }
-  return overruled;
+  if (approved.size === 0 && !advised) return [...all];
+  return all.flatMap((e) => {
+    const c = e.contribution;
+    if (sourceOf(c) !== 'authorizer' || !c.declined) return [e];
+    if (c.type === 'authorization.declined' && (advised || approved.has(c.request_key ?? e.event_id)))
+      return [];
+    if (c.type === 'authorization.timeout_released' && advised) {
+      return [{ event_id: e.event_id, contribution: { ...c, declined: false } }];
+    }
+    return [e];
+  });
 }
 
 // The row as a function of the set of its events: order-free by construction.
 export function deriveRow(all: readonly StoredContribution[]): DerivedRow {
   assert.ok(all.length > 0, 'a ledger row has at least one event');
   // Overruled before supersession: Marqeta's own report of the decline counts again.
-  const overruled = overruledDeclines(all);
-  const counted = all.filter(({ event_id }) => !overruled.has(event_id));
+  const counted = overruled(all);
   const events = effectiveOf(counted).sort(byRank);
   assert.ok(events.length > 0, 'a ledger row counts at least one event');
   const primary = (events[0] as StoredContribution).contribution;

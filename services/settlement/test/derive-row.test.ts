@@ -117,7 +117,7 @@ describe('deriveRow: Marqeta approved what our gateway declined (its stand-in; A
     expect(deriveRow([ruled_decline, marqeta_approval, restored]).primary.note).toBe('standin_held');
   });
 
-  it('overrules an advice-approved decline, and counts the advice and the approval webhook once', () => {
+  it("is open with a stand-in's advice, over our decision's decline or our undone approval", () => {
     const advice = contribution('jit-1:authorization.advice', {
       type: 'authorization.advice',
       kind: 'advice',
@@ -126,19 +126,32 @@ describe('deriveRow: Marqeta approved what our gateway declined (its stand-in; A
       authorized_minor: 100,
       note: 'standin_held',
     });
-    for (const events of [
-      [ruled_decline, advice],
-      [ruled_decline, advice, marqeta_approval],
-      [marqeta_approval, advice],
-    ]) {
-      expect(deriveRow(events)).toMatchObject({
-        state: 'pending',
-        authorized_minor: 100,
-        decline_reason: null,
-      });
-    }
-    // The advice is the authorizer's account: rebuild-redis and the sweep treat the row as held.
-    expect(deriveRow([marqeta_approval, advice]).primary.type).toBe('authorization.advice');
+    expect(deriveRow([ruled_decline, advice])).toMatchObject({
+      state: 'pending',
+      authorized_minor: 100,
+      decline_reason: null,
+    });
+    // Our approval, undone by the timeout release (its hold deleted); the advice held anew.
+    const late_approval = contribution('jit-1:authorization.approved', {
+      requested_minor: 100,
+      authorized_minor: 100,
+    });
+    const undone = contribution('jit-1:authorization.timeout_released', {
+      type: 'authorization.timeout_released',
+      requested_minor: 100,
+      undone_minor: 100,
+      declined: true,
+      decline_reason: 'TRANSACTION_NOT_PERMITTED',
+      memo: 'timeout',
+    });
+    expect(deriveRow([late_approval, undone])).toMatchObject({ state: 'declined', memo: 'timeout' });
+    // Marqeta's approval alone does not reopen it: Redis holds nothing (the record is undone).
+    expect(deriveRow([late_approval, undone, marqeta_approval])).toMatchObject({ state: 'declined' });
+    expect(deriveRow([advice, late_approval, undone, marqeta_approval])).toMatchObject({
+      state: 'pending',
+      authorized_minor: 100,
+      decline_reason: null,
+    });
   });
 
   it("never overrules Marqeta's own word of a decline", () => {

@@ -330,4 +330,38 @@ describe('an approval only Marqeta reported', () => {
     ]);
     expect(await row(request.jit_token)).toMatchObject({ state: 'declined' });
   });
+  it("keeps a stand-in's advice over an approval the service undid open, counted once", async () => {
+    const card = await seedActiveBusinessCard(h, now_ms);
+    const request = authorizationOf(card, 1_000, now_ms);
+    const { deadline_at_ms: _, ...fields } = request;
+    const advice = {
+      ...fields,
+      kind: 'advice' as const,
+      method: 'pgfs.authorization.advice',
+      jit_token: nextToken('jit'),
+      original_jit_token: request.jit_token,
+    };
+    const events = await drainOutbox(h.app, h.cards, card.user_token, async () => {
+      await h.cards.decide(request);
+      await h.cards.releaseAfterTimeout({ ...request, memo: 'timeout' });
+      // Our timeout decline never reached Marqeta; its stand-in approved and told the gateway.
+      expect(await h.cards.apply(advice)).toMatchObject({ status: 'applied', note: 'standin_held' });
+    });
+    for (const event of events) expect(await fromAuthorizer(event)).toBe('applied');
+    const approval = new HoldModel(card, request.jit_token, now_ms).authorize(1_000);
+    expect(await fromMarqeta(webhookOf(approval, nextToken('tx')))).toBe('applied');
+    expect(await outbox(card)).toEqual([]);
+    expect((await h.cards.readState(card.user_token, card.card_token)).counters).toEqual(today(1_000, 1));
+    expect(await totals(card.card_id)).toEqual([
+      [1_000, 1],
+      [1_000, 1],
+      [1_000, 1],
+    ]);
+    // Open, so the expiry sweep ends the advice's hold should no clearing come.
+    expect(await row(request.jit_token)).toMatchObject({
+      state: 'pending',
+      authorized_minor: 1_000,
+      memo: null,
+    });
+  });
 });
