@@ -260,6 +260,7 @@ function undoneOf(events: readonly StoredContribution[]): number {
 // what the network reversed, counted only against what approvals and incrementals authorized:
 // a stand-in's advice that came after it held only the rest (ADR 0008), so its reversal is
 // already out of the advice's amount and must not come off twice.
+// An approval the timeout release undid (its hold deleted) is no longer there to reverse from.
 function releasedOf(events: readonly StoredContribution[]): number {
   let released = 0;
   let unheld = 0;
@@ -270,7 +271,7 @@ function releasedOf(events: readonly StoredContribution[]): number {
     if (c.type === 'authorization.reversed' && c.note === 'hold_not_found') unheld += c.released_minor;
     else released += c.released_minor;
   }
-  const total = released + Math.min(unheld, approved);
+  const total = released + Math.min(unheld, Math.max(0, approved - undoneOf(events)));
   assert.ok(Number.isSafeInteger(total) && total >= 0, 'released_minor sum');
   return total;
 }
@@ -328,7 +329,9 @@ function overruled(all: readonly StoredContribution[]): StoredContribution[] {
   for (const { event_id, contribution: c } of all) {
     if (sourceOf(c) === 'webhook' && c.type === 'authorization.approved')
       approved.add(c.request_key ?? event_id);
-    if (c.type === 'authorization.advice') advised = true;
+    // An advice the gateway applied that held something: Redis holds the purchase for it.
+    if (sourceOf(c) === 'authorizer' && c.type === 'authorization.advice' && c.authorized_minor > 0)
+      advised = true;
   }
   if (approved.size === 0 && !advised) return [...all];
   return all.flatMap((e) => {
@@ -394,7 +397,12 @@ export function deriveRow(all: readonly StoredContribution[]): DerivedRow {
 
 // Whether only Marqeta reported the authorization of a row (the authorizer's event never
 // reached the books): the authorizer never counted it in the durable totals or held it in a
-// wallet, so a hold rebuilt for it would give back, on release, what was never counted.
+// wallet, so a hold rebuilt for it would give back, on release, what was never counted. Asked
+// of what the authorizer authorized, not of the row's primary event: a stand-in's advice held
+// and counted the purchase beside Marqeta's approval webhook, which ranks first.
 export function reportedOnlyByMarqeta(all: readonly StoredContribution[]): boolean {
-  return all.length > 0 && sourceOf(deriveRow(all).primary) === 'webhook';
+  return (
+    all.length > 0 &&
+    !all.some(({ contribution: c }) => sourceOf(c) === 'authorizer' && c.authorized_minor > 0)
+  );
 }

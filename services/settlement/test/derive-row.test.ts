@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type Contribution, deriveRow, type StoredContribution } from '../src/ledger.ts';
+import {
+  type Contribution,
+  deriveRow,
+  reportedOnlyByMarqeta,
+  type StoredContribution,
+} from '../src/ledger.ts';
 
 // What a reversal that found no hold in Redis (note hold_not_found) takes off its row.
 function contribution(event_id: string, overrides: Partial<Contribution>): StoredContribution {
@@ -151,6 +156,54 @@ describe('deriveRow: Marqeta approved what our gateway declined (its stand-in; A
       state: 'pending',
       authorized_minor: 100,
       decline_reason: null,
+    });
+    // An advice that held nothing (it found our hold before the release undid it) reopens nothing.
+    const unchanged = contribution('jit-1:authorization.advice', {
+      type: 'authorization.advice',
+      kind: 'advice',
+      note: 'advice_unchanged',
+    });
+    expect(deriveRow([late_approval, unchanged, undone])).toMatchObject({ state: 'declined' });
+    // What Redis holds is the advice's: a hold rebuilt for the row is one the books counted.
+    expect(reportedOnlyByMarqeta([ruled_decline, marqeta_approval])).toBe(true);
+    expect(reportedOnlyByMarqeta([ruled_decline, advice, marqeta_approval])).toBe(false);
+  });
+
+  it('takes a reversal that found no hold off neither the undone approval nor the advice', () => {
+    // Approved, undone by the timeout release; reversed 30 (no hold); the advice held the other
+    // 70; cleared 40: Redis still holds 30, so the row must stay open for the sweep.
+    const late_approval = contribution('jit-1:authorization.approved', {
+      requested_minor: 100,
+      authorized_minor: 100,
+    });
+    const undone = contribution('jit-1:authorization.timeout_released', {
+      type: 'authorization.timeout_released',
+      requested_minor: 100,
+      undone_minor: 100,
+      declined: true,
+      memo: 'timeout',
+    });
+    const rest = contribution('jit-1-a:authorization.advice', {
+      type: 'authorization.advice',
+      kind: 'advice',
+      request_key: 'jit-1-a',
+      original_jit_token: 'jit-1',
+      requested_minor: 70,
+      authorized_minor: 70,
+      note: 'advice_raised',
+    });
+    const clearing = contribution('jit-1-c:transaction.cleared', {
+      type: 'transaction.cleared',
+      kind: 'clearing',
+      request_key: 'jit-1-c',
+      original_jit_token: 'jit-1',
+      cleared_minor: 40,
+    });
+    expect(deriveRow([late_approval, undone, reversal_without_hold, rest, clearing])).toMatchObject({
+      state: 'partially_cleared',
+      authorized_minor: 70,
+      cleared_minor: 40,
+      reversed_minor: 0,
     });
   });
 
