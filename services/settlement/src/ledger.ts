@@ -329,7 +329,7 @@ function overruled(all: readonly StoredContribution[]): StoredContribution[] {
   for (const { event_id, contribution: c } of all) {
     if (sourceOf(c) === 'webhook' && c.type === 'authorization.approved')
       approved.add(c.request_key ?? event_id);
-    // An advice the gateway applied that held something: Redis holds the purchase for it.
+    // An advice the gateway applied that held something: Redis holds a purchase for it.
     if (sourceOf(c) === 'authorizer' && c.type === 'authorization.advice' && c.authorized_minor > 0)
       advised = true;
   }
@@ -397,12 +397,10 @@ export function deriveRow(all: readonly StoredContribution[]): DerivedRow {
 
 // Whether only Marqeta reported the authorization of a row (the authorizer's event never
 // reached the books): the authorizer never counted it in the durable totals or held it in a
-// wallet, so a hold rebuilt for it would give back, on release, what was never counted. Asked
-// of what the authorizer authorized, not of the row's primary event: a stand-in's advice held
-// and counted the purchase beside Marqeta's approval webhook, which ranks first.
+// wallet, so a hold rebuilt for it would give back, on release, what was never counted. Beside
+// a stand-in's advice, Marqeta's approval webhook ranks first and the row counts both as
+// authorized: the rebuild then holds nothing rather than twice what the advice counted (the
+// safe side: ADR 0010).
 export function reportedOnlyByMarqeta(all: readonly StoredContribution[]): boolean {
-  return (
-    all.length > 0 &&
-    !all.some(({ contribution: c }) => sourceOf(c) === 'authorizer' && c.authorized_minor > 0)
-  );
+  return all.length > 0 && sourceOf(deriveRow(all).primary) === 'webhook';
 }
