@@ -95,6 +95,20 @@ describe('deriveRow: Marqeta approved what our gateway declined (its stand-in; A
     note: 'standin_held',
   });
 
+  // Our approval that the timeout release undid (we answered Marqeta a timeout decline).
+  const late_approval = contribution('jit-1:authorization.approved', {
+    requested_minor: 100,
+    authorized_minor: 100,
+  });
+  const undone = contribution('jit-1:authorization.timeout_released', {
+    type: 'authorization.timeout_released',
+    requested_minor: 100,
+    undone_minor: 100,
+    declined: true,
+    decline_reason: 'TRANSACTION_NOT_PERMITTED',
+    memo: 'timeout',
+  });
+
   it("overrules our decline, in any order, whether or not card-state's restore is in", () => {
     const service_decline = contribution('jit-1:authorization.declined', {
       type: 'authorization.declined',
@@ -137,18 +151,6 @@ describe('deriveRow: Marqeta approved what our gateway declined (its stand-in; A
       decline_reason: null,
     });
     // Our approval, undone by the timeout release (its hold deleted); the advice held anew.
-    const late_approval = contribution('jit-1:authorization.approved', {
-      requested_minor: 100,
-      authorized_minor: 100,
-    });
-    const undone = contribution('jit-1:authorization.timeout_released', {
-      type: 'authorization.timeout_released',
-      requested_minor: 100,
-      undone_minor: 100,
-      declined: true,
-      decline_reason: 'TRANSACTION_NOT_PERMITTED',
-      memo: 'timeout',
-    });
     expect(deriveRow([late_approval, undone])).toMatchObject({ state: 'declined', memo: 'timeout' });
     // Marqeta's approval alone does not reopen it: Redis holds nothing (the record is undone).
     expect(deriveRow([late_approval, undone, marqeta_approval])).toMatchObject({ state: 'declined' });
@@ -171,17 +173,6 @@ describe('deriveRow: Marqeta approved what our gateway declined (its stand-in; A
   it('takes a reversal that found no hold off neither the undone approval nor the advice', () => {
     // Approved, undone by the timeout release; reversed 30 (no hold); the advice held the other
     // 70; cleared 40: Redis still holds 30, so the row must stay open for the sweep.
-    const late_approval = contribution('jit-1:authorization.approved', {
-      requested_minor: 100,
-      authorized_minor: 100,
-    });
-    const undone = contribution('jit-1:authorization.timeout_released', {
-      type: 'authorization.timeout_released',
-      requested_minor: 100,
-      undone_minor: 100,
-      declined: true,
-      memo: 'timeout',
-    });
     const rest = contribution('jit-1-a:authorization.advice', {
       type: 'authorization.advice',
       kind: 'advice',
