@@ -16,8 +16,9 @@
 -- knowing the token (an approval, an applied marker, a hold something was authorized into: an
 -- approval's, an advice's, a force post's) means the purchase is already accounted for in its
 -- own way: {status:'known'}, nothing written. Our decline is not (unless it was stored over an
--- approval it undid): Marqeta's stand-in approved what our lost answer declined. An empty hold a reversal left (lost hold, reversal first)
--- gets the advice's adjustment: the purchase less what was reversed beyond the hold.
+-- approval it undid): Marqeta's stand-in approved what our lost answer declined. An empty hold
+-- a reversal left (lost hold, reversal first) gets the advice's adjustment: the purchase less
+-- what was reversed beyond the hold.
 --
 -- Replies {status:'duplicate'} | {status:'known'} | {status:'missing', missing} |
 -- {status:'owner_mismatch', ...} | {status:'applied', note, ...}.
@@ -252,7 +253,9 @@ local function commit(m, record, owner, state, effect)
   local event = event_of(m, owner, effect)
   -- The decision under the same token, if any, keeps its marks (release_after_timeout.lua).
   local record_json = enc_record(nil, m.kind)
-  if record.stored ~= nil then record_json = enc_stored_record(record.stored, m.kind, record.by, record.by_at_ms, record.undone) end
+  if record.stored ~= nil then
+    record_json = enc_stored_record(record.stored, m.kind, record.by, record.by_at_ms, record.undone)
+  end
   local counters, balance = nil, nil
   if owner ~= nil and #effect.counter_deltas > 0 then counters = apply_counter_deltas(state.counters, effect.counter_deltas) end
   if owner ~= nil and owner.program == 'personal' then
@@ -287,8 +290,8 @@ local hold = read_hold(K.hold, m.original_jit_token or m.jit_token)
 -- is no account of a purchase Marqeta approved: our answer never reached it, and its stand-in
 -- approved (ADR 0010); the decline stays stored for replays. Unless it was stored over an
 -- approval it undid (`undone`): that approval's event, on its way, has the restore's id.
-local decline = record.stored ~= nil and record.stored.outcome == 'decline' and record.undone ~= true
-if m.restore and ((record.stored ~= nil and not decline) or (hold ~= nil and hold.authorized_minor > 0)) then
+local our_decline = record.stored ~= nil and record.stored.outcome == 'decline' and record.undone ~= true
+if m.restore and ((record.stored ~= nil and not our_decline) or (hold ~= nil and hold.authorized_minor > 0)) then
   return reply('known')
 end
 local card = nil

@@ -142,7 +142,8 @@ end
 local function take_approval(m, record)
   local newer = record.by == nil or (record.by ~= m.request_id and m.now_ms >= record.by_at_ms)
   if m.request_id == nil or not newer or deadline_passed(m) then return end
-  redis.call('SET', K.decision, enc_stored_record(record.stored, record.applied, m.request_id, m.now_ms, record.undone), 'KEEPTTL')
+  local record_json = enc_stored_record(record.stored, record.applied, m.request_id, m.now_ms, record.undone)
+  redis.call('SET', K.decision, record_json, 'KEEPTTL')
 end
 
 local function replay_reply(m, record)

@@ -260,8 +260,9 @@ function undoneOf(events: readonly StoredContribution[]): number {
 // what the network reversed, counted only against what approvals and incrementals authorized:
 // a stand-in's advice that came after it held only the rest (ADR 0008), so its reversal is
 // already out of the advice's amount and must not come off twice.
-// An approval the timeout release undid (its hold deleted) is no longer there to reverse from.
-function releasedOf(events: readonly StoredContribution[]): number {
+// An approval the timeout release undid (its hold deleted; `undone`, undoneOf) is no longer
+// there to reverse from.
+function releasedOf(events: readonly StoredContribution[], undone: number): number {
   let released = 0;
   let unheld = 0;
   let approved = 0;
@@ -271,7 +272,7 @@ function releasedOf(events: readonly StoredContribution[]): number {
     if (c.type === 'authorization.reversed' && c.note === 'hold_not_found') unheld += c.released_minor;
     else released += c.released_minor;
   }
-  const total = released + Math.min(unheld, Math.max(0, approved - undoneOf(events)));
+  const total = released + Math.min(unheld, Math.max(0, approved - undone));
   assert.ok(Number.isSafeInteger(total) && total >= 0, 'released_minor sum');
   return total;
 }
@@ -315,15 +316,15 @@ function declineOf(events: readonly StoredContribution[]): Contribution | undefi
   return declines[0]?.contribution;
 }
 
-// Our declines of an authorization Marqeta's stand-in approved (our answer never reached
-// Marqeta; ADR 0010). The network's approval is the row's outcome, as card-state's restore or
+// The events as they count once Marqeta's stand-in has overruled our declines of an
+// authorization it approved (our answer never reached Marqeta; ADR 0010). The network's approval is the row's outcome, as card-state's restore or
 // the advice holds it. Only the authorizer's declines: Marqeta's own word of a decline stands.
 // - Our decision's decline, when a webhook reports the same request approved or the row has an
 //   advice: left out (it stays in the history and counted nothing).
 // - The timeout release of our approval, when the row has an advice: it still counts what it
 //   gave back, but no longer declines the row. The advice found no hold and held the purchase
 //   anew, so the row is open with it, and the expiry sweep can end that hold.
-function overruled(all: readonly StoredContribution[]): StoredContribution[] {
+function afterStandIn(all: readonly StoredContribution[]): StoredContribution[] {
   const approved = new Set<string>();
   let advised = false;
   for (const { event_id, contribution: c } of all) {
@@ -350,7 +351,7 @@ function overruled(all: readonly StoredContribution[]): StoredContribution[] {
 export function deriveRow(all: readonly StoredContribution[]): DerivedRow {
   assert.ok(all.length > 0, 'a ledger row has at least one event');
   // Overruled before supersession: Marqeta's own report of the decline counts again.
-  const counted = overruled(all);
+  const counted = afterStandIn(all);
   const events = effectiveOf(counted).sort(byRank);
   assert.ok(events.length > 0, 'a ledger row counts at least one event');
   const primary = (events[0] as StoredContribution).contribution;
@@ -374,9 +375,10 @@ export function deriveRow(all: readonly StoredContribution[]): DerivedRow {
       primary,
     };
   }
-  const authorized = Math.max(0, sumOf(events, 'authorized_minor') - undoneOf(events));
+  const undone = undoneOf(events);
+  const authorized = Math.max(0, sumOf(events, 'authorized_minor') - undone);
   // A reversal releases at most what was held (the check transactions_reversed_check).
-  const reversed = Math.min(authorized, releasedOf(events));
+  const reversed = Math.min(authorized, releasedOf(events, undone));
   const flags = {
     reversal: events.some(({ contribution }) => contribution.type === 'authorization.reversed'),
     expired: events.some(({ contribution }) => contribution.expired === true),
